@@ -1,0 +1,234 @@
+"""Wires the agent together and runs it: one asyncio process, one task per device.
+
+Start: outbox -> MQTT link (birth on every connect) -> reporter -> device loops -> READY=1.
+Stop (SIGTERM/SIGINT): device loops stop, the outbox gets `shutdown_flush_s` to drain, then the
+retained status becomes offline with reason `shutdown` and the link disconnects cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import time
+import uuid
+from typing import Any
+
+import psutil
+
+from edge_agent import __version__
+from edge_agent.commands.context import CommandContext
+from edge_agent.commands.dispatcher import Dispatcher
+from edge_agent.config import AgentConfig
+from edge_agent.device_runner import DeviceRunner
+from edge_agent.devices import kind_of
+from edge_agent.devices.base import DeviceContext, Poller
+from edge_agent.emitter import Emitter
+from edge_agent.live import LiveState
+from edge_agent.mqtt.link import Incoming, MqttLink, Will
+from edge_agent.mqtt.payloads import StatusPayload
+from edge_agent.mqtt.reporter import Reporter
+from edge_agent.mqtt.topics import Topics
+from edge_agent.outbox import Outbox
+from edge_agent.readings import Value, utc_now
+from edge_agent.shared_resources import SharedResources
+from edge_agent.systemd import notify, watchdog_loop
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_FLUSH_S = 5.0
+
+
+class Agent:
+    def __init__(self, config: AgentConfig) -> None:
+        self.config = config
+        self.boot_id = uuid.uuid4().hex
+        self.started_monotonic = time.monotonic()
+        self.topics = Topics(config.mqtt.prefix, config.cabinet.id)
+        self.live = LiveState()
+        self.outbox = Outbox(
+            config.storage.data_dir / "outbox.sqlite3", max_bytes=config.storage.outbox_max_bytes
+        )
+        self.emitter = Emitter(self.outbox, self.topics, telemetry_qos=config.mqtt.telemetry_qos)
+        self.link = MqttLink(
+            config.mqtt,
+            client_id=config.mqtt.client_id or f"edge-{config.cabinet.id}",
+            will=Will(self.topics.status, self._status(online=False, reason="lost")),
+            on_connected=self._on_connected,
+            on_message=self._on_message,
+            subscriptions=[self.topics.command_filter] if config.commands.enabled else [],
+        )
+        self.reporter = Reporter(self.link, self.outbox)
+        self.dispatcher = Dispatcher(
+            max_payload_bytes=config.commands.max_payload_bytes,
+            disabled=frozenset(),
+            make_context=self._command_context,
+        )
+        self.shared = SharedResources()
+        self.pollers: dict[str, Poller[Any]] = {}
+        self._process = psutil.Process(os.getpid())
+        self._background: set[asyncio.Task[Any]] = set()
+        self.ready = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self.config.storage.data_dir.mkdir(parents=True, exist_ok=True)
+        async with self.outbox:
+            await self.emitter.event(
+                "agent_started", detail={"boot_id": self.boot_id, "version": __version__}
+            )
+            context = DeviceContext(self.config.storage.data_dir, self.shared, self.agent_stats)
+            runners = []
+            for device in self.config.devices:
+                poller = kind_of(device).create_poller(device, context)
+                self.pollers[device.device_id] = poller
+                runners.append(DeviceRunner(device, poller, self.emitter, self.live))
+            async with asyncio.TaskGroup() as group:
+                service = [
+                    group.create_task(self.link.run(), name="mqtt-link"),
+                    group.create_task(self.reporter.run(), name="mqtt-reporter"),
+                    group.create_task(watchdog_loop(), name="systemd-watchdog"),
+                ]
+                devices = [group.create_task(r.run(), name=f"device:{r.config.device_id}") for r in runners]
+                notify("READY=1")
+                self.ready.set()
+                log.info(
+                    "agent %s started: cabinet %s, %d devices, boot %s",
+                    __version__,
+                    self.config.cabinet.id,
+                    len(runners),
+                    self.boot_id[:8],
+                )
+                await stop.wait()
+                notify("STOPPING=1")
+                log.info("stopping")
+                for task in devices:
+                    task.cancel()
+                await asyncio.gather(*devices, return_exceptions=True)
+                await self._shutdown(service)
+
+    async def _shutdown(self, service: list[asyncio.Task[Any]]) -> None:
+        await self.emitter.event("agent_stopping", detail={"boot_id": self.boot_id})
+        drained = await self.reporter.wait_drained(SHUTDOWN_FLUSH_S)
+        if not drained:
+            log.warning(
+                "stopping with %d messages in the outbox; they are sent after the next start",
+                self.outbox.stats().depth,
+            )
+        if self.link.connected.is_set():
+            offline = self.link.publish(
+                self.topics.status, self._status(online=False, reason="shutdown"), qos=1, retain=True
+            )
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(SHUTDOWN_FLUSH_S):
+                    await offline
+        await self.link.close()
+        for task in service:
+            task.cancel()
+        for task in self._background:
+            task.cancel()
+
+    # --- presence -------------------------------------------------------------------------------
+
+    def _status(self, *, online: bool, reason: str | None = None) -> bytes:
+        return (
+            StatusPayload(
+                state="online" if online else "offline",
+                reason=reason,  # type: ignore[arg-type]
+                cabinet_id=self.config.cabinet.id,
+                site=self.config.cabinet.site,
+                boot_id=self.boot_id,
+                agent_version=__version__,
+                config_hash=self.config.config_hash(),
+                ts=utc_now(),
+            )
+            .model_dump_json()
+            .encode()
+        )
+
+    def _on_connected(self) -> None:
+        self.publish_birth()
+
+    def publish_birth(self) -> asyncio.Future[int]:
+        return self.link.publish(self.topics.status, self._status(online=True), qos=1, retain=True)
+
+    async def _resend_birth(self) -> None:
+        await self.publish_birth()
+
+    # --- commands -------------------------------------------------------------------------------
+
+    def _on_message(self, message: Incoming) -> None:
+        name = self.topics.command_name(message.topic)
+        if name is None:
+            return
+        self._spawn(self._answer(name, message))
+
+    async def _answer(self, name: str, message: Incoming) -> None:
+        reply = await self.dispatcher.handle(name, message.payload)
+        if reply is None:
+            return
+        future = self.link.publish(
+            self.topics.command_reply,
+            reply.model_dump_json().encode(),
+            qos=1,
+            correlation_data=message.correlation_data,
+        )
+        with contextlib.suppress(Exception):  # a reply lost with the connection is not retried
+            await future
+
+    def _command_context(self, operator: str | None) -> CommandContext:
+        return CommandContext(
+            cabinet_id=self.config.cabinet.id,
+            operator=operator,
+            live=self.live,
+            emitter=self.emitter,
+            pollers=self.pollers,
+            agent_info=self.agent_info,
+            resend_birth=self._resend_birth,
+        )
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # --- figures --------------------------------------------------------------------------------
+
+    def agent_stats(self) -> dict[str, Value]:
+        stats = self.outbox.stats()
+        return {
+            "agent_rss_bytes": self._process.memory_info().rss,
+            "outbox_depth": stats.depth,
+            "outbox_bytes": stats.stored_bytes,
+        }
+
+    def agent_info(self) -> dict[str, Any]:
+        stats = self.outbox.stats()
+        return {
+            "cabinet_id": self.config.cabinet.id,
+            "site": self.config.cabinet.site,
+            "version": __version__,
+            "boot_id": self.boot_id,
+            "config_hash": self.config.config_hash(),
+            "uptime_s": round(time.monotonic() - self.started_monotonic, 1),
+            "broker_connected": self.link.connected.is_set(),
+            "broker_last_error": self.link.last_error,
+            "outbox": {
+                "depth": stats.depth,
+                "bytes": stats.stored_bytes,
+                "max_bytes": stats.max_bytes,
+                "thinned_total": stats.thinned_total,
+                "rejected_total": stats.rejected_total,
+            },
+            "published_total": self.reporter.published_total,
+        }
+
+
+async def run_agent(config: AgentConfig) -> None:
+    """Run until SIGTERM or SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await Agent(config).run(stop)

@@ -1,0 +1,22 @@
+"""What a command handler may use: the live picture, the emitter, the agent's identity."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from edge_agent.devices.base import Poller
+from edge_agent.emitter import Emitter
+from edge_agent.live import LiveState
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    cabinet_id: str
+    operator: str | None
+    live: LiveState
+    emitter: Emitter
+    pollers: Mapping[str, Poller[Any]]
+    agent_info: Callable[[], dict[str, Any]]
+    resend_birth: Callable[[], Awaitable[None]]

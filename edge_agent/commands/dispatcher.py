@@ -1,0 +1,132 @@
+"""Reads a command request, runs it, and builds the reply. Every bad input gets an error reply.
+
+Requests are hostile until parsed: size first, then JSON, then the envelope, then the command's
+own arguments. Nothing runs unless all of it is valid.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError
+
+from edge_agent.commands import COMMANDS
+from edge_agent.commands.context import CommandContext
+from edge_agent.errors import CommandError
+from edge_agent.mqtt.payloads import CommandErrorItem, CommandReplyPayload, CommandRequest
+from edge_agent.readings import utc_now
+
+log = logging.getLogger(__name__)
+
+RATE_PER_S = 10.0
+BURST = 20
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        *,
+        max_payload_bytes: int,
+        disabled: frozenset[str],
+        make_context: Callable[[str | None], CommandContext],
+    ) -> None:
+        self.max_payload_bytes = max_payload_bytes
+        self.disabled = disabled
+        self.make_context = make_context
+        self._tokens = float(BURST)
+        self._refilled = time.monotonic()
+
+    async def handle(self, name: str, payload: bytes) -> CommandReplyPayload | None:
+        """The reply to send, or None when flooding (replies would only add to the flood)."""
+        if not self._take_token():
+            log.warning("command flood: dropped %r", name[:64])
+            return None
+        transaction: str | None = None
+        try:
+            request = self._parse(payload)
+            transaction = request.transaction
+            data = await self._run(name, request)
+        except CommandError as exc:
+            log.info("command %r refused: %s", name[:64], exc)
+            if transaction is None and len(payload) <= self.max_payload_bytes:
+                transaction = _salvage_transaction(payload)
+            return _reply(transaction, name, error=(exc.code, str(exc)))
+        except Exception as exc:
+            log.exception("command %r failed", name)
+            return _reply(transaction, name, error=("internal_error", f"{type(exc).__name__}"))
+        log.info("command %s (operator %s, transaction %s) done", name, request.operator or "-", transaction)
+        return _reply(transaction, name, data=data)
+
+    def _parse(self, payload: bytes) -> CommandRequest:
+        if len(payload) > self.max_payload_bytes:
+            raise CommandError(
+                "payload_too_large", f"payload of {len(payload)} bytes exceeds {self.max_payload_bytes}"
+            )
+        try:
+            document = json.loads(payload)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise CommandError("malformed_json", f"payload is not JSON: {exc}") from None
+        try:
+            return CommandRequest.model_validate(document)
+        except ValidationError as exc:
+            raise CommandError("invalid_request", _first_error(exc)) from None
+
+    async def _run(self, name: str, request: CommandRequest) -> dict[str, Any]:
+        command = COMMANDS.get(name)
+        if command is None:
+            raise CommandError(
+                "unknown_command", f"unknown command {name[:64]!r}; known: {', '.join(sorted(COMMANDS))}"
+            )
+        if name in self.disabled:
+            raise CommandError("disabled", f"command {name!r} is disabled on this cabinet")
+        try:
+            args = command.args_model.model_validate(request.args)
+        except ValidationError as exc:
+            raise CommandError("invalid_args", _first_error(exc)) from None
+        return await command.handler(args, self.make_context(request.operator))
+
+    def _take_token(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(BURST, self._tokens + (now - self._refilled) * RATE_PER_S)
+        self._refilled = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    path = ".".join(str(part) for part in error["loc"]) or "(payload)"
+    return f"{path}: {error['msg']}"
+
+
+def _salvage_transaction(payload: bytes) -> str | None:
+    """Echo the transaction of a request that failed later checks, so the caller can match it."""
+    try:
+        document = json.loads(payload)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    transaction = document.get("transaction") if isinstance(document, dict) else None
+    return transaction if isinstance(transaction, str) and 0 < len(transaction) <= 128 else None
+
+
+def _reply(
+    transaction: str | None,
+    name: str,
+    *,
+    data: dict[str, Any] | None = None,
+    error: tuple[str, str] | None = None,
+) -> CommandReplyPayload:
+    return CommandReplyPayload(
+        transaction=transaction,
+        command=name[:64],
+        status="error" if error else "ok",
+        data=data if error is None else None,
+        error=CommandErrorItem(code=error[0], message=error[1]) if error else None,
+        ts=utc_now(),
+    )

@@ -1,0 +1,187 @@
+"""The configuration file: root model and `load_config`.
+
+Sections live next to the code they configure (`mqtt/config.py`, `devices/<kind>/config.py`);
+this module assembles them, reads YAML safely and turns every validation problem into a
+`ConfigProblem` naming the file, the key path (`devices[2].timeout_s`) and what was expected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import Field, ValidationError
+
+from edge_agent.config_base import Identifier, StrictModel
+from edge_agent.devices import KINDS
+from edge_agent.devices.base import DeviceConfig
+from edge_agent.errors import ConfigError, ConfigProblem
+from edge_agent.mqtt.config import MqttConfig
+
+# A discriminated union over every registered kind, so `type: host` picks HostConfig and a
+# mistake inside a device is reported against that kind's fields only.
+if TYPE_CHECKING:
+    AnyDeviceConfig = DeviceConfig
+else:
+    _device_models = tuple(kind.config_model for kind in KINDS.values())
+    AnyDeviceConfig = Annotated[Union[_device_models], Field(discriminator="type")]  # noqa: UP007
+
+
+class CabinetConfig(StrictModel):
+    id: Identifier = Field(description="Cabinet id: unique in the fleet, the cabinet's topic level on MQTT.")
+    site: str | None = Field(None, max_length=200, description="Where the cabinet stands, for people.")
+
+
+class StorageConfig(StrictModel):
+    data_dir: Path = Field(
+        Path("/var/lib/edge-agent"),
+        description="Outbox, ledger and audit log; relative paths are relative to the config.",
+    )
+    outbox_max_bytes: int = Field(
+        64 * 2**20,
+        ge=2**20,
+        description="Disk quota of the outbox; telemetry is thinned beyond it, events never.",
+    )
+
+
+class LoggingConfig(StrictModel):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Lowest level logged to stderr."
+    )
+
+
+class CommandsConfig(StrictModel):
+    enabled: bool = Field(True, description="Answer commands on `cmd/<name>`.")
+    max_payload_bytes: int = Field(
+        16384, ge=256, le=2**20, description="Larger command payloads are refused."
+    )
+
+
+class AgentConfig(StrictModel):
+    cabinet: CabinetConfig
+    mqtt: MqttConfig
+    storage: StorageConfig = Field(default_factory=StorageConfig)  # type: ignore[arg-type]
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)  # type: ignore[arg-type]
+    commands: CommandsConfig = Field(default_factory=CommandsConfig)  # type: ignore[arg-type]
+    devices: list[AnyDeviceConfig] = Field(default_factory=list, description="The devices in this cabinet.")
+
+    def config_hash(self) -> str:
+        """A short digest of the effective settings, secrets excluded: centre can spot drift."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys: YAML would silently keep the last one."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            mark = key_node.start_mark
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", mark)
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_config(path: Path | str, *, environ: Mapping[str, str] | None = None) -> AgentConfig:
+    """Read and validate a config file. Raises ConfigError listing every problem found."""
+    path = Path(path)
+    raw = _read_yaml(path)
+    base_dir = path.parent.resolve()
+    context = {"base_dir": base_dir, "environ": os.environ if environ is None else environ}
+    try:
+        config = AgentConfig.model_validate(raw, context=context)
+    except ValidationError as exc:
+        raise ConfigError([_problem(str(path), error) for error in exc.errors()]) from None
+    problems = _cross_checks(str(path), config)
+    if problems:
+        raise ConfigError(problems)
+    if not config.storage.data_dir.is_absolute():
+        storage = config.storage.model_copy(update={"data_dir": base_dir / config.storage.data_dir})
+        config = config.model_copy(update={"storage": storage})
+    return config
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([ConfigProblem(str(path), "", f"cannot read: {exc.strerror}")]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([ConfigProblem(str(path), "", "not UTF-8 text")]) from None
+    try:
+        raw = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - _StrictLoader is a SafeLoader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([ConfigProblem(str(path), "", f"invalid YAML: {where}{problem}")]) from None
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            [ConfigProblem(str(path), "", "expected a mapping with `cabinet`, `mqtt`, `devices`")]
+        )
+    return raw
+
+
+_SECRET_WORDS = ("password", "secret", "token", "key")
+_FRIENDLY = {
+    "extra_forbidden": "unknown key",
+    "missing": "required key is missing",
+}
+
+
+def _problem(file: str, error: Any) -> ConfigProblem:
+    path = format_path(error["loc"])
+    message = _FRIENDLY.get(error["type"], error["msg"])
+    if message.startswith("Value error, "):
+        message = message.removeprefix("Value error, ")
+    shown_input = error.get("input")
+    secret = any(word in path.lower() for word in _SECRET_WORDS)
+    if error["type"] not in _FRIENDLY and not secret and isinstance(shown_input, str | int | float | bool):
+        message = f"{message} (got {shown_input!r})"
+    return ConfigProblem(file, path, message)
+
+
+def format_path(loc: tuple[Any, ...]) -> str:
+    """('devices', 2, 'host', 'limits', 'cpu_percent') -> 'devices[2].limits.cpu_percent'.
+
+    pydantic puts the union tag (the device type) after a device's index; people never wrote it.
+    """
+    parts: list[str] = []
+    previous: Any = None
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif isinstance(previous, int) and item in KINDS and parts[:1] == ["devices"]:
+            pass
+        else:
+            parts.append(f".{item}" if parts else str(item))
+        previous = item
+    return "".join(parts)
+
+
+def _cross_checks(file: str, config: AgentConfig) -> list[ConfigProblem]:
+    problems = []
+    seen: dict[str, int] = {}
+    for index, device in enumerate(config.devices):
+        if device.device_id in seen:
+            problems.append(
+                ConfigProblem(
+                    file,
+                    f"devices[{index}].device_id",
+                    f"duplicate device_id {device.device_id!r} (also devices[{seen[device.device_id]}])",
+                )
+            )
+        seen.setdefault(device.device_id, index)
+    return problems

@@ -1,0 +1,114 @@
+"""One poll loop per device: its own interval, its own timeout, its own failures.
+
+A hung or slow device only delays itself: every poll runs under `asyncio.timeout`, and each
+device has its own task. Any exception from a poller is a failed poll, never a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from edge_agent.devices.base import DeviceConfig, Poller
+from edge_agent.emitter import Emitter
+from edge_agent.errors import DeviceError, DeviceTimeout
+from edge_agent.health.tracker import HealthChange, HealthTracker
+from edge_agent.live import DeviceSnapshot, LiveState
+from edge_agent.readings import PollResult, utc_now
+from edge_agent.telemetry_filter import TelemetryFilter
+
+log = logging.getLogger(__name__)
+
+
+class DeviceRunner:
+    def __init__(self, config: DeviceConfig, poller: Poller[Any], emitter: Emitter, live: LiveState) -> None:
+        self.config = config
+        self.poller = poller
+        self.emitter = emitter
+        self.live = live
+        self.tracker = HealthTracker(offline_after_failures=config.offline_after_failures, now=utc_now())
+        self.telemetry = TelemetryFilter(config.telemetry)
+        self.snapshot = DeviceSnapshot(config.device_id, config.type, config.name, self.tracker.health)
+        live.devices[config.device_id] = self.snapshot
+        self._opened = False
+        self._unexpected_logged = False
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_start = loop.time()
+        try:
+            while True:
+                await self.poll_once()
+                next_start += self.config.poll_interval_s
+                now = loop.time()
+                if next_start < now:  # overran (slow device): skip missed slots instead of bursting
+                    next_start = now
+                await asyncio.sleep(next_start - now)
+        finally:
+            await self._close()
+
+    async def poll_once(self) -> None:
+        try:
+            async with asyncio.timeout(self.config.timeout_s):
+                if not self._opened:
+                    await self.poller.open()
+                    self._opened = True
+                result = await self.poller.poll()
+        except asyncio.CancelledError:
+            raise
+        except TimeoutError:
+            await self._failed(DeviceTimeout(f"no answer within {self.config.timeout_s:g} s"))
+        except DeviceError as exc:
+            await self._failed(exc)
+        except Exception as exc:
+            if not self._unexpected_logged:  # once per device, so a bug cannot flood the log
+                log.exception("device %s: unexpected error in poll", self.config.device_id)
+                self._unexpected_logged = True
+            await self._failed(DeviceError(f"{type(exc).__name__}: {exc}"))
+        else:
+            await self._succeeded(result)
+
+    async def _succeeded(self, result: PollResult) -> None:
+        now = utc_now()
+        snapshot = self.snapshot
+        snapshot.values.update(result.values)
+        snapshot.units.update(result.units)
+        snapshot.diagnostics.update(result.diagnostics)
+        snapshot.last_poll = now
+        snapshot.polls_ok += 1
+        changes = self.tracker.on_success(result, now)
+        await self._publish_changes(changes)
+        for event in result.events:
+            await self.emitter.event(
+                event.type,
+                severity=event.severity,
+                device_id=self.config.device_id,
+                cause=event.cause,
+                detail=event.detail,
+            )
+        selected, full = self.telemetry.select(result.values, time.monotonic())
+        if selected:
+            await self.emitter.telemetry(self.config.device_id, selected, result.units, full)
+
+    async def _failed(self, error: DeviceError) -> None:
+        snapshot = self.snapshot
+        snapshot.polls_failed += 1
+        snapshot.last_poll = utc_now()
+        snapshot.diagnostics["last_error"] = str(error)
+        log.debug("device %s: poll failed: %s", self.config.device_id, error)
+        await self._publish_changes(self.tracker.on_failure(error, snapshot.last_poll))
+
+    async def _publish_changes(self, changes: list[HealthChange]) -> None:
+        if changes:
+            await self.emitter.device_changes(self.snapshot, changes)
+        self.live.changed(self.config.device_id)
+
+    async def _close(self) -> None:
+        if self._opened:
+            self._opened = False
+            try:
+                await self.poller.close()
+            except Exception:
+                log.exception("device %s: error while closing", self.config.device_id)

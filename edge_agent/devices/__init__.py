@@ -1,0 +1,30 @@
+"""The registry of device kinds: `type` in the config -> (config model, poller).
+
+A kind is one folder under `edge_agent/devices/<kind>/` whose `__init__.py` defines `KIND`. Its
+config module is imported here (to build the config schema); its poller module only when a
+device of that kind is configured, so a cabinet without cameras never loads zeep.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from edge_agent.devices.base import DeviceConfig, DeviceKind
+
+# One line per kind. Adding a kind = adding its folder and its module name here.
+_KIND_MODULES = ("edge_agent.devices.host",)
+
+
+def _load_kinds() -> dict[str, DeviceKind]:
+    kinds: dict[str, DeviceKind] = {}
+    for module_name in _KIND_MODULES:
+        kind: DeviceKind = importlib.import_module(module_name).KIND
+        kinds[kind.type] = kind
+    return kinds
+
+
+KINDS: dict[str, DeviceKind] = _load_kinds()
+
+
+def kind_of(config: DeviceConfig) -> DeviceKind:
+    return KINDS[config.type]

@@ -1,0 +1,97 @@
+"""What every device kind provides: a config model derived from DeviceConfig and a Poller."""
+
+from __future__ import annotations
+
+import builtins
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from pydantic import Field
+
+from edge_agent.config_base import Identifier, StrictModel
+from edge_agent.errors import CommandError
+from edge_agent.readings import PollResult, Value
+from edge_agent.shared_resources import SharedResources
+
+
+class TelemetryConfig(StrictModel):
+    """Report-by-exception: a value is sent when it moved more than its deadband, and all are sent
+    at every full refresh so a subscriber that joined late catches up."""
+
+    deadband: dict[str, float] = Field(
+        default_factory=dict,
+        description="Per value name, the change that must be exceeded to send it again (0 = any change).",
+    )
+    full_refresh_s: float = Field(300, gt=0, description="Every value is sent at least this often.")
+
+
+class DeviceConfig(StrictModel):
+    """Settings every device has. A kind subclasses this and adds `type: Literal["<kind>"]`."""
+
+    type: str
+    device_id: Identifier = Field(description="Stable id; a topic level on MQTT and the key in every report.")
+    name: str | None = Field(None, max_length=120, description="Human name shown on the diagnostics page.")
+    poll_interval_s: float = Field(10, gt=0, le=86400, description="Time between the starts of two polls.")
+    timeout_s: float = Field(5, gt=0, le=3600, description="A poll taking longer than this has failed.")
+    offline_after_failures: int = Field(
+        3,
+        ge=1,
+        le=1000,
+        description="Consecutive failed polls before the device counts as offline (debounce).",
+    )
+    telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)  # type: ignore[arg-type]
+
+
+ConfigT = TypeVar("ConfigT", bound=DeviceConfig)
+
+
+@dataclass(frozen=True)
+class DeviceContext:
+    """What the agent lends every poller: where state lives, shared buses, the agent's own figures."""
+
+    data_dir: Path
+    shared: SharedResources
+    agent_stats: Callable[[], Mapping[str, Value]] = field(default=lambda: {})
+
+
+class Poller(ABC, Generic[ConfigT]):
+    """The IO side of a device kind. One instance per configured device, used by one loop at a time.
+
+    `poll` either returns what it found or raises a `DeviceError` (any other exception counts as a
+    failed poll too, with cause `device`). Blocking libraries must run behind `asyncio.to_thread`.
+    The runner wraps every poll in `asyncio.timeout(config.timeout_s)`.
+    """
+
+    def __init__(self, config: ConfigT, context: DeviceContext) -> None:
+        self.config = config
+        self.context = context
+
+    async def open(self) -> None:
+        """Acquire long-lived resources (ports, sessions). Failures here are retried by the runner."""
+
+    async def close(self) -> None:
+        """Release what `open` acquired. Must not raise."""
+
+    @abstractmethod
+    async def poll(self) -> PollResult:
+        """Read the device once."""
+
+    async def run_action(self, action: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        """Run an operator action (reboot, reset, time sync). Kinds override what they support."""
+        raise CommandError("unsupported_action", f"{self.config.type} devices do not support {action!r}")
+
+
+@dataclass(frozen=True)
+class DeviceKind:
+    type: str  # the `type` value in the config
+    config_model: builtins.type[DeviceConfig]
+    poller_path: str  # "package.module:ClassName", imported lazily
+
+    def create_poller(self, config: DeviceConfig, context: DeviceContext) -> Poller[Any]:
+        module_name, _, class_name = self.poller_path.partition(":")
+        poller_class = getattr(importlib.import_module(module_name), class_name)
+        return poller_class(config, context)  # type: ignore[no-any-return]

@@ -1,0 +1,182 @@
+"""Turns health changes and readings into contract payloads and stores them in the outbox.
+
+The one producer of outgoing messages (besides presence, which the link publishes itself). It
+also logs each state change once, and keeps the in-memory live picture current.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from edge_agent.health.tracker import FaultCleared, FaultRaised, HealthChange, StateChanged
+from edge_agent.live import DeviceSnapshot
+from edge_agent.mqtt.payloads import DeviceStatePayload, EventPayload, FaultItem, Payload, TelemetryPayload
+from edge_agent.mqtt.topics import Topics
+from edge_agent.outbox import NewMessage, Outbox
+from edge_agent.readings import Cause, Severity, Value, utc_now
+
+log = logging.getLogger(__name__)
+
+THIN_EVENT_INTERVAL_S = 60.0
+
+
+class Emitter:
+    def __init__(self, outbox: Outbox, topics: Topics, *, telemetry_qos: int) -> None:
+        self.outbox = outbox
+        self.topics = topics
+        self.telemetry_qos = telemetry_qos
+        self._thinned_unreported = 0
+        self._last_thin_event = 0.0
+
+    async def event(
+        self,
+        type: str,
+        *,
+        severity: Severity = "info",
+        device_id: str | None = None,
+        cause: Cause | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        await self._put([self._event(type, severity, device_id, cause, dict(detail or {}))])
+
+    async def device_changes(self, snapshot: DeviceSnapshot, changes: list[HealthChange]) -> None:
+        """Store the events of a poll's health changes, and the new retained state if it moved."""
+        messages = []
+        for change in changes:
+            messages.append(self._change_event(snapshot, change))
+            if isinstance(change, StateChanged):
+                _log_state_change(snapshot, change)
+        if any(isinstance(change, StateChanged) for change in changes) or any(
+            isinstance(change, FaultRaised | FaultCleared) for change in changes
+        ):
+            messages.append(self._state(snapshot))
+        if messages:
+            await self._put(messages)
+
+    async def device_state(self, snapshot: DeviceSnapshot) -> None:
+        await self._put([self._state(snapshot)])
+
+    async def telemetry(
+        self, device_id: str, values: Mapping[str, Value], units: Mapping[str, str], full: bool
+    ) -> None:
+        ts = utc_now()
+        payload = TelemetryPayload(
+            ts=ts,
+            device_id=device_id,
+            full=full,
+            values=dict(values),
+            units={name: unit for name, unit in units.items() if name in values and unit},
+        )
+        encoded = _encode(payload)
+        await self._put(
+            [
+                NewMessage(
+                    "telemetry",
+                    self.topics.device_telemetry(device_id),
+                    lambda _id, _seq: encoded,
+                    qos=self.telemetry_qos,
+                )
+            ]
+        )
+
+    # --- building -----------------------------------------------------------------------------
+
+    def _event(
+        self,
+        type: str,
+        severity: Severity,
+        device_id: str | None,
+        cause: Cause | None,
+        detail: dict[str, Any],
+    ) -> NewMessage:
+        ts = utc_now()
+
+        def build(message_id: str, seq: int | None) -> bytes:
+            assert seq is not None
+            return _encode(
+                EventPayload(
+                    id=message_id,
+                    seq=seq,
+                    ts=ts,
+                    device_id=device_id,
+                    type=type,
+                    severity=severity,
+                    cause=cause,
+                    detail=detail,
+                )
+            )
+
+        return NewMessage("event", self.topics.event, build)
+
+    def _change_event(self, snapshot: DeviceSnapshot, change: HealthChange) -> NewMessage:
+        device_id = snapshot.device_id
+        if isinstance(change, StateChanged):
+            severity: Severity = "warning" if change.current in ("offline", "fault") else "info"
+            detail: dict[str, Any] = {"from": change.previous, "to": change.current, "reason": change.reason}
+            return self._event("state_changed", severity, device_id, change.cause, detail)
+        if isinstance(change, FaultRaised):
+            detail = {"code": change.fault.code, "message": change.fault.message}
+            return self._event("fault_raised", change.fault.severity, device_id, "device", detail)
+        detail = {
+            "code": change.fault.code,
+            "message": change.fault.message,
+            "active_s": round(change.active_s, 3),
+        }
+        return self._event("fault_cleared", "info", device_id, None, detail)
+
+    def _state(self, snapshot: DeviceSnapshot) -> NewMessage:
+        health = snapshot.health
+        ts = utc_now()
+        faults = [
+            FaultItem(code=code, severity=item.fault.severity, message=item.fault.message, since=item.since)
+            for code, item in health.faults.items()
+        ]
+        state, since, cause, reason = health.state, health.since, health.cause, health.reason
+
+        def build(message_id: str, seq: int | None) -> bytes:
+            assert seq is not None
+            return _encode(
+                DeviceStatePayload(
+                    id=message_id,
+                    seq=seq,
+                    ts=ts,
+                    device_id=snapshot.device_id,
+                    kind=snapshot.kind,
+                    name=snapshot.name,
+                    state=state,
+                    since=since,
+                    cause=cause,
+                    reason=reason,
+                    faults=faults,
+                )
+            )
+
+        return NewMessage("state", self.topics.device_state(snapshot.device_id), build, retain=True)
+
+    async def _put(self, messages: list[NewMessage]) -> None:
+        thinned = await self.outbox.put(messages)
+        if thinned:
+            self._thinned_unreported += thinned
+        now = time.monotonic()
+        if self._thinned_unreported and now - self._last_thin_event >= THIN_EVENT_INTERVAL_S:
+            count, self._thinned_unreported = self._thinned_unreported, 0
+            self._last_thin_event = now
+            stats = self.outbox.stats()
+            log.warning("outbox over its quota: %d telemetry messages thinned", count)
+            detail = {"thinned": count, "stored_bytes": stats.stored_bytes, "max_bytes": stats.max_bytes}
+            self._thinned_unreported += await self.outbox.put(
+                [self._event("outbox_telemetry_thinned", "warning", None, None, detail)]
+            )
+
+
+def _encode(payload: Payload) -> bytes:
+    return payload.model_dump_json().encode()
+
+
+def _log_state_change(snapshot: DeviceSnapshot, change: StateChanged) -> None:
+    level = logging.WARNING if change.current in ("offline", "fault") else logging.INFO
+    because = f" ({change.cause}: {change.reason})" if change.reason else ""
+    log.log(level, "device %s: %s -> %s%s", snapshot.device_id, change.previous, change.current, because)

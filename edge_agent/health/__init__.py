@@ -1,0 +1,1 @@
+"""Health: turns poll outcomes into device states, faults and the changes worth reporting."""

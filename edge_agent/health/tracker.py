@@ -1,0 +1,125 @@
+"""The device state machine.
+
+    unknown ──success──► ok | degraded | fault      (by the worst active fault)
+    any     ──N consecutive failures──► offline     (N = offline_after_failures: debounce)
+    offline ──success──► ok | degraded | fault
+
+One lost packet is a failed poll, not an outage. Only changes are returned, so callers log and
+publish state changes, never repeats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from edge_agent.errors import DeviceError
+from edge_agent.readings import Cause, DeviceStateName, Fault, PollResult
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveFault:
+    fault: Fault
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StateChanged:
+    previous: DeviceStateName
+    current: DeviceStateName
+    cause: Cause | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class FaultRaised:
+    fault: Fault
+
+
+@dataclass(frozen=True, slots=True)
+class FaultCleared:
+    fault: Fault
+    active_s: float
+
+
+HealthChange = StateChanged | FaultRaised | FaultCleared
+
+
+@dataclass
+class DeviceHealth:
+    """The current health of one device, as the state machine sees it."""
+
+    state: DeviceStateName
+    since: datetime
+    cause: Cause | None = None
+    reason: str = ""
+    faults: dict[str, ActiveFault] = field(default_factory=dict)
+    consecutive_failures: int = 0
+    last_error: str | None = None
+
+
+class HealthTracker:
+    def __init__(self, *, offline_after_failures: int, now: datetime) -> None:
+        self.offline_after_failures = offline_after_failures
+        self.health = DeviceHealth(state="unknown", since=now)
+
+    def on_success(self, result: PollResult, now: datetime) -> list[HealthChange]:
+        health = self.health
+        health.consecutive_failures = 0
+        health.last_error = None
+        changes: list[HealthChange] = self._reconcile_faults(result.faults, now)
+        worst = _worst(result.faults)
+        state: DeviceStateName = "ok"
+        if worst is not None:
+            state = (
+                "fault"
+                if worst.severity == "critical"
+                else "degraded"
+                if worst.severity == "warning"
+                else "ok"
+            )
+        reason = worst.message if worst is not None and state != "ok" else ""
+        cause: Cause | None = "device" if state == "fault" else None
+        changes.extend(self._move(state, cause, reason, now))
+        return changes
+
+    def on_failure(self, error: DeviceError, now: datetime) -> list[HealthChange]:
+        health = self.health
+        health.consecutive_failures += 1
+        health.last_error = str(error)
+        if health.consecutive_failures < self.offline_after_failures:
+            return []
+        return self._move("offline", error.cause, str(error), now)
+
+    def _move(
+        self, state: DeviceStateName, cause: Cause | None, reason: str, now: datetime
+    ) -> list[HealthChange]:
+        health = self.health
+        if state == health.state:
+            health.reason = reason  # same state, fresher explanation: not a change worth an event
+            return []
+        change = StateChanged(previous=health.state, current=state, cause=cause, reason=reason)
+        health.state, health.since, health.cause, health.reason = state, now, cause, reason
+        return [change]
+
+    def _reconcile_faults(self, found: list[Fault], now: datetime) -> list[HealthChange]:
+        active = self.health.faults
+        current = {fault.code: fault for fault in found}
+        changes: list[HealthChange] = []
+        for code in [code for code in active if code not in current]:
+            gone = active.pop(code)
+            changes.append(FaultCleared(gone.fault, (now - gone.since).total_seconds()))
+        for code, fault in current.items():
+            if code not in active:
+                changes.append(FaultRaised(fault))
+                active[code] = ActiveFault(fault, now)
+            elif active[code].fault != fault:
+                active[code] = ActiveFault(fault, active[code].since)  # same fault, new reading in its text
+        return changes
+
+
+_RANK = {"info": 0, "warning": 1, "critical": 2}
+
+
+def _worst(faults: list[Fault]) -> Fault | None:
+    return max(faults, key=lambda fault: _RANK[fault.severity], default=None)

@@ -1,0 +1,41 @@
+"""Levelled logs to stderr (journald adds time and unit), with secrets redacted from every line."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterable
+
+REDACTED = "***"
+
+
+class RedactingFormatter(logging.Formatter):
+    """Replaces every known secret value in the final text, tracebacks included, whoever logged it."""
+
+    def __init__(self, fmt: str, secrets: Iterable[str]) -> None:
+        super().__init__(fmt)
+        # Longest first, so a secret containing another is replaced whole.
+        self.secrets = sorted({secret for secret in secrets if secret}, key=len, reverse=True)
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+
+def setup_logging(level: str, secrets: Iterable[str] = ()) -> None:
+    # Under systemd (JOURNAL_STREAM set) journald stamps the time; elsewhere we do.
+    fmt = "%(levelname)s %(name)s: %(message)s"
+    if "JOURNAL_STREAM" not in os.environ:
+        fmt = "%(asctime)s " + fmt
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter(fmt, secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # Libraries are chatty below WARNING; their failures reach us as exceptions anyway.
+    quiet = max(logging.WARNING, logging.getLevelNamesMapping()[level])
+    for noisy in ("paho", "pymodbus", "asyncio", "zeep", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(quiet)

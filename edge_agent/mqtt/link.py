@@ -1,0 +1,321 @@
+"""The connection to the broker: paho-mqtt on its own network thread, our reconnect policy.
+
+paho's callbacks run on its network thread; each is handed to the event loop with
+`call_soon_threadsafe`, so all our state is touched from the loop only. A fresh paho client is
+made for every connection: the outbox, not paho's in-memory session, is what guarantees delivery,
+so nothing half-sent is carried over by paho behind our back.
+
+Reconnect: exponential backoff from `reconnect_min_s` to `reconnect_max_s` with full jitter, so a
+fleet of cabinets does not reconnect in lock-step after a broker restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from edge_agent.mqtt.config import MqttConfig
+
+log = logging.getLogger(__name__)
+
+UNSUPPORTED_PROTOCOL = (132, 1)  # MQTT 5 "Unsupported Protocol Version"; 3.1.1 CONNACK return code 1
+
+
+class ConnectionLost(Exception):
+    """The connection dropped before the broker acknowledged a message."""
+
+
+@dataclass(frozen=True, slots=True)
+class Will:
+    topic: str
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    topic: str
+    payload: bytes
+    correlation_data: bytes | None
+
+
+class MqttLink:
+    """Keeps one connection to the broker up. `run()` is the supervisor task."""
+
+    def __init__(
+        self,
+        config: MqttConfig,
+        *,
+        client_id: str,
+        will: Will,
+        on_connected: Callable[[], None],
+        on_message: Callable[[Incoming], None],
+        subscriptions: list[str],
+    ) -> None:
+        self.config = config
+        self.client_id = client_id
+        self.will = will
+        self._on_connected = on_connected
+        self._on_message = on_message
+        self._subscriptions = subscriptions
+        self.connected = asyncio.Event()
+        self.protocol: MQTTProtocolVersion = (
+            MQTTProtocolVersion.MQTTv311 if config.protocol == "3.1.1" else MQTTProtocolVersion.MQTTv5
+        )
+        self._client: paho.Client | None = None
+        self._pending: dict[int, asyncio.Future[int]] = {}
+        self._lost = asyncio.Event()
+        self._connack: asyncio.Future[int] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
+        self._generation = 0  # callbacks of an abandoned client carry an old generation and are ignored
+        self.last_error: str | None = None
+        self.window = config.max_inflight  # QoS 1 messages we may have unacknowledged on this connection
+
+    # --- public ---------------------------------------------------------------------------------
+
+    def publish(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        qos: int,
+        retain: bool = False,
+        correlation_data: bytes | None = None,
+    ) -> asyncio.Future[int]:
+        """Send one message. The future resolves to the broker's reason code (0 = accepted) on PUBACK
+        (QoS 1) or when written (QoS 0), and fails with ConnectionLost if the link drops first."""
+        assert self._loop is not None
+        future: asyncio.Future[int] = self._loop.create_future()
+        client = self._client
+        if client is None or not self.connected.is_set():
+            future.set_exception(ConnectionLost("not connected"))
+            return future
+        properties = None
+        if correlation_data is not None and self.protocol == MQTTProtocolVersion.MQTTv5:
+            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            properties.CorrelationData = correlation_data
+        info = client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
+        if info.rc != paho.MQTT_ERR_SUCCESS:
+            future.set_exception(ConnectionLost(paho.error_string(info.rc)))
+            return future
+        # Registered before the loop can run the PUBACK callback, which is only queued to the loop.
+        self._pending[info.mid] = future
+        return future
+
+    async def wait_lost(self) -> None:
+        """Return when the current connection drops."""
+        await self._lost.wait()
+
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        attempt = 0
+        while not self._stopping:
+            if await self._connect_once():
+                attempt = 0
+                await self._lost.wait()
+                await self._teardown()
+                if self._stopping:
+                    return
+            attempt += 1
+            delay = self._backoff_delay(attempt)
+            log.debug("reconnecting to %s in %.1f s", self.config.host, delay)
+            await asyncio.sleep(delay)
+
+    async def close(self) -> None:
+        """Disconnect cleanly (the broker then does not send our last will)."""
+        self._stopping = True
+        client = self._client
+        if client is not None and self.connected.is_set():
+            client.disconnect()
+            try:
+                async with asyncio.timeout(self.config.connect_timeout_s):
+                    await self._lost.wait()
+            except TimeoutError:
+                log.warning("broker did not confirm the disconnect in time")
+        await self._teardown()
+
+    # --- connection ---------------------------------------------------------------------------
+
+    def _backoff_delay(self, attempt: int) -> float:
+        ceiling = min(self.config.reconnect_max_s, self.config.reconnect_min_s * 2 ** min(attempt - 1, 30))
+        return random.uniform(self.config.reconnect_min_s, max(ceiling, self.config.reconnect_min_s))  # noqa: S311
+
+    async def _connect_once(self) -> bool:
+        assert self._loop is not None
+        client = self._new_client()
+        self._client = client
+        self._lost.clear()
+        self._connack = self._loop.create_future()
+        try:
+            async with asyncio.timeout(self.config.connect_timeout_s):
+                await asyncio.to_thread(self._connect_blocking, client)
+                client.loop_start()
+                code = await self._connack
+        except (OSError, ssl.SSLError, TimeoutError) as exc:
+            self._note_error(f"cannot connect to {self.config.host}:{self.config.effective_port}: {exc!r}")
+            await self._teardown()
+            return False
+        if code != 0:
+            self._handle_refusal(code)
+            await self._teardown()
+            return False
+        self._subscribe(client)
+        if self.last_error is not None:
+            log.info("connected to broker %s:%s again", self.config.host, self.config.effective_port)
+        else:
+            log.info(
+                "connected to broker %s:%s (MQTT %s)",
+                self.config.host,
+                self.config.effective_port,
+                "5" if self.protocol == MQTTProtocolVersion.MQTTv5 else "3.1.1",
+            )
+        self.last_error = None
+        self.connected.set()
+        self._on_connected()
+        return True
+
+    def _connect_blocking(self, client: paho.Client) -> None:
+        # DNS, TCP and the TLS handshake block; they run on a worker thread, bounded by connect_timeout.
+        client.connect(self.config.host, self.config.effective_port, keepalive=self.config.keepalive_s)
+
+    def _handle_refusal(self, code: int) -> None:
+        if (
+            code in UNSUPPORTED_PROTOCOL
+            and self.config.protocol == "auto"
+            and self.protocol == MQTTProtocolVersion.MQTTv5
+        ):
+            log.info("broker does not speak MQTT 5; falling back to 3.1.1")
+            self.protocol = MQTTProtocolVersion.MQTTv311
+            return
+        self._note_error(f"broker refused the connection: {paho.connack_string(code) if code < 6 else code}")
+
+    def _note_error(self, message: str) -> None:
+        # Logged once per outage, not at every retry.
+        if message != self.last_error:
+            log.warning("%s", message)
+        self.last_error = message
+
+    def _new_client(self) -> paho.Client:
+        self._generation += 1
+        client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            protocol=self.protocol,
+            reconnect_on_failure=False,
+            userdata=self._generation,
+        )
+        client.connect_timeout = self.config.connect_timeout_s
+        client.max_inflight_messages_set(self.config.max_inflight)
+        client.max_queued_messages_set(0)
+        client.will_set(self.will.topic, self.will.payload, qos=1, retain=True)
+        if self.config.username is not None:
+            password = self.config.password.get_secret_value() if self.config.password else None
+            client.username_pw_set(self.config.username, password)
+        if self.config.uses_tls:
+            client.tls_set_context(self._tls_context())
+        client.on_connect = self._cb_connect
+        client.on_disconnect = self._cb_disconnect
+        client.on_publish = self._cb_publish
+        client.on_message = self._cb_message
+        return client
+
+    def _tls_context(self) -> ssl.SSLContext:
+        tls = self.config.tls or None
+        context = ssl.create_default_context(cafile=str(tls.ca_file) if tls and tls.ca_file else None)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        if tls and tls.cert_file and tls.key_file:
+            context.load_cert_chain(str(tls.cert_file), str(tls.key_file))
+        return context  # hostname check and CERT_REQUIRED are the defaults of create_default_context
+
+    def _subscribe(self, client: paho.Client) -> None:
+        for topic in self._subscriptions:
+            client.subscribe(topic, qos=1)
+
+    async def _teardown(self) -> None:
+        self._fail_pending()
+        client, self._client = self._client, None
+        if client is not None:
+            # loop_stop joins paho's thread, which may sit in select() for up to a second.
+            await asyncio.to_thread(_stop_network, client)
+
+    # --- paho callbacks: network thread -> event loop -------------------------------------------
+
+    def _post(self, generation: object, function: Callable[..., None], *args: object) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._if_current, generation, function, args)
+
+    def _if_current(
+        self, generation: object, function: Callable[..., None], args: tuple[object, ...]
+    ) -> None:
+        if generation == self._generation:
+            function(*args)
+
+    def _cb_connect(
+        self, client: paho.Client, gen: object, _f: object, reason: ReasonCode, properties: Properties | None
+    ) -> None:
+        # paho does not honour the broker's Receive Maximum (mosquitto: 20); exceeding it is a
+        # protocol error, so the window is capped to it here.
+        receive_maximum = getattr(properties, "ReceiveMaximum", None) if properties is not None else None
+        if receive_maximum:
+            client.max_inflight_messages_set(min(self.config.max_inflight, int(receive_maximum)))
+        self._post(gen, self._connack_arrived, _code(reason), receive_maximum)
+
+    def _cb_disconnect(
+        self, _c: paho.Client, gen: object, _f: object, reason: ReasonCode, _p: object
+    ) -> None:
+        self._post(gen, self._disconnected, _code(reason))
+
+    def _cb_publish(self, _c: paho.Client, gen: object, mid: int, reason: ReasonCode, _p: object) -> None:
+        self._post(gen, self._published, mid, _code(reason))
+
+    def _cb_message(self, _c: paho.Client, gen: object, message: paho.MQTTMessage) -> None:
+        correlation = getattr(message.properties, "CorrelationData", None) if message.properties else None
+        self._post(gen, self._on_message, Incoming(message.topic, bytes(message.payload), correlation))
+
+    # --- event loop side ------------------------------------------------------------------------
+
+    def _connack_arrived(self, code: int, receive_maximum: int | None) -> None:
+        self.window = min(self.config.max_inflight, receive_maximum or self.config.max_inflight)
+        if self._connack is not None and not self._connack.done():
+            self._connack.set_result(code)
+
+    def _disconnected(self, code: int) -> None:
+        if self.connected.is_set() and not self._stopping:
+            self._note_error(f"connection to broker lost (reason {code})")
+        if self._connack is not None and not self._connack.done():
+            self._connack.set_exception(ConnectionError(f"disconnected before CONNACK (reason {code})"))
+        self._lost.set()
+        self._fail_pending()
+
+    def _fail_pending(self) -> None:
+        self.connected.clear()
+        pending, self._pending = self._pending, {}
+        for future in pending.values():
+            if not future.done():
+                future.set_exception(ConnectionLost("connection lost before PUBACK"))
+
+    def _published(self, mid: int, code: int) -> None:
+        future = self._pending.pop(mid, None)
+        if future is not None and not future.done():
+            future.set_result(code)
+
+
+def _code(reason: ReasonCode | int) -> int:
+    return int(reason.value) if isinstance(reason, ReasonCode) else int(reason)
+
+
+def _stop_network(client: paho.Client) -> None:
+    client.loop_stop()
+    sock = client.socket()
+    if sock is not None:
+        sock.close()  # paho's thread is gone; nothing else uses the socket

@@ -1,0 +1,141 @@
+"""Payload types of the MQTT contract, version 1. JSON Schemas in `schemas/` are generated from these.
+
+Compatibility rule for v1: fields may be added (subscribers ignore what they do not know); a field
+is never removed, renamed or given another meaning without a new topic version (`v2`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
+
+from edge_agent.readings import Cause, DeviceStateName, Severity, iso_ts
+
+Timestamp = Annotated[
+    AwareDatetime,
+    PlainSerializer(iso_ts, return_type=str, when_used="json"),
+    Field(description="RFC 3339 UTC with milliseconds, e.g. 2026-11-22T08:00:00.000Z."),
+]
+MessageId = Annotated[
+    str, Field(min_length=8, max_length=64, description="Stable unique id; repeats mean a duplicate.")
+]
+Seq = Annotated[
+    int,
+    Field(
+        ge=1,
+        description="Per-cabinet sequence over event, state, report and audit messages; a gap means loss.",
+    ),
+]
+JsonValue = float | int | bool | str | None
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StatusPayload(Payload):
+    """`status` (retained): birth, last will and clean stop of the agent."""
+
+    state: Literal["online", "offline"]
+    reason: Literal["lost", "shutdown"] | None = Field(
+        None, description="Why offline: `lost` = last will (connection dropped), `shutdown` = clean stop."
+    )
+    cabinet_id: str
+    site: str | None = None
+    boot_id: str = Field(description="New at every start of the agent.")
+    agent_version: str
+    config_hash: str = Field(description="Digest of the effective configuration, secrets excluded.")
+    ts: Timestamp
+
+
+class FaultItem(Payload):
+    code: str = Field(description="Stable machine-readable fault code, e.g. `disk_full`.")
+    severity: Severity
+    message: str
+    since: Timestamp
+
+
+class DeviceStatePayload(Payload):
+    """`device/<device_id>/state` (retained): the device's state after each change."""
+
+    id: MessageId
+    seq: Seq
+    ts: Timestamp
+    device_id: str
+    kind: str = Field(description="Device kind, the `type` of its config.")
+    name: str | None = None
+    state: DeviceStateName
+    since: Timestamp
+    cause: Cause | None = Field(description="Why the device is offline or in fault; null when ok.")
+    reason: str = Field(description="One line for people: the worst fault or the last error.")
+    faults: list[FaultItem]
+
+
+class TelemetryPayload(Payload):
+    """`device/<device_id>/telemetry`: changed values (beyond their deadband), or all of them when `full`."""
+
+    ts: Timestamp
+    device_id: str
+    full: bool = Field(description="True on a periodic full refresh: every value is present.")
+    values: dict[str, JsonValue]
+    units: dict[str, str] = Field(description="Unit per value name, for the values present that have one.")
+
+
+class EventPayload(Payload):
+    """`event`: something happened. Types are listed in docs/mqtt.md."""
+
+    id: MessageId
+    seq: Seq
+    ts: Timestamp
+    device_id: str | None = Field(
+        description="The device concerned; null for the cabinet or the agent itself."
+    )
+    type: str
+    severity: Severity
+    cause: Cause | None
+    detail: dict[str, Any]
+
+
+class CommandRequest(Payload):
+    """`cmd/<name>` (to the cabinet): a request. MQTT 5 correlation data is echoed on the reply."""
+
+    transaction: Annotated[str, Field(min_length=1, max_length=128, description="Echoed on the reply.")]
+    operator: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        None, description="Who asked; recorded with the action."
+    )
+    args: dict[str, Any] = Field(default_factory=dict, description="Command arguments; see docs/mqtt.md.")
+
+
+class CommandErrorItem(Payload):
+    code: str = Field(description="e.g. malformed_json, invalid_request, unknown_command, invalid_args.")
+    message: str
+
+
+class CommandReplyPayload(Payload):
+    """`cmd-reply`: the answer to one request."""
+
+    transaction: str | None = Field(description="The request's transaction; null if it could not be read.")
+    command: str | None
+    status: Literal["ok", "error"]
+    data: dict[str, Any] | None
+    error: CommandErrorItem | None
+    ts: Timestamp
+
+
+# Schema file name -> model; the files in schemas/ are generated from this table.
+SCHEMAS: dict[str, type[Payload]] = {
+    "status": StatusPayload,
+    "device-state": DeviceStatePayload,
+    "device-telemetry": TelemetryPayload,
+    "event": EventPayload,
+    "cmd-request": CommandRequest,
+    "cmd-reply": CommandReplyPayload,
+}
+
+
+def json_schema(name: str) -> dict[str, Any]:
+    schema = SCHEMAS[name].model_json_schema(mode="serialization")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"edge-agent/v1/{name}.schema.json"
+    return schema

@@ -1,0 +1,65 @@
+"""Topic layout of the MQTT contract, version 1. The only place topics are spelled.
+
+<prefix>/v1/<cabinet_id>/status                      retained  cabinet presence (birth / will)
+<prefix>/v1/<cabinet_id>/device/<device_id>/state    retained  device state
+<prefix>/v1/<cabinet_id>/device/<device_id>/telemetry          readings
+<prefix>/v1/<cabinet_id>/event                                 events, from the outbox
+<prefix>/v1/<cabinet_id>/report/daily                          daily inspection report
+<prefix>/v1/<cabinet_id>/audit                                 operator and remote actions
+<prefix>/v1/<cabinet_id>/cmd/<name>                  (in)      command requests
+<prefix>/v1/<cabinet_id>/cmd-reply                             command replies
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CONTRACT_VERSION = "v1"
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    prefix: str
+    cabinet_id: str
+
+    @property
+    def root(self) -> str:
+        return f"{self.prefix}/{CONTRACT_VERSION}/{self.cabinet_id}"
+
+    @property
+    def status(self) -> str:
+        return f"{self.root}/status"
+
+    def device_state(self, device_id: str) -> str:
+        return f"{self.root}/device/{device_id}/state"
+
+    def device_telemetry(self, device_id: str) -> str:
+        return f"{self.root}/device/{device_id}/telemetry"
+
+    @property
+    def event(self) -> str:
+        return f"{self.root}/event"
+
+    @property
+    def report_daily(self) -> str:
+        return f"{self.root}/report/daily"
+
+    @property
+    def audit(self) -> str:
+        return f"{self.root}/audit"
+
+    @property
+    def command_filter(self) -> str:
+        return f"{self.root}/cmd/+"
+
+    @property
+    def command_reply(self) -> str:
+        return f"{self.root}/cmd-reply"
+
+    def command_name(self, topic: str) -> str | None:
+        """The command name of a request topic, or None if the topic is not a command of ours."""
+        head = f"{self.root}/cmd/"
+        if not topic.startswith(head):
+            return None
+        name = topic[len(head) :]
+        return name if name and "/" not in name else None
