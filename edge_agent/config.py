@@ -103,7 +103,7 @@ def load_config(path: Path | str, *, environ: Mapping[str, str] | None = None) -
     try:
         config = AgentConfig.model_validate(raw, context=context)
     except ValidationError as exc:
-        raise ConfigError([_problem(str(path), error) for error in exc.errors()]) from None
+        raise ConfigError(_problems(str(path), exc.errors())) from None
     problems = _cross_checks(str(path), config)
     if problems:
         raise ConfigError(problems)
@@ -141,6 +141,22 @@ _FRIENDLY = {
 }
 
 
+def _problems(file: str, errors: list[Any]) -> list[ConfigProblem]:
+    """One problem per error, minus the noise of union alternatives that were not meant.
+
+    For `tls: {cert_file: x}` pydantic reports both "cert and key together" (the mapping form) and
+    "should be False" (the other form); the person wrote a mapping, so only the first helps.
+    """
+    problems = [(_problem(file, error), _is_alternative(error)) for error in errors]
+    explained = {problem.path for problem, alternative in problems if not alternative}
+    return [problem for problem, alternative in problems if not (alternative and problem.path in explained)]
+
+
+def _is_alternative(error: Any) -> bool:
+    from_union = any(isinstance(part, str) and "[" in part for part in error["loc"])
+    return from_union and error["type"] in ("literal_error", "bool_type", "bool_parsing")
+
+
 def _problem(file: str, error: Any) -> ConfigProblem:
     path = format_path(error["loc"])
     message = _FRIENDLY.get(error["type"], error["msg"])
@@ -156,14 +172,15 @@ def _problem(file: str, error: Any) -> ConfigProblem:
 def format_path(loc: tuple[Any, ...]) -> str:
     """('devices', 2, 'host', 'limits', 'cpu_percent') -> 'devices[2].limits.cpu_percent'.
 
-    pydantic puts the union tag (the device type) after a device's index; people never wrote it.
+    pydantic puts union labels in the path: the device type after a device's index, and member
+    names like `literal[False]` or `function-after[...]`. People never wrote those.
     """
     parts: list[str] = []
     previous: Any = None
     for item in loc:
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        elif isinstance(previous, int) and item in KINDS and parts[:1] == ["devices"]:
+        elif (isinstance(previous, int) and item in KINDS and parts[:1] == ["devices"]) or "[" in str(item):
             pass
         else:
             parts.append(f".{item}" if parts else str(item))

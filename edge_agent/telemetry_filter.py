@@ -38,4 +38,4 @@ class TelemetryFilter:
             and not isinstance(previous, bool)
         ):
             return abs(value - previous) > self.config.deadband.get(name, 0.0)
-        return value != previous
+        return type(value) is not type(previous) or value != previous  # True == 1, yet a change

@@ -6,6 +6,7 @@ The ``support`` package is importable because pytest puts this (package-less) di
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,12 @@ from support.certs import TestPki, make_test_pki
 from support.mosquitto import Broker
 from support.ports import free_port as _free_port
 from support.subscriber import Subscriber
+
+# The suite's scripted device kinds (pulse, hang, script), for in-process and subprocess agents.
+os.environ.setdefault("EDGE_AGENT_PLUGINS", "support.kinds")
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")])
+)
 
 BrokerFactory = Callable[..., Broker]
 SubscriberFactory = Callable[..., Subscriber]

@@ -39,12 +39,20 @@ class Dispatcher:
         self.make_context = make_context
         self._tokens = float(BURST)
         self._refilled = time.monotonic()
+        self._dropped = 0
+        self.handled_total = 0
 
     async def handle(self, name: str, payload: bytes) -> CommandReplyPayload | None:
         """The reply to send, or None when flooding (replies would only add to the flood)."""
         if not self._take_token():
-            log.warning("command flood: dropped %r", name[:64])
+            if not self._dropped:
+                log.warning("command flood: dropping commands beyond %g/s", RATE_PER_S)
+            self._dropped += 1
             return None
+        if self._dropped:
+            log.warning("command flood over: %d command(s) dropped", self._dropped)
+            self._dropped = 0
+        self.handled_total += 1
         transaction: str | None = None
         try:
             request = self._parse(payload)

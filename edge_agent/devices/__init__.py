@@ -3,11 +3,16 @@
 A kind is one folder under `edge_agent/devices/<kind>/` whose `__init__.py` defines `KIND`. Its
 config module is imported here (to build the config schema); its poller module only when a
 device of that kind is configured, so a cabinet without cameras never loads zeep.
+
+Kinds from outside the package (a site's own device, the test suite's scripted devices) are
+modules named in the environment variable EDGE_AGENT_PLUGINS (comma-separated), each defining
+`KIND` the same way (or `KINDS`, a tuple, for several).
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 
 from edge_agent.devices.base import DeviceConfig, DeviceKind
 
@@ -17,9 +22,11 @@ _KIND_MODULES = ("edge_agent.devices.host",)
 
 def _load_kinds() -> dict[str, DeviceKind]:
     kinds: dict[str, DeviceKind] = {}
-    for module_name in _KIND_MODULES:
-        kind: DeviceKind = importlib.import_module(module_name).KIND
-        kinds[kind.type] = kind
+    plugins = [name.strip() for name in os.environ.get("EDGE_AGENT_PLUGINS", "").split(",") if name.strip()]
+    for module_name in (*_KIND_MODULES, *plugins):
+        module = importlib.import_module(module_name)
+        for kind in getattr(module, "KINDS", None) or (module.KIND,):
+            kinds[kind.type] = kind
     return kinds
 
 

@@ -15,7 +15,10 @@ from edge_agent.readings import Cause, DeviceStateName, Severity, iso_ts
 Timestamp = Annotated[
     AwareDatetime,
     PlainSerializer(iso_ts, return_type=str, when_used="json"),
-    Field(description="RFC 3339 UTC with milliseconds, e.g. 2026-11-22T08:00:00.000Z."),
+    Field(
+        description="RFC 3339 UTC with milliseconds, e.g. 2026-11-22T08:00:00.000Z.",
+        json_schema_extra={"format": "date-time", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"},
+    ),
 ]
 MessageId = Annotated[
     str, Field(min_length=8, max_length=64, description="Stable unique id; repeats mean a duplicate.")

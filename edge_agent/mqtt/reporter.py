@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 READ_BATCH = 500
 ACK_BATCH = 256
+SHUTDOWN_POLL_S = 0.05
 SUCCESS_CODES = frozenset({0, 16})  # 16 = "no matching subscribers": the broker still accepted it
 
 
@@ -29,7 +30,6 @@ class Reporter:
         self.outbox = outbox
         self._wake = asyncio.Event()
         self._acked: list[int] = []
-        self._idle = asyncio.Event()
         self.published_total = 0
         self._background: set[asyncio.Task[None]] = set()
         outbox.on_put(self._wake.set)
@@ -48,8 +48,7 @@ class Reporter:
                 while self.outbox.stats().depth > 0:
                     if not self.link.connected.is_set():
                         return False
-                    self._idle.clear()
-                    await self._idle.wait()
+                    await asyncio.sleep(SHUTDOWN_POLL_S)  # shutdown only: no hot-path event needed
         except TimeoutError:
             return False
         return True
@@ -83,8 +82,6 @@ class Reporter:
         if inflight:
             await asyncio.wait(inflight, return_when=asyncio.ALL_COMPLETED)
         await self._flush_acks()
-        if self.outbox.stats().depth == 0:
-            self._idle.set()
         wake = asyncio.create_task(self._wake.wait())
         lost = asyncio.create_task(self.link.wait_lost())
         try:

@@ -8,6 +8,7 @@ is disconnected (e.g. during a broker restart) are lost, not queued. Tests that 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import threading
@@ -36,6 +37,7 @@ class Received:
     retain: bool
     qos: int
     at: float
+    correlation_data: bytes | None = None
 
     def json(self) -> Any:
         """The payload decoded as JSON."""
@@ -80,6 +82,7 @@ class Subscriber:
         ca_file: Path | None = None,
         client_cert: tuple[Path, Path] | None = None,
         protocol: MQTTProtocolVersion = MQTTProtocolVersion.MQTTv5,
+        persistent_session: bool = False,
     ) -> None:
         self.topics = list(topics)
         self.client_id = client_id or f"test-subscriber-{next(_client_ids)}"
@@ -94,7 +97,13 @@ class Subscriber:
             cert, key = client_cert if client_cert is not None else (None, None)
             # tls_set keeps hostname checking on: the broker certificate must name 127.0.0.1.
             self._client.tls_set(ca_certs=_str(ca_file), certfile=_str(cert), keyfile=_str(key))
-        self._client.connect_async(host, port, keepalive=30)
+        if persistent_session:
+            # As a central subscriber should: the broker queues QoS 1 messages while we are away.
+            properties = Properties(PacketTypes.CONNECT)
+            properties.SessionExpiryInterval = 3600
+            self._client.connect_async(host, port, keepalive=30, clean_start=False, properties=properties)
+        else:
+            self._client.connect_async(host, port, keepalive=30)
         self._client.loop_start()
 
     def _make_client(
@@ -153,6 +162,14 @@ class Subscriber:
                 if remaining <= 0:
                     raise AssertionError(self._timeout_summary(predicate, timeout))
                 self._condition.wait(remaining)
+
+    async def until(self, predicate: Predicate | str, timeout: float = 10.0) -> Received:
+        """`wait_for` for tests whose agent runs on the same event loop: waits without blocking it."""
+        return await asyncio.to_thread(self.wait_for, predicate, timeout)
+
+    async def apublish(self, topic: str, payload: bytes = b"", qos: int = 1, **kwargs: Any) -> PublishResult:
+        """`publish` without blocking the event loop."""
+        return await asyncio.to_thread(self.publish, topic, payload, qos, **kwargs)
 
     def messages(self, topic_filter: str | None = None) -> list[Received]:
         """Messages received so far, optionally only those whose topic matches *topic_filter*."""
@@ -252,8 +269,14 @@ class Subscriber:
             self._condition.notify_all()
 
     def _on_message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        correlation = getattr(message.properties, "CorrelationData", None) if message.properties else None
         received = Received(
-            message.topic, bytes(message.payload), bool(message.retain), message.qos, time.monotonic()
+            message.topic,
+            bytes(message.payload),
+            bool(message.retain),
+            message.qos,
+            time.monotonic(),
+            correlation,
         )
         with self._condition:
             self._received.append(received)
