@@ -27,6 +27,7 @@ from edge_agent.devices import kind_of
 from edge_agent.devices.base import DeviceContext, Poller
 from edge_agent.emitter import Emitter
 from edge_agent.live import LiveState
+from edge_agent.memory import release_free_memory
 from edge_agent.mqtt.link import Incoming, MqttLink, Will
 from edge_agent.mqtt.payloads import StatusPayload
 from edge_agent.mqtt.reporter import Reporter
@@ -91,6 +92,7 @@ class Agent:
                     group.create_task(watchdog_loop(), name="systemd-watchdog"),
                 ]
                 devices = [group.create_task(r.run(), name=f"device:{r.config.device_id}") for r in runners]
+                release_free_memory()
                 notify("READY=1")
                 self.ready.set()
                 log.info(

@@ -34,6 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--config", "-c", type=Path, required=True)
     check.set_defaults(handler=_check)
 
+    demo = commands.add_parser("demo", help="run a simulated cabinet against a private local broker")
+    demo.add_argument("--config", "-c", type=Path, default=Path("examples/demo.yaml"))
+    demo.add_argument("--seconds", type=float, default=0, help="stop after this long (0: at Ctrl-C)")
+    demo.set_defaults(handler=_demo)
+
     watch = commands.add_parser("watch", help="print what cabinets publish on a broker")
     watch.add_argument("--host", default="127.0.0.1")
     watch.add_argument("--port", type=int, default=1883)
@@ -84,6 +89,18 @@ def _run(args: argparse.Namespace) -> int:
     setup_logging(config.logging.level, secrets=[password] if password else [])
     asyncio.run(run_agent(config))
     return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from edge_agent.demo import run_demo
+
+    try:
+        return run_demo(args.config, args.seconds)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
 
 
 def _watch(args: argparse.Namespace) -> int:

@@ -12,8 +12,17 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 MAX_SHOWN = 400  # characters of payload per line; telemetry can be long
 
 
-def watch(host: str, port: int, topic: str, *, count: int = 0, seconds: float = 0) -> int:
-    done = threading.Event()
+def watch(
+    host: str,
+    port: int,
+    topic: str,
+    *,
+    count: int = 0,
+    seconds: float = 0,
+    stop: threading.Event | None = None,
+) -> int:
+    """Print messages until `count` arrived, `seconds` passed, `stop` is set, or Ctrl-C."""
+    done = stop or threading.Event()
     received = 0
 
     def on_connect(client: paho.Client, _u: object, _f: object, reason: object, _p: object) -> None:

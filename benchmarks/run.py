@@ -1,0 +1,36 @@
+"""Runs the benchmarks and prints their figures: `./dev.sh bench [--quick]`.
+
+Figures are measured, never asserted: they go in the closing notes and docs, not in tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import core
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="short runs, for a quick look")
+    args = parser.parse_args()
+    seconds, count, changes = (10, 5000, 100) if args.quick else (60, 20000, 500)
+
+    print(f"steady state, demo cabinet, {seconds} s:", _fmt(core.steady_state(seconds)), flush=True)
+    print(f"outbox replay of {count} events:", _fmt(core.replay_rate(count)), flush=True)
+    print(f"state change -> subscriber, {changes} changes:", _fmt(core.latency(changes)), flush=True)
+
+
+def _fmt(figures: dict[str, float]) -> str:
+    return ", ".join(
+        f"{name} {value:.2f}" if isinstance(value, float) else f"{name} {value}"
+        for name, value in figures.items()
+    )
+
+
+if __name__ == "__main__":
+    main()

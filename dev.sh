@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# One entry point for people and CI. Each command installs what it needs first (as root on Debian:
+# apt packages; always: a venv in .venv with the project and its dev tools).
+#
+#   ./dev.sh demo    run a simulated cabinet against a local broker and show what it publishes
+#   ./dev.sh test    lint, type-check and run the whole test suite
+#   ./dev.sh bench   run the benchmarks and print their figures
+#   ./dev.sh setup   only install
+set -euo pipefail
+cd "$(dirname "$0")"
+
+APT_PACKAGES=(python3 python3-venv python3-pip mosquitto mosquitto-clients socat openssl)
+# command that must exist -> the package that provides it
+declare -A NEEDED=([mosquitto]=mosquitto [mosquitto_sub]=mosquitto-clients [socat]=socat [openssl]=openssl)
+VENV=.venv
+PY="$VENV/bin/python"
+
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+
+python_ok() {
+  command -v python3 >/dev/null 2>&1 &&
+    python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
+}
+
+setup_system() {
+  local missing=()
+  for cmd in "${!NEEDED[@]}"; do have "$cmd" || missing+=("${NEEDED[$cmd]}"); done
+  python_ok || missing+=(python3 python3-venv python3-pip)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    echo "missing: ${missing[*]}; install them (Debian: apt-get install ${APT_PACKAGES[*]})" >&2
+    exit 1
+  fi
+  echo "installing system packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+setup_venv() {
+  local stamp="$VENV/.installed" digest
+  digest=$(sha256sum pyproject.toml | cut -d' ' -f1)
+  if [ ! -x "$PY" ]; then python3 -m venv "$VENV"; fi
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
+    echo "installing the project and its dev tools into $VENV"
+    "$PY" -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+    "$PY" -m pip install -q -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' || true
+    "$PY" -c 'import edge_agent, pytest, jsonschema' # fail here, clearly, if the install did not work
+    echo "$digest" >"$stamp"
+  fi
+}
+
+setup() { setup_system; setup_venv; }
+
+case "${1:-help}" in
+  setup) setup ;;
+  demo)
+    setup
+    shift
+    exec "$VENV/bin/edge-agent" demo "$@"
+    ;;
+  test)
+    setup
+    shift
+    "$VENV/bin/ruff" check edge_agent tests benchmarks
+    "$VENV/bin/mypy"
+    exec "$PY" -m pytest -q -ra "$@"
+    ;;
+  bench)
+    setup
+    shift
+    exec "$PY" benchmarks/run.py "$@"
+    ;;
+  *)
+    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+    ;;
+esac
