@@ -42,10 +42,11 @@ setup_venv() {
   digest=$(sha256sum pyproject.toml | cut -d' ' -f1)
   if [ ! -x "$PY" ]; then python3 -m venv "$VENV"; fi
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
-    echo "installing the project and its dev tools into $VENV"
-    "$PY" -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-    "$PY" -m pip install -q -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' || true
-    "$PY" -c 'import edge_agent, pytest, jsonschema' # fail here, clearly, if the install did not work
+    echo "installing the project and its dev tools into $VENV (log: $VENV/install.log)"
+    if ! "$PY" -m pip install -q -e '.[dev]' >"$VENV/install.log" 2>&1; then
+      tail -20 "$VENV/install.log" >&2
+      exit 1
+    fi
     echo "$digest" >"$stamp"
   fi
 }

@@ -33,9 +33,11 @@ def free_port() -> int:
 def broker(port: int) -> Iterator[subprocess.Popen[bytes]]:
     workdir = Path(tempfile.mkdtemp(prefix="bench-broker-"))
     conf = workdir / "mosquitto.conf"
-    # max_queued_messages 0: the broker must not drop what a slow subscriber has not taken yet.
+    # A large queue: the broker must not drop what a slow subscriber has not taken yet (0, "no limit",
+    # makes mosquitto 2.0.11 drop the client after a refused publish).
     conf.write_text(
-        f"user {getpass.getuser()}\nlistener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n"
+        f"user {getpass.getuser()}\nlistener {port} 127.0.0.1\nallow_anonymous true\n"
+        "max_queued_messages 1000000\n"
     )
     binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     process = subprocess.Popen(

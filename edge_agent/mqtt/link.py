@@ -80,6 +80,7 @@ class MqttLink:
         self._stopping = False
         self._generation = 0  # callbacks of an abandoned client carry an old generation and are ignored
         self.last_error: str | None = None
+        self.connect_attempts = 0
         self.window = config.max_inflight  # QoS 1 messages we may have unacknowledged on this connection
 
     # --- public ---------------------------------------------------------------------------------
@@ -153,6 +154,7 @@ class MqttLink:
 
     async def _connect_once(self) -> bool:
         assert self._loop is not None
+        self.connect_attempts += 1
         client = self._new_client()
         self._client = client
         self._lost.clear()

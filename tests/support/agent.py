@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -77,6 +78,14 @@ class AgentProcess:
     def terminate(self, timeout: float = 20) -> int:
         """SIGTERM and wait: the clean stop systemd does."""
         return self._signal(signal.SIGTERM, timeout)
+
+    def wait_log(self, text: str, timeout: float = 15) -> None:
+        """Wait until the agent's log contains `text` (a child's log file offers no event to await)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log_text():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} not logged within {timeout} s:\n{self.log_text()[-2000:]}")
+            time.sleep(0.05)
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

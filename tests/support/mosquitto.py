@@ -202,7 +202,7 @@ class Broker:
             f"log_dest file {self.log_path}",
             # mosquitto drops QoS 1 messages beyond 1000 queued per subscriber by default; a test
             # replaying a backlog to a slow subscriber would see the broker's loss, not the agent's.
-            "max_queued_messages 0",
+            "max_queued_messages 1000000",
             "log_type error",
             "log_type warning",
             "log_type notice",
