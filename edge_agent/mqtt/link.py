@@ -267,7 +267,9 @@ class MqttLink:
         # protocol error, so the window is capped to it here.
         receive_maximum = getattr(properties, "ReceiveMaximum", None) if properties is not None else None
         if receive_maximum:
-            client.max_inflight_messages_set(min(self.config.max_inflight, int(receive_maximum)))
+            # paho 2.2 refuses the public setter once connected (RuntimeError here kills its
+            # network thread); the window must change exactly now, before any publish goes out.
+            client._max_inflight_messages = min(self.config.max_inflight, int(receive_maximum))
         self._post(gen, self._connack_arrived, _code(reason), receive_maximum)
 
     def _cb_disconnect(

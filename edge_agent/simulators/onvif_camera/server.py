@@ -48,6 +48,8 @@ class CameraSimulator:
         self.calls: Counter[str] = Counter()  # operation / path -> requests answered
         self.reboots = 0
         self.rebooting = False
+        self.went_down = asyncio.Event()  # set when a reboot takes the camera off the network
+        self.came_up = asyncio.Event()  # set when it is back
         self._nonces: set[str] = set()
         self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -160,11 +162,14 @@ class CameraSimulator:
     async def _reboot_cycle(self) -> None:
         await asyncio.sleep(0.05)  # let the reply leave before the "power" goes
         self.rebooting = True
+        self.came_up.clear()
         if self._site is not None:
             await self._site.stop()  # new connections are refused, as from a camera booting
+        self.went_down.set()
         await asyncio.sleep(self.state.reboot_s)
         self.rebooting = False
         await self._listen()
+        self.came_up.set()
 
     def _set_time(self, envelope: etree._Element) -> str:
         ns = soap.NAMESPACES

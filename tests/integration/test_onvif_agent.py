@@ -1,0 +1,182 @@
+"""Cameras in a running agent: states and telemetry on a real broker, isolation of a hung camera,
+commands, and no camera password anywhere (logs, MQTT, live picture)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from camera_sim import PASSWORD, camera_fields, start_camera
+from support.mosquitto import Broker
+from support.subscriber import Subscriber
+
+from edge_agent.app import Agent
+from edge_agent.config import load_config
+from edge_agent.simulators.onvif_camera.server import CameraSimulator
+
+pytestmark = pytest.mark.integration
+
+CABINET = "cab-cam-01"
+ROOT = f"edge/v1/{CABINET}"
+
+
+@pytest.fixture
+async def stack() -> AsyncIterator[AsyncExitStack]:
+    async with AsyncExitStack() as stack:
+        yield stack
+
+
+async def run_agent(
+    stack: AsyncExitStack, tmp_path: Path, broker: Broker, devices: list[dict[str, Any]]
+) -> Agent:
+    (tmp_path / "cam.pass").write_text(PASSWORD + "\n")
+    (tmp_path / "wrong.pass").write_text("not-the-password\n")
+    document = {
+        "cabinet": {"id": CABINET},
+        "mqtt": {"host": broker.host, "port": broker.port},
+        "storage": {"data_dir": str(tmp_path / "data")},
+        "logging": {"level": "DEBUG"},
+        "devices": devices,
+    }
+    path = tmp_path / "agent.yaml"
+    path.write_text(yaml.safe_dump(document))
+    agent = Agent(load_config(path))
+    stop = asyncio.Event()
+    task = asyncio.create_task(agent.run(stop))
+
+    async def shutdown() -> None:
+        stop.set()
+        await asyncio.wait_for(task, 20)
+
+    stack.push_async_callback(shutdown)
+    await asyncio.wait_for(agent.ready.wait(), 10)
+    return agent
+
+
+def state_of(subscriber: Subscriber, device_id: str, state: str) -> Callable[[Any], bool]:
+    topic = f"{ROOT}/device/{device_id}/state"
+    return lambda message: message.topic == topic and message.json()["state"] == state
+
+
+async def wait_for(subscriber: Subscriber, predicate: Any, timeout: float = 15) -> Any:
+    return await asyncio.to_thread(subscriber.wait_for, predicate, timeout)
+
+
+def device(
+    camera: CameraSimulator, device_id: str, password_file: str = "cam.pass", **extra: Any
+) -> dict[str, Any]:
+    return camera_fields(camera, device_id, password={"file": password_file}, poll_interval_s=1, **extra)
+
+
+async def test_states_and_telemetry_on_the_broker(
+    stack: AsyncExitStack, tmp_path: Path, broker: Broker, subscriber_factory: Callable[..., Subscriber]
+) -> None:
+    subscriber = subscriber_factory(broker.host, broker.port, [f"{ROOT}/#"])
+    await asyncio.to_thread(subscriber.wait_connected)
+    healthy = await start_camera(stack, "healthy")
+    missing = await start_camera(stack, "missing_card", vendor="dahua")
+    short = await start_camera(stack, "short_retention")
+    locked = await start_camera(stack, "healthy")
+    await run_agent(
+        stack,
+        tmp_path,
+        broker,
+        [
+            device(healthy, "cam-ok", rtsp_probe=True),
+            device(missing, "cam-nocard"),
+            device(short, "cam-wifi", link="wireless"),
+            device(locked, "cam-locked", password_file="wrong.pass"),
+        ],
+    )
+    await wait_for(subscriber, state_of(subscriber, "cam-ok", "ok"))
+    nocard = await wait_for(subscriber, state_of(subscriber, "cam-nocard", "fault"))
+    assert [fault["code"] for fault in nocard.json()["faults"]] == ["sd_missing"]
+    wifi = await wait_for(subscriber, state_of(subscriber, "cam-wifi", "fault"))
+    assert [fault["code"] for fault in wifi.json()["faults"]] == ["retention_short"]
+    locked_state = await wait_for(subscriber, state_of(subscriber, "cam-locked", "fault"))
+    assert [fault["code"] for fault in locked_state.json()["faults"]] == ["auth_failed"]
+    telemetry = await wait_for(subscriber, f"{ROOT}/device/cam-ok/telemetry")
+    values = telemetry.json()["values"]
+    assert values["sd_nominal_gb"] == 128
+    assert values["rtsp_ok"] is True
+    assert telemetry.json()["units"]["clock_drift_s"] == "s"
+
+
+async def test_hung_camera_does_not_delay_other_devices(
+    stack: AsyncExitStack, tmp_path: Path, broker: Broker
+) -> None:
+    hung = await start_camera(stack, "hung")
+    healthy = await start_camera(stack, "healthy")
+    agent = await run_agent(
+        stack,
+        tmp_path,
+        broker,
+        [
+            # The hung camera's first poll cannot end within this test.
+            device(hung, "cam-hung", request_timeout_s=30, timeout_s=60),
+            {**device(healthy, "cam-fast"), "poll_interval_s": 0.2},
+        ],
+    )
+    fast, slow = agent.live.devices["cam-fast"], agent.live.devices["cam-hung"]
+    async with asyncio.timeout(20):
+        async for device_id in agent.live.subscribe():
+            if device_id == "cam-fast" and fast.polls_ok >= 5:
+                break
+    assert slow.polls_ok + slow.polls_failed == 0  # still inside its first poll
+    assert fast.health.state == "ok"
+
+
+async def test_commands_and_no_password_anywhere(
+    stack: AsyncExitStack,
+    tmp_path: Path,
+    broker: Broker,
+    subscriber_factory: Callable[..., Subscriber],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    subscriber = subscriber_factory(broker.host, broker.port, [f"{ROOT}/#"])
+    await asyncio.to_thread(subscriber.wait_connected)
+    skewed = await start_camera(stack, "skewed_clock")
+    locked = await start_camera(stack, "healthy")
+    hostile = await start_camera(stack, "healthy", wire="external_entity")
+    agent = await run_agent(
+        stack,
+        tmp_path,
+        broker,
+        [
+            device(skewed, "cam-skew", rtsp_probe=True),
+            device(locked, "cam-locked", password_file="wrong.pass", rtsp_probe=True),
+            device(hostile, "cam-hostile"),
+        ],
+    )
+    await wait_for(subscriber, state_of(subscriber, "cam-skew", "fault"))
+    await wait_for(subscriber, state_of(subscriber, "cam-locked", "fault"))
+    await wait_for(subscriber, state_of(subscriber, "cam-hostile", "offline"))
+
+    request = json.dumps({"transaction": "t-1", "args": {"device_id": "cam-skew"}})
+    await asyncio.to_thread(subscriber.publish, f"{ROOT}/cmd/camera_sync_time", request)
+    reply = await wait_for(
+        subscriber, lambda m: m.topic == f"{ROOT}/cmd-reply" and m.json()["transaction"] == "t-1"
+    )
+    assert reply.json()["status"] == "ok", reply.json()
+    await wait_for(subscriber, state_of(subscriber, "cam-skew", "ok"))
+    status = json.dumps({"transaction": "t-2", "args": {}})
+    await asyncio.to_thread(subscriber.publish, f"{ROOT}/cmd/get_status", status)
+    await wait_for(subscriber, lambda m: m.topic == f"{ROOT}/cmd-reply" and m.json()["transaction"] == "t-2")
+
+    assert PASSWORD not in agent.config.model_dump_json()
+    live = repr([vars(snapshot) for snapshot in agent.live.devices.values()])
+    assert PASSWORD not in live
+    for message in subscriber.messages():
+        assert PASSWORD.encode() not in message.payload, message.topic
+    assert caplog.records, "expected DEBUG logs to search"
+    for record in caplog.records:
+        assert PASSWORD not in record.getMessage(), record.name
+        assert PASSWORD not in (caplog.text or "")
