@@ -65,12 +65,15 @@ def state_of(subscriber: Subscriber, device_id: str, state: str) -> Callable[[An
     return lambda message: message.topic == topic and message.json()["state"] == state
 
 
-async def wait_for(subscriber: Subscriber, predicate: Any, timeout: float = 15) -> Any:
-    return await asyncio.to_thread(subscriber.wait_for, predicate, timeout)
+async def wait_for(subscriber: Subscriber, predicate: Any) -> Any:
+    return await asyncio.to_thread(subscriber.wait_for, predicate, 15.0)
 
 
 def device(
-    camera: CameraSimulator, device_id: str, password_file: str = "cam.pass", **extra: Any
+    camera: CameraSimulator,
+    device_id: str,
+    password_file: str = "cam.pass",  # noqa: S107 - a file name
+    **extra: Any,
 ) -> dict[str, Any]:
     return camera_fields(camera, device_id, password={"file": password_file}, poll_interval_s=1, **extra)
 

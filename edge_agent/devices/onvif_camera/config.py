@@ -7,7 +7,19 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from edge_agent.config_base import Secret, StrictModel
-from edge_agent.devices.base import DeviceConfig
+from edge_agent.devices.base import DeviceConfig, TelemetryConfig
+
+# Readings that jitter at every poll would otherwise be sent every poll; these are the changes
+# worth a message (a whole-config `telemetry.deadband` replaces them).
+DEFAULT_DEADBANDS = {
+    "onvif_rtt_ms": 100.0,
+    "rtsp_rtt_ms": 100.0,
+    "clock_drift_s": 1.0,
+    "recording_age_s": 300.0,
+    "sd_free_bytes": 2**30,
+    "sd_used_percent": 1.0,
+    "retention_days": 0.1,
+}
 
 StorageApi = Literal["auto", "hikvision", "dahua", "axis", "none"]
 
@@ -38,6 +50,9 @@ class OnvifCameraConfig(DeviceConfig):
         15, gt=0, le=3600, description="A whole poll taking longer than this has failed."
     )
     request_timeout_s: float = Field(5, gt=0, le=60, description="Limit for one check's requests.")
+    telemetry: TelemetryConfig = Field(
+        default_factory=lambda: TelemetryConfig(deadband=DEFAULT_DEADBANDS)  # type: ignore[call-arg]
+    )
     checks: CheckIntervals = Field(default_factory=CheckIntervals)  # type: ignore[arg-type]
     clock_tolerance_s: float = Field(2, gt=0, description="Camera clock drift above this is a fault.")
     storage_api: StorageApi = Field(
