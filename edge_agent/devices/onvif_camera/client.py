@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import onvif.settings
 import zeep.exceptions
 from onvif import ONVIFCamera
-from onvif.client import AsyncTransportProtocolErrorHandler, ONVIFService
+from onvif.client import _WSDL_PATH, AsyncTransportProtocolErrorHandler, ONVIFService
+from onvif.definition import SERVICES
 
 from edge_agent.devices.onvif_camera.failures import AuthFailed, HttpStatusError, ResponseTooLarge, classify
 
@@ -33,6 +35,33 @@ def _harden_xml_settings() -> None:
 
 
 _harden_xml_settings()
+
+# The services the poller uses. Their WSDLs are parsed once per process (the library caches the
+# documents), before the first request: parsed concurrently by many cameras at start, they
+# would eat the first polls' timeouts.
+USED_SERVICES = ("devicemgmt", "media", "recording", "search")
+_warm_lock: asyncio.Lock | None = None
+_warm = False
+
+
+async def load_wsdls() -> None:
+    """Parse the WSDLs of `USED_SERVICES` once (later calls return at once)."""
+    global _warm_lock, _warm
+    if _warm:
+        return
+    _warm_lock = _warm_lock or asyncio.Lock()
+    async with _warm_lock:
+        for name in USED_SERVICES if not _warm else ():
+            definition = SERVICES[name]
+            binding = "{%s}%s" % (definition["ns"], definition["binding"])  # noqa: UP031 - braces
+            wsdl = str(Path(_WSDL_PATH) / definition["wsdl"])
+            unused = "http://127.0.0.1:9/"  # never contacted
+            service = ONVIFService(unused, None, None, wsdl, no_cache=True, binding_name=binding)
+            try:
+                await service.setup()  # only the document load can take time; no request is sent
+            finally:
+                await service.close()
+        _warm = True
 
 
 async def read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
@@ -151,8 +180,6 @@ class OnvifSession:
 
     def supports(self, service: str) -> bool:
         """Whether the camera advertised a service in GetServices (known after `camera()`)."""
-        from onvif.definition import SERVICES
-
         return self._camera is not None and SERVICES[service]["ns"] in self._camera.xaddrs
 
     async def reset(self) -> None:

@@ -18,7 +18,7 @@ import aiohttp
 
 from edge_agent.devices.base import DeviceContext, Poller
 from edge_agent.devices.onvif_camera import actions, codec, rtsp_probe, rules, storage
-from edge_agent.devices.onvif_camera.client import OnvifSession
+from edge_agent.devices.onvif_camera.client import OnvifSession, load_wsdls
 from edge_agent.devices.onvif_camera.config import OnvifCameraConfig
 from edge_agent.devices.onvif_camera.failures import classify, describe, device_error
 from edge_agent.devices.onvif_camera.identity import IdentityStore
@@ -68,6 +68,7 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
         self._slots = await self.context.shared.acquire(_SLOTS_KEY, _new_slots)
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.config.request_timeout_s))
         await self.identity.load()
+        await load_wsdls()
 
     async def close(self) -> None:
         await self.session.reset()
