@@ -146,6 +146,13 @@ async def test_hostile_answers_rejected_and_poller_recovers(
     assert result.faults == []
 
 
+async def test_tls_failure_is_classified(stack: AsyncExitStack, tmp_path: Path) -> None:
+    camera = await start_camera(stack, "healthy")
+    poller = await open_poller(stack, camera, tmp_path, scheme="https")  # TLS to a plain-HTTP port
+    with pytest.raises(DeviceProtocolError, match="tls_error"):
+        await poller.poll()
+
+
 async def test_hung_camera_times_out(stack: AsyncExitStack, tmp_path: Path) -> None:
     camera = await start_camera(stack, "hung")
     poller = await open_poller(stack, camera, tmp_path, request_timeout_s=0.5, timeout_s=2)

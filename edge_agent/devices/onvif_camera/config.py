@@ -38,7 +38,11 @@ class OnvifCameraConfig(DeviceConfig):
     host: str = Field(
         min_length=1, max_length=253, description="Camera address (IP or name) on the cabinet LAN."
     )
-    port: int = Field(80, ge=1, le=65535, description="ONVIF (HTTP) port.")
+    scheme: Literal["http", "https"] = Field(
+        "http",
+        description="https: TLS to ONVIF and the web API (self-signed camera certificates: not verified).",
+    )
+    port: int = Field(80, ge=1, le=65535, description="ONVIF port.")
     http_port: int | None = Field(None, ge=1, le=65535, description="Vendor web API port; default `port`.")
     username: str = Field(min_length=1, max_length=64, description="ONVIF / web API user.")
     password: Secret
@@ -93,5 +97,11 @@ class OnvifCameraConfig(DeviceConfig):
         return self
 
     @property
-    def vendor_port(self) -> int:
-        return self.http_port or self.port
+    def onvif_host(self) -> str:
+        """The host as the ONVIF library takes it (a scheme prefix selects TLS)."""
+        return f"https://{self.host}" if self.scheme == "https" else self.host
+
+    @property
+    def web_base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.http_port or self.port}"

@@ -48,7 +48,11 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
         super().__init__(config, context)
         password = config.password.get_secret_value()
         self.session = OnvifSession(
-            config.host, config.port, config.username, password, max_response_bytes=config.max_response_bytes
+            config.onvif_host,
+            config.port,
+            config.username,
+            password,
+            max_response_bytes=config.max_response_bytes,
         )
         self._digest = aiohttp.DigestAuthMiddleware(config.username, password)
         intervals = {"identity": config.checks.identity_s, "streams": config.checks.streams_s}
@@ -66,7 +70,10 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
 
     async def open(self) -> None:
         self._slots = await self.context.shared.acquire(_SLOTS_KEY, _new_slots)
-        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.config.request_timeout_s))
+        # Camera certificates are self-signed (the ONVIF library does not verify them either).
+        connector = aiohttp.TCPConnector(ssl=False, limit=2)
+        timeout = aiohttp.ClientTimeout(total=self.config.request_timeout_s)
+        self._http = aiohttp.ClientSession(connector=connector, timeout=timeout)
         await self.identity.load()
         await load_wsdls()
 
@@ -229,9 +236,12 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
             )
             return None
         assert self._http is not None
-        base_url = f"http://{self.config.host}:{self.config.vendor_port}"
         status = await storage.read_storage(
-            self._http, base_url, backend, self._digest, max_bytes=self.config.max_response_bytes
+            self._http,
+            self.config.web_base_url,
+            backend,
+            self._digest,
+            max_bytes=self.config.max_response_bytes,
         )
         return rules.storage(status, self.config)
 
