@@ -20,6 +20,19 @@ from edge_agent.health.tracker import HealthTracker
 from edge_agent.readings import Fault, PollResult
 
 GIB = 2**30
+
+
+def zeep_fault(message: str, subcode: str) -> Exception:
+    import zeep.exceptions
+    from lxml import etree
+
+    return zeep.exceptions.Fault(
+        message,
+        code="s:Sender",
+        subcodes=[etree.QName("http://www.onvif.org/ver10/error", subcode.split(":")[1])],
+    )
+
+
 NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
 
 
@@ -156,3 +169,37 @@ def test_config_import_does_not_load_onvif() -> None:
     code = "import sys, edge_agent.config; print(sorted(m for m in ('onvif', 'zeep') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "[]"
+
+
+async def test_firmware_change_survives_restart(tmp_path: Path) -> None:
+    from edge_agent.devices.onvif_camera.identity import IdentityStore
+
+    path = tmp_path / "onvif_camera" / "cam.json"
+    first = IdentityStore(path)
+    await first.load()
+    assert await first.update({"model": "X", "firmware": "1.0"}) is None
+    restarted = IdentityStore(path)
+    await restarted.load()
+    event = await restarted.update({"model": "X", "firmware": "1.1"})
+    assert event is not None
+    assert (event.type, event.detail["from"], event.detail["to"]) == ("camera_firmware_changed", "1.0", "1.1")
+    path.write_text("{not json")
+    broken = IdentityStore(path)
+    await broken.load()  # an unreadable file is ignored, not fatal
+    assert broken.current == {}
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (ConnectionRefusedError(), "tcp_refused"),
+        (TimeoutError(), "timeout"),
+        (zeep_fault("Sender not Authorized", "ter:NotAuthorized"), "auth_failed"),
+        (zeep_fault("boom", "ter:Action"), "soap_fault"),
+        (RuntimeError("wrapped"), "error"),
+    ],
+)
+def test_classify(error: BaseException, code: str) -> None:
+    from edge_agent.devices.onvif_camera.failures import classify
+
+    assert classify(error) == code
