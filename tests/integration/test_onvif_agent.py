@@ -182,6 +182,8 @@ async def test_commands_and_no_password_anywhere(
     skewed = await start_camera(stack, "skewed_clock")
     locked = await start_camera(stack, "healthy")
     hostile = await start_camera(stack, "healthy", wire="external_entity")
+    bomb = await start_camera(stack, "healthy", wire="xml_bomb")
+    huge = await start_camera(stack, "healthy", wire="huge")
     agent = await run_agent(
         stack,
         tmp_path,
@@ -190,11 +192,15 @@ async def test_commands_and_no_password_anywhere(
             device(skewed, "cam-skew", rtsp_probe=True),
             device(locked, "cam-locked", password_file="wrong.pass", rtsp_probe=True),
             device(hostile, "cam-hostile"),
+            device(bomb, "cam-bomb"),
+            device(huge, "cam-huge"),
         ],
     )
     await wait_for(subscriber, state_of(subscriber, "cam-skew", "fault"))
     await wait_for(subscriber, state_of(subscriber, "cam-locked", "fault"))
-    await wait_for(subscriber, state_of(subscriber, "cam-hostile", "offline"))
+    for device_id, code in (("cam-hostile", "bad_xml"), ("cam-bomb", "bad_xml"), ("cam-huge", "too_large")):
+        message = await wait_for(subscriber, state_of(subscriber, device_id, "offline"))
+        assert message.json()["reason"].startswith(code)
 
     request = json.dumps({"transaction": "t-1", "args": {"device_id": "cam-skew"}})
     await asyncio.to_thread(subscriber.publish, f"{ROOT}/cmd/camera_sync_time", request)

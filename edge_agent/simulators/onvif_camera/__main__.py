@@ -11,6 +11,7 @@ Several, from a scenario file (YAML):
     #   - {port: 18081, rtsp_port: 18554, state: healthy, vendor: hikvision}
     #   - {port: 18082, state: missing_card, vendor: dahua, clock_skew_s: 30}
 Switch a running camera's state: curl -X PUT http://127.0.0.1:18081/_sim/state/card_error
+Reboot it (unreachable for reboot_s):  curl -X POST http://127.0.0.1:18081/_sim/reboot
 """
 
 from __future__ import annotations

@@ -66,6 +66,7 @@ class CameraSimulator:
         for path in vendor.PATHS.values():
             app.router.add_get(path, self._storage)
         app.router.add_put("/_sim/state/{name}", self._set_state)
+        app.router.add_post("/_sim/reboot", self._power_cycle)
         self._runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
         await self._runner.setup()
         await self._listen()
@@ -249,6 +250,12 @@ class CameraSimulator:
         except ValueError as exc:
             raise web.HTTPBadRequest(text=str(exc)) from None
         return web.Response(text=f"state {request.match_info['name']}\n")
+
+    async def _power_cycle(self, _request: web.Request) -> web.StreamResponse:
+        """Demo control: `POST /_sim/reboot` reboots the camera as if its power was cycled."""
+        self.reboots += 1
+        self._spawn(self._reboot_cycle())
+        return web.Response(text=f"rebooting for {self.state.reboot_s:g} s\n")
 
     def _spawn(self, work: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(work)
