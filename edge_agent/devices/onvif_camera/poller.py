@@ -69,18 +69,22 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
         self._events: list[DeviceEvent] = []
 
     async def open(self) -> None:
-        self._slots = await self.context.shared.acquire(_SLOTS_KEY, _new_slots)
-        # Camera certificates are self-signed (the ONVIF library does not verify them either).
-        connector = aiohttp.TCPConnector(ssl=False, limit=2)
-        timeout = aiohttp.ClientTimeout(total=self.config.request_timeout_s)
-        self._http = aiohttp.ClientSession(connector=connector, timeout=timeout)
-        await self.identity.load()
+        # The runner calls open() again after a failure here: every step is done at most once.
+        if self._slots is None:
+            self._slots = await self.context.shared.acquire(_SLOTS_KEY, _new_slots)
+        if self._http is None:
+            # Camera certificates are self-signed (the ONVIF library does not verify them either).
+            connector = aiohttp.TCPConnector(ssl=False, limit=2)
+            timeout = aiohttp.ClientTimeout(total=self.config.request_timeout_s)
+            self._http = aiohttp.ClientSession(connector=connector, timeout=timeout)
+            await self.identity.load()
         await load_wsdls()
 
     async def close(self) -> None:
         await self.session.reset()
         if self._http is not None:
             await self._http.close()
+            self._http = None
         if self._slots is not None:
             self._slots = None
             await self.context.shared.release(_SLOTS_KEY)
