@@ -222,3 +222,4 @@ async def test_commands_and_no_password_anywhere(
     for record in caplog.records:
         assert PASSWORD not in record.getMessage(), record.name
     assert PASSWORD not in caplog.text
+    assert "PasswordDigest" not in caplog.text  # nor what would allow guessing it offline

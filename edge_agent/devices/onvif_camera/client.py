@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,9 @@ def _harden_xml_settings() -> None:
 
 
 _harden_xml_settings()
+# At DEBUG the library's transport logs whole envelopes, WS-Security digest and nonce included:
+# enough for an offline guess at the password. Never below INFO, whatever the agent's level.
+logging.getLogger("onvif.zeep_aiohttp").setLevel(max(logging.INFO, logging.getLogger().level))
 
 # The services the poller uses. Their WSDLs are parsed once per process (the library caches the
 # documents), before the first request: parsed concurrently by many cameras at start, they
