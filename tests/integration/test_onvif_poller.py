@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -13,6 +14,7 @@ from camera_sim import PASSWORD, open_poller, start_camera
 from edge_agent.errors import DeviceProtocolError, DeviceTimeout, DeviceUnreachable
 from edge_agent.health.tracker import HealthTracker
 from edge_agent.readings import utc_now
+from edge_agent.simulators.onvif_camera.server import CameraSimulator
 
 pytestmark = pytest.mark.integration
 
@@ -206,3 +208,32 @@ async def test_reboot_makes_camera_unreachable_then_back(stack: AsyncExitStack, 
     result = await poller.poll()
     assert "serial" in result.values
     assert PASSWORD not in repr(result)
+
+
+async def test_simulator_command_line_scenario(stack: AsyncExitStack, tmp_path: Path) -> None:
+    (tmp_path / "cam.pass").write_text(PASSWORD)
+    scenario = (
+        "user: admin\npassword_file: cam.pass\n"
+        "cameras:\n  - {state: healthy}\n  - {state: card_error, vendor: axis}\n"
+    )
+    (tmp_path / "cameras.yaml").write_text(scenario)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "edge_agent.simulators.onvif_camera",
+        "--scenario",
+        str(tmp_path / "cameras.yaml"),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    stack.push_async_callback(process.wait)
+    stack.callback(process.terminate)
+    assert process.stdout is not None
+    async with asyncio.timeout(20):
+        lines = [(await process.stdout.readline()).decode() for _ in range(2)]
+    assert lines[1].startswith("camera axis on http://127.0.0.1:")
+    port = int(lines[1].split("127.0.0.1:")[1].split()[0])
+    camera = CameraSimulator(user="admin", password=PASSWORD, port=port)  # only its address is used
+    poller = await open_poller(stack, camera, tmp_path)
+    result = await poller.poll()
+    assert [fault.code for fault in result.faults] == ["sd_error"]
+    assert result.values["manufacturer"] == "AXIS"
