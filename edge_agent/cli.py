@@ -85,8 +85,7 @@ def _run(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         return 1
     assert isinstance(config, AgentConfig)
-    password = config.mqtt.password.get_secret_value() if config.mqtt.password else None
-    setup_logging(config.logging.level, secrets=[password] if password else [])
+    setup_logging(config.logging.level, secrets=config.secrets())
     asyncio.run(run_agent(config))
     return 0
 

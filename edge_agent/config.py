@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 
 from edge_agent.config_base import Identifier, StrictModel
 from edge_agent.devices import KINDS
@@ -70,10 +70,31 @@ class AgentConfig(StrictModel):
     commands: CommandsConfig = Field(default_factory=CommandsConfig)  # type: ignore[arg-type]
     devices: list[AnyDeviceConfig] = Field(default_factory=list, description="The devices in this cabinet.")
 
+    def secrets(self) -> list[str]:
+        """Every secret value in the configuration (MQTT password, camera passwords, ...), for the
+        log formatter to redact wherever it appears."""
+        found: list[str] = []
+        _collect_secrets(self, found)
+        return [secret for secret in found if secret]
+
     def config_hash(self) -> str:
         """A short digest of the effective settings, secrets excluded: centre can spot drift."""
         canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _collect_secrets(value: Any, found: list[str]) -> None:
+    if isinstance(value, SecretStr):
+        found.append(value.get_secret_value())
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            _collect_secrets(getattr(value, name), found)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _collect_secrets(item, found)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _collect_secrets(item, found)
 
 
 class _StrictLoader(yaml.SafeLoader):

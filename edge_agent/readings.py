@@ -55,7 +55,9 @@ class PollResult:
     ``values`` are telemetry (name -> value), ``units`` their units where they have one,
     ``faults`` the conditions active right now (an empty list clears all earlier faults),
     ``events`` one-off happenings, ``diagnostics`` raw detail for the expert (hex frames, last
-    exception), never published as telemetry.
+    exception), never published as telemetry. ``missing_evidence`` names the checks that have
+    no evidence yet (or only stale evidence): without faults, the device is then ``unknown``,
+    never ``ok``.
     """
 
     values: dict[str, Value] = field(default_factory=dict)
@@ -63,3 +65,4 @@ class PollResult:
     faults: list[Fault] = field(default_factory=list)
     events: list[DeviceEvent] = field(default_factory=list)
     diagnostics: dict[str, Any] = field(default_factory=dict)
+    missing_evidence: tuple[str, ...] = ()

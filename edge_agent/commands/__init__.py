@@ -45,6 +45,6 @@ def command(
     return register
 
 
-_COMMAND_MODULES = ("edge_agent.commands.basic",)
+_COMMAND_MODULES = ("edge_agent.commands.basic", "edge_agent.commands.camera")
 for _module in _COMMAND_MODULES:
     importlib.import_module(_module)

@@ -1,6 +1,7 @@
 """The device state machine.
 
     unknown ──success──► ok | degraded | fault      (by the worst active fault)
+    any     ──success, no fault, evidence missing──► unknown   (no evidence is never "ok")
     any     ──N consecutive failures──► offline     (N = offline_after_failures: debounce)
     offline ──success──► ok | degraded | fault
 
@@ -79,6 +80,8 @@ class HealthTracker:
                 else "ok"
             )
         reason = worst.message if worst is not None and state != "ok" else ""
+        if state == "ok" and result.missing_evidence:
+            state, reason = "unknown", "no evidence yet: " + ", ".join(result.missing_evidence)
         cause: Cause | None = "device" if state == "fault" else None
         changes.extend(self._move(state, cause, reason, now))
         return changes

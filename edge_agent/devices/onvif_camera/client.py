@@ -1,0 +1,201 @@
+"""The ONVIF library, hardened: safe XML settings, a response size cap, clock-skew compensation.
+
+Importing this module imports `onvif` (and zeep): only the poller does, lazily. The agent has set
+up logging by then, so the library's `logging.basicConfig` call on import is a no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import onvif.settings
+import zeep.exceptions
+from onvif import ONVIFCamera
+from onvif.client import _WSDL_PATH, AsyncTransportProtocolErrorHandler, ONVIFService
+from onvif.definition import SERVICES
+
+from edge_agent.devices.onvif_camera.failures import AuthFailed, HttpStatusError, ResponseTooLarge, classify
+
+_CHUNK = 65536
+
+
+def _harden_xml_settings() -> None:
+    """The library parses answers with `xml_huge_tree=True` and allows DTDs; camera answers are
+    hostile input, so forbid DTDs, entities and external references and keep libxml2's limits.
+    The bundled WSDLs need none of these (they load fine with the same settings)."""
+    settings = onvif.settings.DEFAULT_SETTINGS
+    settings.xml_huge_tree = False
+    settings.forbid_dtd = True
+    settings.forbid_entities = True
+    settings.forbid_external = True
+
+
+_harden_xml_settings()
+# At DEBUG the library's transport logs whole envelopes, WS-Security digest and nonce included:
+# enough for an offline guess at the password. Never below INFO, whatever the agent's level.
+logging.getLogger("onvif.zeep_aiohttp").setLevel(max(logging.INFO, logging.getLogger().level))
+
+# The services the poller uses. Their WSDLs are parsed once per process (the library caches the
+# documents), before the first request: parsed concurrently by many cameras at start, they
+# would eat the first polls' timeouts.
+USED_SERVICES = ("devicemgmt", "media", "recording", "search")
+_warm_lock: asyncio.Lock | None = None
+_warm = False
+
+
+async def load_wsdls() -> None:
+    """Parse the WSDLs of `USED_SERVICES` once (later calls return at once)."""
+    global _warm_lock, _warm
+    if _warm:
+        return
+    _warm_lock = _warm_lock or asyncio.Lock()
+    async with _warm_lock:
+        for name in USED_SERVICES if not _warm else ():
+            definition = SERVICES[name]
+            binding = "{%s}%s" % (definition["ns"], definition["binding"])  # noqa: UP031 - braces
+            wsdl = str(Path(_WSDL_PATH) / definition["wsdl"])
+            unused = "http://127.0.0.1:9/"  # never contacted
+            service = ONVIFService(unused, None, None, wsdl, no_cache=True, binding_name=binding)
+            try:
+                await service.setup()  # only the document load can take time; no request is sent
+            finally:
+                await service.close()
+        _warm = True
+
+
+async def read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
+    """The body, or ResponseTooLarge as soon as it passes `max_bytes` (never buffered beyond)."""
+    declared = response.content_length
+    if declared is not None and declared > max_bytes:
+        response.close()
+        raise ResponseTooLarge(f"answer of {declared} bytes exceeds {max_bytes}")
+    body = bytearray()
+    async for chunk in response.content.iter_chunked(_CHUNK):
+        body += chunk
+        if len(body) > max_bytes:
+            response.close()
+            raise ResponseTooLarge(f"answer exceeds {max_bytes} bytes")
+    return bytes(body)
+
+
+class CappedTransport(AsyncTransportProtocolErrorHandler):  # type: ignore[misc]  # untyped library
+    """The library's transport with a size cap, and HTTP errors without a SOAP body raised as such."""
+
+    def __init__(self, session: aiohttp.ClientSession, max_bytes: int) -> None:
+        super().__init__(session=session, verify_ssl=False, cache=None)
+        self.max_bytes = max_bytes
+
+    async def _post_internal(
+        self, address: str, message: str | bytes, headers: dict[str, str]
+    ) -> tuple[aiohttp.ClientResponse, bytes]:
+        headers = dict(headers or {})
+        headers.setdefault("Content-Type", 'application/soap+xml; charset="utf-8"')
+        data = message.encode("utf-8") if isinstance(message, str) else message
+        response = await self.session.post(address, data=data, headers=headers, timeout=self._client_timeout)
+        try:
+            content = await read_capped(response, self.max_bytes)
+        finally:
+            response.release()
+        if response.status >= 400 and "xml" not in (response.content_type or ""):
+            raise HttpStatusError(response.status)
+        return response, content
+
+
+class HardenedCamera(ONVIFCamera):  # type: ignore[misc]  # the library is untyped
+    """`ONVIFCamera` whose every service uses `CappedTransport`."""
+
+    def __init__(self, *args: Any, max_response_bytes: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_response_bytes = max_response_bytes
+
+    async def create_onvif_service(self, name: str, *args: Any, **kwargs: Any) -> ONVIFService:
+        known = self.services.get((name.lower(), kwargs.get("port_type", args[0] if args else None)))
+        service = await super().create_onvif_service(name, *args, **kwargs)
+        if service is not known:
+            capped = CappedTransport(service.transport.session, self.max_response_bytes)
+            service.transport = capped
+            for client in (service.zeep_client, service.zeep_client_authless):
+                client.transport = capped
+        return service
+
+
+class OnvifSession:
+    """One camera's ONVIF services, created on first use and rebuilt after a failure or a clock jump."""
+
+    def __init__(self, host: str, port: int, user: str, password: str, *, max_response_bytes: int) -> None:
+        self._args = (host, port, user, password)
+        self._max_response_bytes = max_response_bytes
+        self._camera: HardenedCamera | None = None
+
+    @property
+    def clock_offset(self) -> dt.timedelta | None:
+        """The camera-minus-agent offset the library signs WS-Security tokens with."""
+        return self._camera.dt_diff if self._camera is not None else None
+
+    async def camera(self) -> HardenedCamera:
+        """The connected camera; discovers its services (GetServices) on first use."""
+        if self._camera is None:
+            camera = HardenedCamera(
+                *self._args, adjust_time=True, no_cache=True, max_response_bytes=self._max_response_bytes
+            )
+            try:
+                await camera.update_xaddrs()
+            except BaseException:
+                await _quiet_close(camera)
+                raise
+            self._camera = camera
+        return self._camera
+
+    async def system_date_and_time(self) -> Any:
+        """GetSystemDateAndTime, without login as ONVIF allows (with login for cameras that insist).
+        Before a session exists a throw-away device client asks, so the clock is read even when
+        the credentials are wrong."""
+        if self._camera is not None:
+            device = await self._camera.create_devicemgmt_service()
+            try:
+                return await device.authless_GetSystemDateAndTime()
+            except zeep.exceptions.Fault:
+                return await device.GetSystemDateAndTime()
+        host, port, user, password = self._args
+        probe = HardenedCamera(
+            host, port, user, password, no_cache=True, max_response_bytes=self._max_response_bytes
+        )
+        try:
+            device = await probe.create_devicemgmt_service()
+            return await device.authless_GetSystemDateAndTime()
+        finally:
+            await _quiet_close(probe)
+
+    async def call(self, service: str, operation: str, params: dict[str, Any] | None = None) -> Any:
+        """One authenticated operation; NotAuthorized becomes AuthFailed."""
+        camera = await self.camera()
+        proxy = await camera.create_onvif_service(service)
+        try:
+            return await getattr(proxy, operation)(params)
+        except Exception as exc:
+            if classify(exc) == "auth_failed":
+                raise AuthFailed(f"{operation}: camera refused the credentials") from None
+            raise
+
+    def supports(self, service: str) -> bool:
+        """Whether the camera advertised a service in GetServices (known after `camera()`)."""
+        return self._camera is not None and SERVICES[service]["ns"] in self._camera.xaddrs
+
+    async def reset(self) -> None:
+        """Forget the services (next use rediscovers them and re-measures the clock offset)."""
+        camera, self._camera = self._camera, None
+        if camera is not None:
+            await _quiet_close(camera)
+
+
+async def _quiet_close(camera: HardenedCamera) -> None:
+    try:
+        async with asyncio.timeout(2):
+            await camera.close()
+    except Exception:  # noqa: S110 - closing a broken session must not mask the real error
+        pass

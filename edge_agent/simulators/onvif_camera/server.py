@@ -1,0 +1,285 @@
+"""The simulated camera: one aiohttp server for SOAP and the vendor API, one RTSP responder."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+from lxml import etree
+
+from edge_agent.simulators.onvif_camera import http_digest, soap, vendor
+from edge_agent.simulators.onvif_camera.rtsp import RtspResponder
+from edge_agent.simulators.onvif_camera.states import VENDOR_IDENTITY, CameraState, state_named
+from edge_agent.simulators.onvif_camera.wsse import token_valid
+
+log = logging.getLogger(__name__)
+
+HUGE_RESPONSE_BYTES = 50 * 2**20
+_SOAP_TYPE = "application/soap+xml; charset=utf-8"
+_AUTHLESS = frozenset({"GetSystemDateAndTime"})
+
+
+class CameraSimulator:
+    """One camera on 127.0.0.1. `state` may be replaced or mutated while it runs."""
+
+    def __init__(
+        self,
+        *,
+        user: str,
+        password: str,
+        state: CameraState | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        rtsp_port: int = 0,
+    ) -> None:
+        self.user = user
+        self.password = password
+        self.state = state or CameraState()
+        self.host = host
+        self.port = port
+        self.rtsp_port = rtsp_port
+        self.calls: Counter[str] = Counter()  # operation / path -> requests answered
+        self.reboots = 0
+        self.rebooting = False
+        self.went_down = asyncio.Event()  # set when a reboot takes the camera off the network
+        self.came_up = asyncio.Event()  # set when it is back
+        self._nonces: set[str] = set()
+        self._stopping = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
+        self._rtsp: asyncio.Server | None = None
+        self._background: set[asyncio.Task[None]] = set()
+        self.rtsp = RtspResponder(user, lambda: self.password, lambda: self.state.rtsp_serves_video)
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> CameraSimulator:
+        app = web.Application(client_max_size=2**20)
+        app.router.add_post("/onvif/{service}", self._soap)
+        for path in vendor.PATHS.values():
+            app.router.add_get(path, self._storage)
+        app.router.add_put("/_sim/state/{name}", self._set_state)
+        app.router.add_post("/_sim/reboot", self._power_cycle)
+        self._runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
+        await self._runner.setup()
+        await self._listen()
+        self._rtsp = await asyncio.start_server(self.rtsp.handle, self.host, self.rtsp_port)
+        self.rtsp_port = self._rtsp.sockets[0].getsockname()[1]
+        return self
+
+    async def _listen(self) -> None:
+        assert self._runner is not None
+        self._site = web.TCPSite(self._runner, self.host, self.port)
+        await self._site.start()
+        server: Any = self._site._server  # the bound port when started on port 0
+        if server is not None and self.port == 0:
+            self.port = server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        for task in self._background:
+            task.cancel()
+        if self._rtsp is not None:
+            self._rtsp.close()
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(2):
+                    await self._rtsp.wait_closed()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def __aenter__(self) -> CameraSimulator:
+        return await self.start()
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.stop()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def camera_now(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self.state.clock_skew_s)
+
+    # --- SOAP -----------------------------------------------------------------------------------
+
+    async def _soap(self, request: web.Request) -> web.StreamResponse:
+        if self.rebooting:
+            return await self._drop(request)
+        parsed = soap.parse_request(await request.read())
+        if parsed is None:
+            return _xml(soap.fault("ter:WellFormed", "malformed request"), 400)
+        envelope, operation = parsed
+        if self.state.wire != "normal":
+            return await self._misbehave(request)
+        if operation not in _AUTHLESS and not token_valid(
+            envelope, self.user, self.password, self.camera_now()
+        ):
+            return _xml(soap.not_authorized(), 400)
+        handler = self._operations().get(operation)
+        if handler is None:
+            return _xml(soap.fault("ter:ActionNotSupported", f"{operation} not supported", "s:Receiver"), 400)
+        self.calls[operation] += 1
+        return _xml(handler(envelope))
+
+    def _operations(self) -> dict[str, Callable[[etree._Element], str]]:
+        state = self.state
+        manufacturer, _ = VENDOR_IDENTITY[state.vendor]
+        return {
+            "GetSystemDateAndTime": lambda _e: soap.system_date_and_time(
+                self.camera_now(), bool(state.ntp_server)
+            ),
+            "GetServices": lambda _e: soap.services(self.base_url, state.profile_g),
+            "GetDeviceInformation": lambda _e: soap.device_information(
+                manufacturer, state.model, state.firmware, state.serial
+            ),
+            "GetProfiles": lambda _e: soap.profiles(),
+            "GetStreamUri": lambda _e: soap.stream_uri(
+                f"rtsp://{self.host}:{self.rtsp_port}/Streaming/Channels/101"
+            ),
+            "GetRecordingJobs": lambda _e: soap.recording_jobs(),
+            "GetRecordingJobState": lambda _e: soap.recording_job_state(state.recording),
+            "GetRecordingSummary": lambda _e: soap.recording_summary(
+                *soap.retention_window(
+                    self.camera_now(), state.retention_days, 0 if state.recording else state.stopped_for_s
+                )
+            ),
+            "SystemReboot": self._reboot,
+            "SetSystemDateAndTime": self._set_time,
+            "SetNTP": self._set_ntp,
+        }
+
+    def _reboot(self, _envelope: etree._Element) -> str:
+        self.reboots += 1
+        self._spawn(self._reboot_cycle())
+        return soap.reboot_message()
+
+    async def _reboot_cycle(self) -> None:
+        await asyncio.sleep(0.05)  # let the reply leave before the "power" goes
+        self.rebooting = True
+        self.came_up.clear()
+        if self._site is not None:
+            await self._site.stop()  # new connections are refused, as from a camera booting
+        self.went_down.set()
+        await asyncio.sleep(self.state.reboot_s)
+        self.rebooting = False
+        await self._listen()
+        self.came_up.set()
+
+    def _set_time(self, envelope: etree._Element) -> str:
+        ns = soap.NAMESPACES
+        kind = envelope.findtext(".//tds:DateTimeType", namespaces=ns)
+        if kind == "NTP":
+            self.state.clock_skew_s = 0.0  # the simulated NTP server is always right
+        else:
+            utc = envelope.find(".//tds:UTCDateTime", namespaces=ns)
+            if utc is not None:
+                fields = {
+                    tag: int(utc.findtext(f".//tt:{tag}", "0", namespaces=ns))
+                    for tag in ("Year", "Month", "Day", "Hour", "Minute", "Second")
+                }
+                given = datetime(
+                    fields["Year"],
+                    fields["Month"],
+                    fields["Day"],
+                    fields["Hour"],
+                    fields["Minute"],
+                    fields["Second"],
+                    tzinfo=UTC,
+                )
+                self.state.clock_skew_s = (given - datetime.now(UTC)).total_seconds()
+        return soap.empty("SetSystemDateAndTime")
+
+    def _set_ntp(self, envelope: etree._Element) -> str:
+        address = envelope.findtext(".//tt:IPv4Address", namespaces=soap.NAMESPACES)
+        self.state.ntp_server = address or envelope.findtext(".//tt:DNSname", namespaces=soap.NAMESPACES)
+        return soap.empty("SetNTP")
+
+    async def _misbehave(self, request: web.Request) -> web.StreamResponse:
+        wire = self.state.wire
+        if wire == "hung":
+            await self._stopping.wait()  # accepts the connection, never replies
+            return web.Response(status=503)
+        if wire == "huge":
+            return await _stream_huge(request)
+        if wire == "http_500":
+            return web.Response(
+                status=500, text="<html><body>Internal Server Error</body></html>", content_type="text/html"
+            )
+        body = {
+            "malformed_xml": soap.MALFORMED,
+            "soap_fault": soap.fault("ter:Action", "internal processing error", "s:Receiver"),
+            "xml_bomb": soap.XML_BOMB,
+            "external_entity": soap.EXTERNAL_ENTITY,
+        }[wire]
+        return _xml(body, 500 if wire == "soap_fault" else 200)
+
+    async def _drop(self, request: web.Request) -> web.StreamResponse:
+        if request.transport is not None:
+            request.transport.close()  # a rebooting camera drops kept-alive connections too
+        raise web.HTTPServiceUnavailable()
+
+    # --- vendor API and control -----------------------------------------------------------------
+
+    async def _storage(self, request: web.Request) -> web.StreamResponse:
+        if self.rebooting:
+            return await self._drop(request)
+        if self.state.wire == "hung":
+            await self._stopping.wait()
+        if vendor.PATHS.get(self.state.vendor) != request.path:
+            raise web.HTTPNotFound()
+        auth = request.headers.get("Authorization")
+        if not http_digest.authorized(auth, request.method, self.user, self.password, self._nonces):
+            nonce = http_digest.new_nonce()
+            self._nonces.add(nonce)
+            return web.Response(status=401, headers={"WWW-Authenticate": http_digest.challenge(nonce)})
+        self.calls[request.path] += 1
+        body, content_type = vendor.RENDER[self.state.vendor](self.state)
+        return web.Response(text=body, content_type=content_type)
+
+    async def _set_state(self, request: web.Request) -> web.StreamResponse:
+        """Demo control: `PUT /_sim/state/<name>` switches the scripted state, keeping the vendor."""
+        try:
+            self.state = state_named(request.match_info["name"], vendor=self.state.vendor)
+        except ValueError as exc:
+            raise web.HTTPBadRequest(text=str(exc)) from None
+        return web.Response(text=f"state {request.match_info['name']}\n")
+
+    async def _power_cycle(self, _request: web.Request) -> web.StreamResponse:
+        """Demo control: `POST /_sim/reboot` reboots the camera as if its power was cycled."""
+        self.reboots += 1
+        self._spawn(self._reboot_cycle())
+        return web.Response(text=f"rebooting for {self.state.reboot_s:g} s\n")
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def with_vendor(self, name: str) -> None:
+        """Switch the camera to another vendor (identity and storage API follow)."""
+        _, model = VENDOR_IDENTITY[name]  # type: ignore[index]
+        self.state = replace(self.state, vendor=name, model=model)  # type: ignore[arg-type]
+
+
+def _xml(body: str, status: int = 200) -> web.Response:
+    return web.Response(text=body, status=status, headers={"Content-Type": _SOAP_TYPE})
+
+
+async def _stream_huge(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": _SOAP_TYPE})
+    await response.prepare(request)
+    head = soap.envelope("<tds:GetSystemDateAndTimeResponse><pad>").split("<pad>")[0] + "<pad>"
+    chunk = b"A" * 65536
+    with contextlib.suppress(ConnectionError):
+        await response.write(head.encode())
+        for _ in range(HUGE_RESPONSE_BYTES // len(chunk)):
+            await response.write(chunk)
+        await response.write(b"</pad></tds:GetSystemDateAndTimeResponse></s:Body></s:Envelope>")
+    return response
