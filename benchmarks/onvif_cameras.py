@@ -107,9 +107,7 @@ async def _bench(ports: list[int], rounds: int, workdir: Path) -> None:
     for poller in pollers:
         await poller.close()
     count = len(pollers)
-    print(
-        f"cameras: {count} (all checks due each round: probe, identity, streams + RTSP DESCRIBE, SD, retention)"
-    )
+    print(f"cameras: {count} (all checks due each round: probe, identity, streams + RTSP, SD, retention)")
     print(f"import onvif + poller: +{rss_imported - rss_start:.1f} MB RSS")
     print(f"first camera incl. WSDL load: +{rss_one - rss_imported:.1f} MB RSS")
     print(f"per further camera: {(rss_all - rss_one) / (count - 1) * 1024:.0f} KB RSS")
@@ -119,7 +117,8 @@ async def _bench(ports: list[int], rounds: int, workdir: Path) -> None:
     if warm:
         print(
             f"warm full check x{len(warm)}: wall median {sorted(w for w, _ in warm)[len(warm) // 2]:.3f} s "
-            f"(max {max(w for w, _ in warm):.3f}), CPU median {sorted(c for _, c in warm)[len(warm) // 2]:.3f} s"
+            f"(max {max(w for w, _ in warm):.3f}), "
+            f"CPU median {sorted(c for _, c in warm)[len(warm) // 2]:.3f} s"
         )
 
 

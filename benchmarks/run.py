@@ -6,12 +6,19 @@ Figures are measured, never asserted: they go in the closing notes and docs, not
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 import core
+
+HERE = Path(__file__).parent
+# Benchmarks of device kinds: (script, arguments for --quick).
+SCRIPTS: list[tuple[str, list[str]]] = [
+    ("onvif_cameras.py", ["--rounds", "2"]),
+]
 
 
 def main() -> None:
@@ -23,6 +30,10 @@ def main() -> None:
     print(f"steady state, demo cabinet, {seconds} s:", _fmt(core.steady_state(seconds)), flush=True)
     print(f"outbox replay of {count} events:", _fmt(core.replay_rate(count)), flush=True)
     print(f"state change -> subscriber, {changes} changes:", _fmt(core.latency(changes)), flush=True)
+    for script, quick_args in SCRIPTS:
+        # Each in its own process: they measure memory added by imports, which must start clean.
+        print(f"--- {script}", flush=True)
+        subprocess.run([sys.executable, str(HERE / script), *(quick_args if args.quick else [])], check=True)
 
 
 def _fmt(figures: dict[str, float]) -> str:
