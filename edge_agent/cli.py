@@ -37,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run a simulated cabinet against a private local broker")
     demo.add_argument("--config", "-c", type=Path, default=Path("examples/demo.yaml"))
     demo.add_argument("--seconds", type=float, default=0, help="stop after this long (0: at Ctrl-C)")
+    demo.add_argument(
+        "--simulators",
+        type=Path,
+        default=None,
+        help="simulated devices to start (default: demo-simulators.yaml beside the config)",
+    )
     demo.set_defaults(handler=_demo)
 
     watch = commands.add_parser("watch", help="print what cabinets publish on a broker")
@@ -94,7 +100,7 @@ def _demo(args: argparse.Namespace) -> int:
     from edge_agent.demo import run_demo
 
     try:
-        return run_demo(args.config, args.seconds)
+        return run_demo(args.config, args.seconds, args.simulators)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1

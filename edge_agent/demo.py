@@ -17,8 +17,11 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+
+import yaml
 
 from edge_agent.config import AgentConfig, load_config
 from edge_agent.watch import watch
@@ -26,15 +29,18 @@ from edge_agent.watch import watch
 STARTUP_TIMEOUT_S = 10.0
 
 
-def run_demo(config_path: Path, seconds: float) -> int:
+def run_demo(config_path: Path, seconds: float, simulators_path: Path | None = None) -> int:
     config = load_config(config_path)
+    simulators = _read_simulators(simulators_path or config_path.with_name("demo-simulators.yaml"))
     workdir = config.storage.data_dir.parent
     shutil.rmtree(config.storage.data_dir, ignore_errors=True)  # every demo starts from a clean cabinet
     workdir.mkdir(parents=True, exist_ok=True)
     stop_watching = threading.Event()
     with ExitStack() as stack:
         stack.enter_context(_broker(config, workdir))
-        _print_banner(config, config_path.resolve(), workdir.resolve())
+        for simulator in simulators:
+            stack.enter_context(_simulator(simulator, workdir))
+        _print_banner(config, config_path.resolve(), workdir.resolve(), simulators)
         watcher = threading.Thread(
             target=watch,
             args=(config.mqtt.host, config.mqtt.effective_port, f"{config.mqtt.prefix}/v1/#"),
@@ -68,11 +74,57 @@ def _broker(config: AgentConfig, workdir: Path) -> Iterator[None]:
         [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        _wait_for_port(config.mqtt.host, config.mqtt.effective_port, process)
+        _wait_for_port(config.mqtt.host, config.mqtt.effective_port, process, what="mosquitto")
         yield
     finally:
         process.terminate()
         process.wait(10)
+
+
+@dataclass(frozen=True)
+class Simulator:
+    name: str
+    module: str
+    args: list[str]
+    ports: list[int]
+    cwd: Path
+    hint: str = ""
+
+
+def _read_simulators(path: Path) -> list[Simulator]:
+    if not path.exists():
+        return []
+    entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    return [
+        Simulator(
+            e["name"],
+            e["module"],
+            [str(a) for a in e.get("args", [])],
+            list(e.get("ports", [])),
+            path.parent,
+            e.get("hint", ""),
+        )
+        for e in entries
+    ]
+
+
+@contextmanager
+def _simulator(simulator: Simulator, workdir: Path) -> Iterator[None]:
+    log = (workdir / f"{simulator.module.rsplit('.', 1)[-1]}.log").open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", simulator.module, *simulator.args], cwd=simulator.cwd, stdout=log, stderr=log
+    )
+    try:
+        for port in simulator.ports:
+            _wait_for_port("127.0.0.1", port, process, what=simulator.name)
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
 
 
 @contextmanager
@@ -103,24 +155,29 @@ def _relay(stream: IO[bytes], log_path: Path) -> None:
             sys.stderr.write("  agent | " + line.decode("utf-8", "replace"))
 
 
-def _wait_for_port(host: str, port: int, process: subprocess.Popen[bytes]) -> None:
+def _wait_for_port(host: str, port: int, process: subprocess.Popen[bytes], *, what: str) -> None:
     import socket
 
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"mosquitto exited (code {process.returncode}); is port {port} already in use?")
+            raise SystemExit(f"{what} exited (code {process.returncode}); is port {port} already in use?")
         try:
             with socket.create_connection((host, port), timeout=0.5):
                 if process.poll() is None:
                     return
         except OSError:
             time.sleep(0.05)
-    raise SystemExit(f"mosquitto did not listen on {host}:{port} within {STARTUP_TIMEOUT_S:g} s")
+    raise SystemExit(f"{what} did not listen on {host}:{port} within {STARTUP_TIMEOUT_S:g} s")
 
 
-def _print_banner(config: AgentConfig, config_path: Path, workdir: Path) -> None:
+def _print_banner(config: AgentConfig, config_path: Path, workdir: Path, simulators: list[Simulator]) -> None:
     port = config.mqtt.effective_port
+    simulated = "".join(
+        f"\n  simulator   {s.name}: ports {', '.join(map(str, s.ports))}"
+        + (f"\n              {s.hint}" if s.hint else "")
+        for s in simulators
+    )
     print(
         f"""
 edge-agent demo: cabinet {config.cabinet.id} ({config.cabinet.site or "no site"})
@@ -128,7 +185,7 @@ edge-agent demo: cabinet {config.cabinet.id} ({config.cabinet.site or "no site"}
               (also: mosquitto_sub -h {config.mqtt.host} -p {port} -t '#' -v)
   config      {config_path}
   agent log   {workdir / "agent.log"}
-  devices     {", ".join(f"{d.device_id} ({d.type})" for d in config.devices) or "none"}
+  devices     {", ".join(f"{d.device_id} ({d.type})" for d in config.devices) or "none"}{simulated}
 Messages on the broker follow (Ctrl-C to stop):
 """,
         flush=True,

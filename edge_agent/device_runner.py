@@ -38,6 +38,8 @@ class DeviceRunner:
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         next_start = loop.time()
+        # Every configured device has a retained state from the start, even while it stays unknown.
+        await self.emitter.device_state(self.snapshot)
         try:
             while True:
                 await self.poll_once()

@@ -178,5 +178,7 @@ def _encode(payload: Payload) -> bytes:
 
 def _log_state_change(snapshot: DeviceSnapshot, change: StateChanged) -> None:
     level = logging.WARNING if change.current in ("offline", "fault") else logging.INFO
-    because = f" ({change.cause}: {change.reason})" if change.reason else ""
+    because = ""
+    if change.reason:
+        because = f" ({change.cause}: {change.reason})" if change.cause else f" ({change.reason})"
     log.log(level, "device %s: %s -> %s%s", snapshot.device_id, change.previous, change.current, because)

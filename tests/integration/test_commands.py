@@ -71,7 +71,7 @@ async def test_get_status_and_resend_birth(broker, subscriber_factory, tmp_path:
     central.wait_connected()
     config = write_config(tmp_path, port=broker.port, devices=[{"type": "host", "device_id": "host"}])
     async with running_agent(config):
-        await central.until(f"{ROOT}/device/host/state")
+        await central.until(lambda m: m.topic == f"{ROOT}/device/host/state" and m.json()["state"] == "ok")
         await central.apublish(f"{ROOT}/cmd/get_status", json.dumps({"transaction": "s1"}).encode())
         status = (await central.until(_reply_to("s1", "get_status"))).json()["data"]
         assert status["devices"]["host"]["state"] == "ok"
