@@ -69,18 +69,18 @@ async def test_hostile_commands_get_error_replies_and_the_agent_keeps_answering(
 async def test_get_status_and_resend_birth(broker, subscriber_factory, tmp_path: Path) -> None:
     central = subscriber_factory(broker.host, broker.port, [f"{ROOT}/#"])
     central.wait_connected()
-    config = write_config(tmp_path, port=broker.port, devices=[{"type": "host", "device_id": "host"}])
+    config = write_config(tmp_path, port=broker.port, devices=[{"type": "script", "device_id": "cam"}])
     async with running_agent(config):
-        await central.until(lambda m: m.topic == f"{ROOT}/device/host/state" and m.json()["state"] == "ok")
+        await central.until(lambda m: m.topic == f"{ROOT}/device/cam/state" and m.json()["state"] == "ok")
         await central.apublish(f"{ROOT}/cmd/get_status", json.dumps({"transaction": "s1"}).encode())
         status = (await central.until(_reply_to("s1", "get_status"))).json()["data"]
-        assert status["devices"]["host"]["state"] == "ok"
+        assert status["devices"]["cam"]["state"] == "ok"
         assert status["agent"]["broker_connected"] is True
         central.clear()
         await central.apublish(f"{ROOT}/cmd/resend_birth", json.dumps({"transaction": "b1"}).encode())
         await central.until(_reply_to("b1", "resend_birth"))
         await central.until(lambda m: m.topic == f"{ROOT}/status" and m.json()["state"] == "online")
-        await central.until(f"{ROOT}/device/host/state")
+        await central.until(f"{ROOT}/device/cam/state")
 
 
 async def test_reply_echoes_mqtt5_correlation_data(broker, subscriber_factory, tmp_path: Path) -> None:
