@@ -1,8 +1,8 @@
 """Security of every request: headers, login required, CSRF on every POST, roles.
 
-Public: `/healthz`, `/login`, `/lang`, `/static/*`. Everything else needs a session; without one a
-page redirects to the login and an API call gets 401. A POST needs the session's CSRF token
-(`X-CSRF-Token` header or `csrf` form field): missing or wrong -> 403.
+Public: `/healthz`, `/login`, `/lang`, `/favicon.ico`, `/static/*`. Everything else needs a
+session; without one a page redirects to the login and an API call gets 401. A POST needs the
+session's CSRF token (`X-CSRF-Token` header or `csrf` form field): missing or wrong -> 403.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from edge_agent.diagnostics.state import SESSION, SESSION_COOKIE, state_of
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-PUBLIC_PATHS = frozenset({"/healthz", "/login", "/lang"})
+PUBLIC_PATHS = frozenset({"/healthz", "/login", "/lang", "/favicon.ico"})
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"

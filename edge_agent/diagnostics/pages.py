@@ -30,6 +30,9 @@ _TEMPLATES = {
 }
 
 
+LOGIN_TOKEN_CHARS = 32  # token_urlsafe(24)
+
+
 def language(request: web.Request) -> i18n.Lang:
     return i18n.choose(
         request.cookies.get(i18n.LANG_COOKIE),
@@ -65,7 +68,11 @@ def _common(request: web.Request, lang: i18n.Lang) -> dict[str, str]:
 def login_page(request: web.Request, *, message: str = "", status: int = 200) -> web.Response:
     lang = language(request)
     words = i18n.words(lang)
-    token = secrets.token_urlsafe(24)
+    # Reuse the browser's token: a second login-page load (another tab, the favicon's redirect)
+    # must not invalidate the form already shown.
+    token = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if len(token) != LOGIN_TOKEN_CHARS:
+        token = secrets.token_urlsafe(24)
     values = _common(request, lang) | {
         "login_title": words["login.title"],
         "login_user": words["login.user"],
@@ -88,7 +95,7 @@ def shell(request: web.Request, page: str, data: dict[str, Any]) -> web.Response
     values = _common(request, lang) | {
         "page": page,
         "user": session.user,
-        "role": session.role,
+        "role": words[f"role.{session.role}"],
         "csrf": session.csrf,
         "logout": words["logout"],
         "nav_overview": words["nav.overview"],

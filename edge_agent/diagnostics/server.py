@@ -59,6 +59,7 @@ def _routes(app: web.Application) -> None:
     app.router.add_post("/logout", auth.logout)
     app.router.add_get("/lang", auth.switch_language)
     app.router.add_get("/static/{name}", pages.static)
+    app.router.add_get("/favicon.ico", pages.favicon)
     app.router.add_get("/", pages.overview)
     app.router.add_get("/device/{device_id}", pages.device)
     app.router.add_get("/reports", pages.reports_page)

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 from support.diagnostics_agent import PASSWORDS, PageAgent, page_agent
 from support.mosquitto import Broker
-from support.scripted_device import SCRIPTS, Script, ScriptedConfig
+from support.scripted_device import Script, ScriptedConfig
 
 pytestmark = pytest.mark.integration
 
@@ -23,8 +23,8 @@ POST_ROUTES = ["/api/action/self_test", "/api/action/power_cycle", "/logout"]
 @pytest.fixture
 async def page(tmp_path: Path, broker: Broker) -> AsyncIterator[PageAgent]:
     devices = [ScriptedConfig(device_id="radar1", name=EVIL, poll_interval_s=0.5)]
-    SCRIPTS["radar1"] = Script(diagnostics={"last_frames_hex": EVIL, "camera_password": "hunter2-secret"})
-    async with page_agent(tmp_path, broker.port, devices) as running:
+    scripts = {"radar1": Script(diagnostics={"last_frames_hex": EVIL, "camera_password": "hunter2-secret"})}
+    async with page_agent(tmp_path, broker.port, devices, scripts) as running:
         yield running
 
 

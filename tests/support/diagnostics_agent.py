@@ -12,7 +12,7 @@ from edge_agent.app import Agent
 from edge_agent.config import load_config
 from edge_agent.diagnostics.users import UserStore
 from support.ports import free_port
-from support.scripted_device import ScriptedConfig, registered
+from support.scripted_device import SCRIPTS, Script, ScriptedConfig, registered
 
 PASSWORDS = {"tech": "tech-password-1", "viewer": "viewer-password-1"}
 
@@ -50,10 +50,14 @@ devices:
 
 @contextlib.asynccontextmanager
 async def page_agent(
-    tmp_path: Path, broker_port: int, devices: list[ScriptedConfig] | None = None
+    tmp_path: Path,
+    broker_port: int,
+    devices: list[ScriptedConfig] | None = None,
+    scripts: dict[str, Script] | None = None,
 ) -> AsyncIterator[PageAgent]:
     """Agent + page on free loopback ports, users `tech` (technician) and `viewer`; stopped after."""
     with registered():
+        SCRIPTS.update(scripts or {})
         config = load_config(write_config(tmp_path, broker_port, free_port()))
         config = config.model_copy(update={"devices": [*config.devices, *(devices or [])]})
         store = UserStore(config.diagnostics.users_file)

@@ -21,7 +21,7 @@
       else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
       else node.setAttribute(key, value === true ? "" : value);
     }
-    for (const child of children.flat()) {
+    for (const child of children.flat(Infinity)) {
       if (child === null || child === undefined) continue;
       node.append(child instanceof Node ? child : document.createTextNode(String(child)));
     }
@@ -224,7 +224,7 @@
         el("pre", { text: JSON.stringify(d.diagnostics, null, 2) })));
     }
     const perDevice = init.actions.filter((a) => a.per_device);
-    acts.append(el("h2", { text: t("actions") }), perDevice.map((a) => actionButton(a, () => d.device_id)));
+    acts.append(el("h2", { text: t("actions") }), ...perDevice.map((a) => actionButton(a, () => d.device_id)));
     if (!perDevice.length) acts.hidden = true;
     draw();
     let pending = false;
@@ -258,7 +258,7 @@
     main.append(daily, snap);
     const status = await (await fetch("/api/status")).json();
     snap.append(el("p", { class: "meta", text: t("cabinet") + " " + status.agent.cabinet_id + " · " + when(new Date().toISOString()) }),
-      el("table", {}, el("thead", {}, el("tr", {}, [t("device"), "", t("cause"), t("reason"), t("since")].map((h) => el("th", { text: h })))),
+      el("table", {}, el("thead", {}, el("tr", {}, [t("device"), t("state"), t("cause"), t("reason"), t("since")].map((h) => el("th", { text: h })))),
         el("tbody", {}, status.devices.map((d) => el("tr", {}, el("td", { text: d.name }), el("td", {}, stateBadge(d.state)),
           el("td", { text: causeText(d.cause) }), el("td", { text: d.reason }), el("td", { text: when(d.since) }))))));
   }
@@ -270,7 +270,7 @@
     const reason = el("input", { type: "text", maxlength: "200", id: "mw-reason" });
     for (const a of init.actions.filter((x) => !x.per_device)) {
       if (a.key === "maintenance_window") {
-        cabinet.append(el("div", { class: "form-row" }, el("label", {}, t("minutes"), minutes), el("label", {}, t("reason"), reason)),
+        cabinet.append(el("div", { class: "form-row" }, el("label", {}, t("minutes"), minutes), el("label", {}, t("mw.reason"), reason)),
           actionButton(a, null, () => ({ duration_min: Number(minutes.value), reason: reason.value || null })));
       } else cabinet.append(actionButton(a));
     }
