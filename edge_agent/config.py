@@ -69,7 +69,7 @@ class AgentConfig(StrictModel):
     storage: StorageConfig = Field(default_factory=StorageConfig)  # type: ignore[arg-type]
     logging: LoggingConfig = Field(default_factory=LoggingConfig)  # type: ignore[arg-type]
     commands: CommandsConfig = Field(default_factory=CommandsConfig)  # type: ignore[arg-type]
-    diagnostics: DiagnosticsConfig = Field(default_factory=DiagnosticsConfig)  # type: ignore[arg-type]
+    diagnostics: DiagnosticsConfig = Field(default_factory=dict, validate_default=True)
     devices: list[AnyDeviceConfig] = Field(default_factory=list, description="The devices in this cabinet.")
 
     def config_hash(self) -> str:

@@ -34,6 +34,7 @@ class DiagnosticsConfig(StrictModel):
     port: int = Field(8080, ge=1, le=65535, description="TCP port of the page.")
     users_file: Path = Field(
         Path("users.json"),
+        validate_default=True,  # so the default, too, is relative to the config
         description="Local accounts (scrypt hashes), managed by `edge-agent user`; relative to the config.",
     )
     default_language: Language = Field(

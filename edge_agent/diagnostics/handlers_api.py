@@ -30,9 +30,10 @@ class ActionRequest(BaseModel):
 
 
 async def status(request: web.Request) -> web.Response:
-    agent = state_of(request).agent
+    state = state_of(request)
+    agent = state.agent
     body = {
-        "agent": agent.agent_info(),
+        "agent": state.agent_info(),
         "devices": ordered_devices(agent.live),
         "cabinet": cabinet_values(agent.live),
     }

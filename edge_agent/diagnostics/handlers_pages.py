@@ -16,9 +16,10 @@ STATIC_FILES = {path.name: path for path in STATIC_DIR.iterdir() if path.is_file
 
 
 async def overview(request: web.Request) -> web.Response:
-    agent = state_of(request).agent
+    state = state_of(request)
+    agent = state.agent
     data = {
-        "agent": agent.agent_info(),
+        "agent": state.agent_info(),
         "devices": ordered_devices(agent.live),
         "cabinet": cabinet_values(agent.live),
     }

@@ -44,6 +44,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "connected": ("已连接", "connected"),
     "disconnected": ("未连接", "not connected"),
     "published": ("已发送消息", "messages sent"),
+    "last_publish": ("最近发送", "last publish"),
     "outbox": ("待发送队列", "outbox"),
     "power": ("供电", "Power"),
     "environment": ("环境", "Environment"),

@@ -33,7 +33,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     changes: asyncio.Queue[str] = asyncio.Queue(QUEUE)
     pump = asyncio.get_running_loop().create_task(_pump(state.agent.live, changes), name="page-events")
     try:
-        await _send(response, "agent", state.agent.agent_info())
+        await _send(response, "agent", state.agent_info())
         while state.sessions.get(session.token) is not None:
             changed = await _collect(changes)
             for device_id in changed:
@@ -42,7 +42,7 @@ async def events(request: web.Request) -> web.StreamResponse:
                     await _send(response, "device", device_summary(snapshot))
             if changed:
                 await _send(response, "cabinet", cabinet_values(state.agent.live))
-            await _send(response, "agent", state.agent.agent_info())
+            await _send(response, "agent", state.agent_info())
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:

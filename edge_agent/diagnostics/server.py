@@ -5,6 +5,7 @@ Imported only when `diagnostics.enabled` is true: aiohttp.web stays out of a cab
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
 from typing import TYPE_CHECKING
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 SHUTDOWN_TIMEOUT_S = 2.0
 MAX_REQUEST_BYTES = 64 * 1024
+PUBLISH_WATCH_S = 1.0  # resolution of the overview's "last publish"
 
 
 def build_app(agent: Agent, *, audit: AuditSink | None = None) -> web.Application:
@@ -104,7 +106,9 @@ class DiagnosticsServer:
     async def run(self) -> None:
         """Record history for the sparklines until cancelled, then close the server."""
         try:
-            await _record_history(self.state)
+            async with asyncio.TaskGroup() as group:
+                group.create_task(_record_history(self.state), name="page-history")
+                group.create_task(_watch_publishing(self.state), name="page-publish-watch")
         finally:
             self.state.recent_log.remove()
             await self._runner.cleanup()
@@ -118,6 +122,12 @@ async def _record_history(state: PageState) -> None:
         changed = live.devices.get(device_id)
         if changed is not None:
             state.history.record(changed)
+
+
+async def _watch_publishing(state: PageState) -> None:
+    while True:
+        state.observe_publishing()
+        await asyncio.sleep(PUBLISH_WATCH_S)
 
 
 def _tls(agent: Agent) -> ssl.SSLContext | None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -14,6 +15,7 @@ from edge_agent.diagnostics.history import History
 from edge_agent.diagnostics.logbuffer import RecentLog
 from edge_agent.diagnostics.sessions import LoginLimiter, Session, Sessions
 from edge_agent.diagnostics.users import UserStore
+from edge_agent.readings import iso_ts, utc_now
 
 if TYPE_CHECKING:
     from edge_agent.app import Agent
@@ -35,6 +37,20 @@ class PageState:
     recent_log: RecentLog
     audit: AuditSink
     secure_cookies: bool
+    last_publish: datetime | None = None  # when the reporter's sent count last grew (page's view)
+    _published_seen: int = field(default=0, repr=False)
+
+    def observe_publishing(self) -> None:
+        total = self.agent.reporter.published_total
+        if total != self._published_seen:
+            self._published_seen, self.last_publish = total, utc_now()
+
+    def agent_info(self) -> dict[str, Any]:
+        """The agent's figures plus what the page adds (last publish, listening address)."""
+        self.observe_publishing()
+        info = self.agent.agent_info()
+        info["last_publish"] = iso_ts(self.last_publish) if self.last_publish else None
+        return info
 
 
 STATE = web.AppKey("diagnostics", PageState)

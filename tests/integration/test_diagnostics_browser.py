@@ -132,6 +132,9 @@ async def test_fault_turns_red_then_power_cycle_language_and_report(
     await page.screenshot(path=str(SHOTS / "reports-zh-desktop.png"), full_page=True)
     audit = (page_agent_running.agent.config.storage.data_dir / "audit-diagnostics.jsonl").read_text()
     assert '"action:power_cycle"' in audit and '"operator": "tech"' in audit
+    await page.goto(f"{url}/logs")
+    await page.wait_for_selector("table.log")
+    await page.screenshot(path=str(SHOTS / "logs-zh-desktop.png"), full_page=True)
     assert page.errors == []
 
 

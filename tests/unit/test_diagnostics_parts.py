@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from edge_agent.config import load_config
 from edge_agent.diagnostics import i18n
 from edge_agent.diagnostics.history import MAX_POINTS, History
 from edge_agent.diagnostics.reports import flat_csv
 from edge_agent.diagnostics.sessions import MAX_SESSIONS, LoginLimiter, Sessions
 from edge_agent.diagnostics.views import ordered_devices, redact
+from edge_agent.errors import ConfigError
 from edge_agent.health.tracker import DeviceHealth
 from edge_agent.live import DeviceSnapshot, LiveState
 
@@ -103,3 +106,20 @@ def test_history_keeps_numbers_bounded_in_points_and_time() -> None:
 def test_report_csv_cannot_smuggle_spreadsheet_formulas() -> None:
     text = flat_csv({"devices": [{"name": "=HYPERLINK(1)"}], "ok": 1})
     assert "'=HYPERLINK(1)" in text and "devices[0].name" in text
+
+
+def test_config_defaults_are_safe_and_paths_follow_the_config(tmp_path: Path) -> None:
+    path = tmp_path / "etc" / "cabinet.yaml"
+    path.parent.mkdir()
+    path.write_text("cabinet: {id: K-1}\nmqtt: {host: 127.0.0.1}\n")
+    page = load_config(path).diagnostics
+    assert (page.enabled, page.listen, page.default_language) == (False, "127.0.0.1", "zh-CN")
+    assert page.users_file == path.parent.resolve() / "users.json"
+
+
+def test_config_refuses_unknown_keys_in_the_section(tmp_path: Path) -> None:
+    path = tmp_path / "cabinet.yaml"
+    path.write_text("cabinet: {id: K-1}\nmqtt: {host: 127.0.0.1}\ndiagnostics: {enabled: true, lang: en}\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert "diagnostics.lang: unknown key" in str(error.value)

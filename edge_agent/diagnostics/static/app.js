@@ -97,6 +97,10 @@
   }
 
   // --- actions ----------------------------------------------------------------------------------
+  function describe(data) {
+    if (data === null || typeof data !== "object") return data === null || data === undefined ? "" : String(data);
+    return Object.entries(data).map(([k, v]) => k + ": " + (v && typeof v === "object" ? describe(v) : v)).join(", ");
+  }
   function actionButton(action, deviceOf, extraOf) {
     const label = t("action." + action.key);
     const result = el("output", { class: "result", "aria-live": "polite" });
@@ -115,7 +119,7 @@
         const reply = await post("/api/action/" + action.key, body);
         const ok = reply.status === "ok";
         result.className = "result " + (ok ? "ok" : "error");
-        const detail = ok ? JSON.stringify(reply.data) : (reply.error && (reply.error.message || reply.error.code)) || "";
+        const detail = ok ? describe(reply.data) : (reply.error && (reply.error.message || reply.error.code)) || "";
         result.textContent = t(ok ? "result.ok" : "result.error") + " · " + new Date().toLocaleTimeString(init.lang, { hour12: false }) + " · " + detail;
         button.disabled = false;
       },
@@ -141,6 +145,7 @@
           el("dt", { text: t("uptime") }), el("dd", { text: duration(agent.uptime_s) }),
           el("dt", { text: t("broker") }),
           el("dd", { class: agent.broker_connected ? "good" : "bad", id: "broker", text: agent.broker_connected ? t("connected") : t("disconnected") }),
+          el("dt", { text: t("last_publish") }), el("dd", { id: "last-publish", text: agent.last_publish ? when(agent.last_publish) + " (" + ago(agent.last_publish) + ")" : "–" }),
           el("dt", { text: t("published") }), el("dd", { text: String(agent.published_total) }),
           el("dt", { text: t("outbox") }), el("dd", { id: "outbox", text: String(agent.outbox.depth) })));
     }
@@ -162,7 +167,9 @@
     function drawDevices() {
       const list = [...devices.values()].sort((a, b) => (RANK[a.state] - RANK[b.state]) || (a.since < b.since ? 1 : -1));
       grid.replaceChildren(...list.map(tile));
-      const faults = list.flatMap((d) => d.faults.map((f) => Object.assign({ device: d }, f)));
+      // Offline devices head the list too: for the technician they are the first thing wrong.
+      const faults = list.flatMap((d) => d.faults.map((f) => Object.assign({ device: d }, f)).concat(
+        d.state === "offline" ? [{ device: d, severity: "critical", message: t("state.offline") + ": " + (d.reason || causeText(d.cause)), since: d.since }] : []));
       faults.sort((a, b) => (a.since < b.since ? 1 : -1));
       faultBox.replaceChildren(el("h2", { text: t("faults") + " (" + faults.length + ")" }),
         faults.length ? el("ul", {}, faults.slice(0, 20).map((f) => el("li", { class: "sev-" + f.severity },
@@ -217,7 +224,7 @@
           el("span", { text: f.message }), el("span", { class: "meta", text: " · " + when(f.since) }))))
         : el("p", { class: "good", text: t("no_faults") }));
       const names = Object.keys(d.values).sort();
-      readings.replaceChildren(el("h2", { text: t("readings") }), el("table", {}, el("tbody", {}, names.map((name) =>
+      readings.replaceChildren(el("h2", { text: t("readings") }), el("table", { class: "readings" }, el("tbody", {}, names.map((name) =>
         el("tr", {}, el("th", { text: name }), el("td", { class: "num", text: value(d.values[name], d.units[name]) }),
           el("td", {}, sparkline(history[name])))))));
       raw.replaceChildren(el("details", {}, el("summary", { text: t("raw") }),
@@ -270,6 +277,7 @@
     const reason = el("input", { type: "text", maxlength: "200", id: "mw-reason" });
     for (const a of init.actions.filter((x) => !x.per_device)) {
       if (a.key === "maintenance_window") {
+        minutes.disabled = reason.disabled = !a.available || init.role !== "technician";
         cabinet.append(el("div", { class: "form-row" }, el("label", {}, t("minutes"), minutes), el("label", {}, t("mw.reason"), reason)),
           actionButton(a, null, () => ({ duration_min: Number(minutes.value), reason: reason.value || null })));
       } else cabinet.append(actionButton(a));
