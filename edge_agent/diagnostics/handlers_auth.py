@@ -9,7 +9,6 @@ from aiohttp import web
 from edge_agent.diagnostics import i18n
 from edge_agent.diagnostics.pages import clear_session, language, login_page, safe_next, set_cookie
 from edge_agent.diagnostics.state import LOGIN_CSRF_COOKIE, SESSION_COOKIE, session_of, state_of
-from edge_agent.diagnostics.users import UserError
 
 MAX_FIELD = 256
 
@@ -49,16 +48,13 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     if locked > 0:
         await _audit_login(request, user, "locked_out")
         return login_page(request, message=words["login.locked"].format(s=int(locked) + 1), status=429)
-    try:
-        account = state.users.authenticate(user, password)
-    except UserError:
-        account = None
+    account = await state.authenticate(user, password)
     if account is None:
         state.limiter.failed(user, address)
         await _audit_login(request, user, "failed")
         return login_page(request, message=words["login.failed"], status=401)
     state.limiter.succeeded(user)
-    session = state.sessions.create(account.name, account.role)
+    session = state.sessions.create(account.name, account.role, account.password_hash)
     await _audit_login(request, account.name, "ok")
     response = web.HTTPFound(safe_next(target))
     set_cookie(response, state, SESSION_COOKIE, session.token, max_age=int(state.config.session_lifetime_s))

@@ -47,6 +47,7 @@ async def require_login(request: web.Request, handler: Handler) -> web.StreamRes
     if path in PUBLIC_PATHS or path.startswith("/static/"):
         return await handler(request)
     state = state_of(request)
+    await state.prune_sessions()
     session = state.sessions.get(request.cookies.get(SESSION_COOKIE))
     if session is None:
         if request.method == "GET" and not path.startswith("/api/"):

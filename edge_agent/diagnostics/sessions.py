@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from edge_agent.diagnostics.users import Role
@@ -23,6 +24,7 @@ class Session:
     role: Role
     csrf: str
     expires: float  # monotonic
+    credential: str = ""  # the password hash at login: a password change ends the session
 
 
 class Sessions:
@@ -30,13 +32,14 @@ class Sessions:
         self.lifetime_s = lifetime_s
         self._sessions: OrderedDict[str, Session] = OrderedDict()
 
-    def create(self, user: str, role: Role) -> Session:
+    def create(self, user: str, role: Role, credential: str = "") -> Session:
         session = Session(
             token=secrets.token_urlsafe(32),
             user=user,
             role=role,
             csrf=secrets.token_urlsafe(32),
             expires=time.monotonic() + self.lifetime_s,
+            credential=credential,
         )
         self._sessions[session.token] = session
         while len(self._sessions) > MAX_SESSIONS:
@@ -53,6 +56,13 @@ class Sessions:
             del self._sessions[token]
             return None
         return session
+
+    def retain(self, keep: Callable[[Session], bool]) -> int:
+        """Drop every session `keep` refuses (user removed, role or password changed); how many went."""
+        gone = [token for token, session in self._sessions.items() if not keep(session)]
+        for token in gone:
+            del self._sessions[token]
+        return len(gone)
 
     def end(self, token: str | None) -> None:
         if token:

@@ -12,6 +12,8 @@ from support.diagnostics_agent import PASSWORDS, PageAgent, page_agent
 from support.mosquitto import Broker
 from support.scripted_device import Script, ScriptedConfig
 
+from edge_agent.diagnostics.users import UserStore
+
 pytestmark = pytest.mark.integration
 
 EVIL = '<img src=x onerror="alert(1)"></script><b>'
@@ -170,3 +172,15 @@ async def test_open_redirect_after_login_is_refused(page: PageAgent) -> None:
         }
         async with client.post(f"{page.url}/login", data=data, allow_redirects=False) as response:
             assert response.headers["Location"] == "/"
+
+
+async def test_removing_a_user_or_changing_a_password_ends_their_sessions(page: PageAgent) -> None:
+    store = UserStore(page.users_file)
+    async with _client() as tech, _client() as viewer:
+        await _login(tech, page.url, "tech", PASSWORDS["tech"])
+        await _login(viewer, page.url, "viewer", PASSWORDS["viewer"])
+        store.passwd("tech", "a-new-password-2")
+        store.remove("viewer")
+        for client in (tech, viewer):
+            async with client.get(f"{page.url}/api/status") as response:
+                assert response.status == 401

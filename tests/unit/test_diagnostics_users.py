@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -83,3 +85,11 @@ def test_cli_user_add_list_passwd_remove(
     assert main(["user", "--users-file", users, "remove", "wang"]) == 0
     assert main(["user", "--users-file", users, "remove", "wang"]) == 1
     assert "no user 'wang'" in capsys.readouterr().err
+
+
+def test_the_agent_without_the_page_does_not_load_aiohttp_web() -> None:
+    code = "import sys, edge_agent.app, edge_agent.cli; print('aiohttp.web' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "False"
