@@ -17,6 +17,8 @@ _WORDS: dict[str, tuple[str, str]] = {
     "nav.logs": ("日志", "Logs"),
     "logout": ("退出", "Log out"),
     "switch": ("English", "中文"),
+    "theme.night": ("夜间模式", "Night"),
+    "theme.day": ("白天模式", "Day"),
     "login.title": ("登录", "Log in"),
     "login.user": ("用户名", "User name"),
     "login.password": ("密码", "Password"),

@@ -147,6 +147,8 @@ async def test_phone_screenshots(page_agent_running: PageAgent, browser: Any) ->
     await page.click('[data-device-id="radar"]')
     await page.wait_for_selector("#device-head")
     await page.screenshot(path=str(SHOTS / "device-phone.png"), full_page=True)
+    await page.click("#theme")  # night mode, as at the roadside after dark
+    await page.screenshot(path=str(SHOTS / "device-phone-night.png"), full_page=True)
     await page.goto(f"{page_agent_running.url}/actions")
     await page.wait_for_selector('button[data-action="self_test"]')
     await page.screenshot(path=str(SHOTS / "actions-phone.png"), full_page=True)

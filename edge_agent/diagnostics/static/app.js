@@ -219,8 +219,10 @@
         el("p", { class: "reason", text: d.reason || "" }),
         el("p", { class: "meta", text: [causeText(d.cause), d.kind, d.device_id, t("since") + " " + when(d.since),
           t("last_poll") + " " + ago(d.last_poll), t("polls") + " " + d.polls_ok + "/" + d.polls_failed].filter(Boolean).join(" · ") }));
-      faults.replaceChildren(el("h2", { text: t("faults") }), d.faults.length
-        ? el("ul", {}, d.faults.map((f) => el("li", { class: "sev-" + f.severity }, el("b", { text: f.code }), " ",
+      const offline = d.state === "offline" ? el("li", { class: "sev-critical" }, el("b", { text: t("state.offline") }), " ",
+        el("span", { text: d.reason || causeText(d.cause) }), el("span", { class: "meta", text: " · " + when(d.since) })) : null;
+      faults.replaceChildren(el("h2", { text: t("faults") }), d.faults.length || offline
+        ? el("ul", {}, offline, d.faults.map((f) => el("li", { class: "sev-" + f.severity }, el("b", { text: f.code }), " ",
           el("span", { text: f.message }), el("span", { class: "meta", text: " · " + when(f.since) }))))
         : el("p", { class: "good", text: t("no_faults") }));
       const names = Object.keys(d.values).sort();
@@ -325,6 +327,26 @@
       el("a", { href: "/", text: "← " + t("back") })));
   }
 
+  // Day/night: follows the phone's dark mode until the technician picks one (kept in this browser).
+  function theme() {
+    const root = document.documentElement, button = document.getElementById("theme");
+    const apply = (mode) => {
+      root.classList.toggle("night", mode === "night");
+      root.classList.toggle("day", mode === "day");
+      const dark = mode === "night" || (!mode && matchMedia("(prefers-color-scheme: dark)").matches);
+      button.textContent = dark ? t("theme.day") : t("theme.night");
+    };
+    let mode = null;
+    try { mode = localStorage.getItem("edge-theme"); } catch (e) { /* storage off: follow the phone */ }
+    apply(mode);
+    button.hidden = false;
+    button.addEventListener("click", () => {
+      mode = button.textContent === t("theme.night") ? "night" : "day";
+      try { localStorage.setItem("edge-theme", mode); } catch (e) { /* not kept, still applied */ }
+      apply(mode);
+    });
+  }
+  theme();
   for (const link of document.querySelectorAll("[data-nav]")) {
     if (link.dataset.nav === init.page) link.setAttribute("aria-current", "page");
   }
