@@ -14,7 +14,7 @@ import os
 import signal
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 
@@ -35,6 +35,9 @@ from edge_agent.outbox import Outbox
 from edge_agent.readings import Value, utc_now
 from edge_agent.shared_resources import SharedResources
 from edge_agent.systemd import notify, watchdog_loop
+
+if TYPE_CHECKING:
+    from edge_agent.diagnostics.server import DiagnosticsServer
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +72,7 @@ class Agent:
         self.shared = SharedResources()
         self.pollers: dict[str, Poller[Any]] = {}
         self.runners: dict[str, DeviceRunner] = {}
-        self.diagnostics: Any = None  # the DiagnosticsServer while the page is enabled and listening
+        self.diagnostics: DiagnosticsServer | None = None  # while the page is enabled and listening
         self._process = psutil.Process(os.getpid())
         self._background: set[asyncio.Task[Any]] = set()
         self.ready = asyncio.Event()

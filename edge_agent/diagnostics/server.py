@@ -48,7 +48,8 @@ def build_app(agent: Agent, *, audit: AuditSink | None = None) -> web.Applicatio
         audit=audit or JsonLinesAudit(agent.config.storage.data_dir / "audit-diagnostics.jsonl"),
         secure_cookies=config.tls is not None,
     )
-    app = web.Application(middlewares=[security_headers, require_login], client_max_size=MAX_REQUEST_BYTES)
+    app = web.Application(middlewares=[require_login], client_max_size=MAX_REQUEST_BYTES)
+    app.on_response_prepare.append(security_headers)
     app[STATE] = state
     _routes(app)
     return app

@@ -55,6 +55,8 @@ async def test_healthz_needs_no_login(page: PageAgent) -> None:
     async with _client() as client, client.get(f"{page.url}/healthz") as response:
         assert response.status == 200
         assert (await response.json())["status"] == "ok"
+        assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+        assert response.headers["X-Frame-Options"] == "DENY"
 
 
 async def test_every_route_without_a_session_redirects_or_401(page: PageAgent) -> None:
