@@ -35,6 +35,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 FAULT_RED = "rgb(196, 0, 0)"
+INJECTION = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
 
 playwright_api = pytest.importorskip("playwright.async_api")
 if shutil.which(CHROMIUM) is None:
@@ -54,7 +55,10 @@ async def page_agent_running(tmp_path: Path, broker: Broker) -> AsyncIterator[Pa
         "radar": Script(
             values={"speed_kmh": 0, "frames_per_s": 9.8},
             units={"speed_kmh": "km/h", "frames_per_s": "1/s"},
-            diagnostics={"last_serial_frames_hex": ["fa 31 30 30 fb", "fa 30 38 35 fb"]},
+            diagnostics={
+                "last_serial_frames_hex": ["fa 31 30 30 fb", "fa 30 38 35 fb"],
+                "last_frame_text": INJECTION,
+            },
         ),
     }
     async with page_agent(tmp_path, broker.port, devices, scripts) as running:
@@ -146,6 +150,15 @@ async def test_phone_screenshots(page_agent_running: PageAgent, browser: Any) ->
     await page.screenshot(path=str(SHOTS / "overview-phone.png"), full_page=True)
     await page.click('[data-device-id="radar"]')
     await page.wait_for_selector("#device-head")
+    await page.click("details summary")  # the expert's raw diagnostics, with a hostile frame in it
+    await page.wait_for_selector("text=window.pwned=1")  # shown as text ...
+    assert await page.evaluate("document.querySelectorAll('main img, main script').length") == 0
+    assert await page.evaluate("window.pwned === undefined")  # ... and never run
+    before = await page.locator("#device-head .meta").text_content()
+    await page.wait_for_function(
+        "text => document.querySelector('#device-head .meta').textContent !== text", arg=before, timeout=5000
+    )
+    assert await page.locator("details[open]").count() == 1  # live redraws keep the expert's view open
     await page.screenshot(path=str(SHOTS / "device-phone.png"), full_page=True)
     await page.click("#theme")  # night mode, as at the roadside after dark
     await page.screenshot(path=str(SHOTS / "device-phone-night.png"), full_page=True)

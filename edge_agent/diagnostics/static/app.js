@@ -229,7 +229,8 @@
       readings.replaceChildren(el("h2", { text: t("readings") }), el("table", { class: "readings" }, el("tbody", {}, names.map((name) =>
         el("tr", {}, el("th", { text: name }), el("td", { class: "num", text: value(d.values[name], d.units[name]) }),
           el("td", {}, sparkline(history[name])))))));
-      raw.replaceChildren(el("details", {}, el("summary", { text: t("raw") }),
+      const open = Boolean(raw.querySelector("details[open]"));  // live redraws keep it open
+      raw.replaceChildren(el("details", { open }, el("summary", { text: t("raw") }),
         el("pre", { text: JSON.stringify(d.diagnostics, null, 2) })));
     }
     const perDevice = init.actions.filter((a) => a.per_device);
