@@ -40,6 +40,7 @@ class DeviceRunner:
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         next_start = loop.time()
+        waiting: list[asyncio.Future[None]] = []
         try:
             while True:
                 self._wake.clear()
@@ -48,6 +49,7 @@ class DeviceRunner:
                 for future in waiting:
                     if not future.done():
                         future.set_result(None)
+                waiting = []
                 next_start += self.config.poll_interval_s
                 now = loop.time()
                 if next_start < now:  # overran (slow device): skip missed slots instead of bursting
@@ -55,7 +57,7 @@ class DeviceRunner:
                 if await self._sleep_or_wake(next_start - now):
                     next_start = loop.time()  # polled on request: the interval restarts from now
         finally:
-            for future in self._waiting:
+            for future in [*waiting, *self._waiting]:  # stopped: nobody waits forever for a poll
                 future.cancel()
             await self._close()
 
