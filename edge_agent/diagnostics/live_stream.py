@@ -43,8 +43,8 @@ async def events(request: web.Request) -> web.StreamResponse:
             if changed:
                 await _send(response, "cabinet", cabinet_values(state.agent.live))
             await _send(response, "agent", state.agent_info())
-    except (ConnectionResetError, asyncio.CancelledError):
-        pass
+    except ConnectionResetError:
+        pass  # the page was closed
     finally:
         pump.cancel()
     return response

@@ -165,4 +165,8 @@ async def test_phone_screenshots(page_agent_running: PageAgent, browser: Any) ->
     await page.goto(f"{page_agent_running.url}/actions")
     await page.wait_for_selector('button[data-action="self_test"]')
     await page.screenshot(path=str(SHOTS / "actions-phone.png"), full_page=True)
+    await page.click("#lang-switch")
+    await page.click('nav a[data-nav="overview"]')
+    await page.wait_for_selector('[data-device-id="radar"] .badge:has-text("离线")')
+    await page.screenshot(path=str(SHOTS / "overview-phone-zh.png"), full_page=True)
     assert page.errors == []

@@ -77,6 +77,8 @@ async def _power_cycle(args: PowerCycleArgs, context: CommandContext) -> dict[st
 @contextlib.contextmanager
 def registered() -> Iterator[None]:
     """The scripted kind and a test `power_cycle` command, for the duration of a test."""
+    # A real `power_cycle` (relays) may be registered by then: it is put back afterwards.
+    previous = COMMANDS.get("power_cycle")
     KINDS["scripted"] = KIND
     command("power_cycle", PowerCycleArgs, acts_on_hardware=True)(_power_cycle)
     SCRIPTS.clear()
@@ -84,5 +86,8 @@ def registered() -> Iterator[None]:
         yield
     finally:
         KINDS.pop("scripted", None)
-        COMMANDS.pop("power_cycle", None)
+        if previous is None:
+            COMMANDS.pop("power_cycle", None)
+        else:
+            COMMANDS["power_cycle"] = previous
         SCRIPTS.clear()
