@@ -114,7 +114,7 @@ async def test_fault_turns_red_then_power_cycle_language_and_report(
 
     await tile.click()
     await page.wait_for_selector("#device-head.state-fault")
-    await page.wait_for_selector("text=voltage_v")
+    await page.wait_for_selector('th[title="voltage_v"]:has-text("voltage")')
     await page.screenshot(path=str(SHOTS / "device-desktop.png"), full_page=True)
 
     page.once("dialog", lambda dialog: dialog.accept())

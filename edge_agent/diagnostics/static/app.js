@@ -59,6 +59,9 @@
     while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
     return (i ? n.toFixed(1) : n) + " " + units[i];
   }
+  function label(name) {
+    return W["v." + name] || name;
+  }
   function stateBadge(state) {
     return el("span", { class: "badge state-" + state, text: t("state." + state) });
   }
@@ -153,7 +156,7 @@
       cabinetBox.replaceChildren(...["power", "environment", "uplink"].map((group) => {
         const rows = groups[group] || [];
         return el("section", { class: "panel small", "data-group": group }, el("h3", { text: t(group) }),
-          rows.length ? el("dl", {}, rows.map((r) => [el("dt", { text: r.name }), el("dd", { text: value(r.value, r.unit) })]))
+          rows.length ? el("dl", {}, rows.map((r) => [el("dt", { text: label(r.name), title: r.name }), el("dd", { text: value(r.value, r.unit) })]))
             : el("p", { class: "na", text: t("not_available") }));
       }));
     }
@@ -227,7 +230,7 @@
         : el("p", { class: "good", text: t("no_faults") }));
       const names = Object.keys(d.values).sort();
       readings.replaceChildren(el("h2", { text: t("readings") }), el("table", { class: "readings" }, el("tbody", {}, names.map((name) =>
-        el("tr", {}, el("th", { text: name }), el("td", { class: "num", text: value(d.values[name], d.units[name]) }),
+        el("tr", {}, el("th", { text: label(name), title: name }), el("td", { class: "num", text: value(d.values[name], d.units[name]) }),
           el("td", {}, sparkline(history[name])))))));
       const open = Boolean(raw.querySelector("details[open]"));  // live redraws keep it open
       raw.replaceChildren(el("details", { open }, el("summary", { text: t("raw") }),
