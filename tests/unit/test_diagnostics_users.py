@@ -93,3 +93,14 @@ def test_the_agent_without_the_page_does_not_load_aiohttp_web() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "False"
+
+
+def test_cli_finds_the_users_file_through_the_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "cabinet.yaml"
+    config.write_text(
+        "cabinet: {id: K-1}\nmqtt: {host: 127.0.0.1}\ndiagnostics: {users_file: secret/users.json}\n"
+    )
+    monkeypatch.setattr("sys.stdin", io.StringIO("first-password\n"))
+    assert main(["user", "--config", str(config), "add", "zhao", "--password-stdin"]) == 0
+    user = UserStore(tmp_path / "secret" / "users.json").authenticate("zhao", "first-password")
+    assert user is not None and user.role == "viewer"
