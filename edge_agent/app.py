@@ -14,7 +14,7 @@ import os
 import signal
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 
@@ -36,6 +36,9 @@ from edge_agent.outbox import Outbox
 from edge_agent.readings import Value, utc_now
 from edge_agent.shared_resources import SharedResources
 from edge_agent.systemd import notify, watchdog_loop
+
+if TYPE_CHECKING:
+    from edge_agent.diagnostics.server import DiagnosticsServer
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +72,8 @@ class Agent:
         )
         self.shared = SharedResources()
         self.pollers: dict[str, Poller[Any]] = {}
+        self.runners: dict[str, DeviceRunner] = {}
+        self.diagnostics: DiagnosticsServer | None = None  # while the page is enabled and listening
         self._process = psutil.Process(os.getpid())
         self._background: set[asyncio.Task[Any]] = set()
         self.ready = asyncio.Event()
@@ -85,6 +90,7 @@ class Agent:
                 poller = kind_of(device).create_poller(device, context)
                 self.pollers[device.device_id] = poller
                 runners.append(DeviceRunner(device, poller, self.emitter, self.live))
+                self.runners[device.device_id] = runners[-1]
             async with asyncio.TaskGroup() as group:
                 service = [
                     group.create_task(self.link.run(), name="mqtt-link"),
@@ -92,6 +98,8 @@ class Agent:
                     group.create_task(watchdog_loop(), name="systemd-watchdog"),
                 ]
                 devices = [group.create_task(r.run(), name=f"device:{r.config.device_id}") for r in runners]
+                if self.config.diagnostics.enabled:
+                    await self._start_page(group, service)
                 release_free_memory()
                 notify("READY=1")
                 self.ready.set()
@@ -109,6 +117,25 @@ class Agent:
                     task.cancel()
                 await asyncio.gather(*devices, return_exceptions=True)
                 await self._shutdown(service)
+
+    async def _start_page(self, group: asyncio.TaskGroup, service: list[asyncio.Task[Any]]) -> None:
+        # Imported here: aiohttp.web is loaded only on cabinets that serve the page.
+        from edge_agent.diagnostics.server import DiagnosticsServer
+
+        page = DiagnosticsServer(self)
+        if await page.start():
+            self.diagnostics = page
+            service.append(group.create_task(page.run(), name="diagnostics-page"))
+
+    async def poll_all_now(self) -> dict[str, Any]:
+        """Poll every device at once (the page's self-test); returns each device's state after it."""
+        async with asyncio.TaskGroup() as group:
+            for runner in self.runners.values():
+                group.create_task(runner.poll_soon())
+        return {
+            device_id: {"state": snapshot.health.state, "reason": snapshot.health.reason}
+            for device_id, snapshot in self.live.devices.items()
+        }
 
     async def _shutdown(self, service: list[asyncio.Task[Any]]) -> None:
         await self.emitter.event("agent_stopping", detail={"boot_id": self.boot_id})

@@ -1,4 +1,4 @@
-"""Command line: `edge-agent run | check | watch | version`."""
+"""Command line: `edge-agent run | check | watch | user | version`."""
 
 from __future__ import annotations
 
@@ -52,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     watch.add_argument("--count", type=int, default=0, help="exit after this many messages (0: never)")
     watch.add_argument("--seconds", type=float, default=0, help="exit after this long (0: never)")
     watch.set_defaults(handler=_watch)
+
+    from edge_agent.diagnostics.user_cli import add_parser as add_user_parser
+
+    add_user_parser(commands)
     return parser
 
 

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError
 from edge_agent.config_base import Identifier, StrictModel
 from edge_agent.devices import KINDS
 from edge_agent.devices.base import DeviceConfig
+from edge_agent.diagnostics.config import DiagnosticsConfig
 from edge_agent.errors import ConfigError, ConfigProblem
 from edge_agent.mqtt.config import MqttConfig
 
@@ -68,6 +69,7 @@ class AgentConfig(StrictModel):
     storage: StorageConfig = Field(default_factory=StorageConfig)  # type: ignore[arg-type]
     logging: LoggingConfig = Field(default_factory=LoggingConfig)  # type: ignore[arg-type]
     commands: CommandsConfig = Field(default_factory=CommandsConfig)  # type: ignore[arg-type]
+    diagnostics: DiagnosticsConfig = Field(default_factory=dict, validate_default=True)
     devices: list[AnyDeviceConfig] = Field(default_factory=list, description="The devices in this cabinet.")
 
     def secrets(self) -> list[str]:

@@ -34,22 +34,50 @@ class DeviceRunner:
         live.devices[config.device_id] = self.snapshot
         self._opened = False
         self._unexpected_logged = False
+        self._wake = asyncio.Event()
+        self._waiting: list[asyncio.Future[None]] = []
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         next_start = loop.time()
+        waiting: list[asyncio.Future[None]] = []
         # Every configured device has a retained state from the start, even while it stays unknown.
         await self.emitter.device_state(self.snapshot)
         try:
             while True:
+                self._wake.clear()
+                waiting, self._waiting = self._waiting, []
                 await self.poll_once()
+                for future in waiting:
+                    if not future.done():
+                        future.set_result(None)
+                waiting = []
                 next_start += self.config.poll_interval_s
                 now = loop.time()
                 if next_start < now:  # overran (slow device): skip missed slots instead of bursting
                     next_start = now
-                await asyncio.sleep(next_start - now)
+                if await self._sleep_or_wake(next_start - now):
+                    next_start = loop.time()  # polled on request: the interval restarts from now
         finally:
+            for future in [*waiting, *self._waiting]:  # stopped: nobody waits forever for a poll
+                future.cancel()
             await self._close()
+
+    async def _sleep_or_wake(self, delay_s: float) -> bool:
+        """Sleep until the next slot; True if `poll_soon` cut the sleep short."""
+        try:
+            async with asyncio.timeout(delay_s):
+                await self._wake.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    async def poll_soon(self) -> None:
+        """Ask the loop for a poll now (not a second poll in parallel) and wait until it has run."""
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append(future)
+        self._wake.set()
+        await future
 
     async def poll_once(self) -> None:
         try:

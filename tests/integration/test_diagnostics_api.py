@@ -1,0 +1,141 @@
+"""The page's JSON API and actions against a running agent, and the page over HTTPS."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import ssl
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from support.certs import TestPki
+from support.diagnostics_agent import PASSWORDS, PageAgent, page_agent
+from support.mosquitto import Broker
+from support.ports import free_port
+from support.scripted_device import SCRIPTS, Script, ScriptedConfig
+
+from edge_agent.app import Agent
+from edge_agent.config import load_config
+from edge_agent.diagnostics.users import UserStore
+from edge_agent.readings import Fault
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def page(tmp_path: Path, broker: Broker) -> AsyncIterator[PageAgent]:
+    devices = [ScriptedConfig(device_id="pdu", name="PDU relay 1", poll_interval_s=60)]
+    async with page_agent(tmp_path, broker.port, devices, {"pdu": Script()}) as running:
+        yield running
+
+
+async def _session(url: str, user: str = "tech", **kwargs: object) -> tuple[aiohttp.ClientSession, str]:
+    client = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True), **kwargs)  # type: ignore[arg-type]
+    async with client.get(f"{url}/login") as form:
+        token = re.search(r'name="csrf" value="([^"]+)"', await form.text())
+    assert token is not None
+    data = {"user": user, "password": PASSWORDS[user], "csrf": token.group(1)}
+    async with client.post(f"{url}/login", data=data) as landing:
+        csrf = re.search(r'"csrf": "([^"]+)"', await landing.text())
+    assert csrf is not None
+    return client, csrf.group(1)
+
+
+async def test_self_test_polls_every_device_now(page: PageAgent) -> None:
+    client, csrf = await _session(page.url)
+    async with client:
+        SCRIPTS["pdu"].faults = [Fault("breaker_open", "critical", "breaker 3 open")]
+        async with client.post(
+            f"{page.url}/api/action/self_test", json={}, headers={"X-CSRF-Token": csrf}
+        ) as r:
+            reply = await r.json()
+        # The pdu polls once a minute: only the self-test can have seen the new fault this soon.
+        assert reply["status"] == "ok"
+        assert reply["data"]["pdu"] == {"state": "fault", "reason": "breaker 3 open"}
+
+
+async def test_actions_without_a_command_are_refused_not_faked(page: PageAgent) -> None:
+    client, csrf = await _session(page.url)
+    async with client:
+        headers = {"X-CSRF-Token": csrf}
+        async with client.post(f"{page.url}/api/action/maintenance_window", json={}, headers=headers) as r:
+            assert r.status == 409
+        async with client.post(
+            f"{page.url}/api/action/power_cycle", json={"device_id": "nope"}, headers=headers
+        ) as r:
+            assert r.status == 400
+        async with client.post(f"{page.url}/api/action/power_cycle", data=b"{not json", headers=headers) as r:
+            assert r.status == 400
+        async with client.post(f"{page.url}/api/action/format_disk", json={}, headers=headers) as r:
+            assert r.status == 404
+        async with client.post(
+            f"{page.url}/api/action/power_cycle", json={"device_id": "pdu"}, headers=headers
+        ) as r:
+            assert (await r.json())["status"] == "ok"
+        assert SCRIPTS["pdu"].actions == ["power_cycle"]
+
+
+async def test_status_logs_and_downloads(page: PageAgent) -> None:
+    client, _ = await _session(page.url)
+    async with client:
+        async with client.get(f"{page.url}/api/status") as r:
+            status = await r.json()
+        assert status["agent"]["cabinet_id"] == "K-101"
+        assert status["cabinet"]["power"][0]["name"] == "voltage_v"
+        async with client.get(f"{page.url}/api/logs") as r:
+            logs = await r.json()
+        assert any(entry["module"] == "login" and entry["result"] == "ok" for entry in logs["audit"])
+        async with client.get(f"{page.url}/reports/snapshot.json") as r:
+            assert r.headers["Content-Disposition"].startswith("attachment;")
+            assert {d["device_id"] for d in (await r.json(content_type=None))["devices"]} == {"host", "pdu"}
+        async with client.get(f"{page.url}/reports/daily/2026-01-01.csv") as r:
+            assert r.status == 404  # no report source on this cabinet yet
+
+
+async def test_live_stream_sends_a_device_change(page: PageAgent) -> None:
+    client, _ = await _session(page.url)
+    async with client, client.get(f"{page.url}/api/events") as stream:
+        assert stream.headers["Content-Type"] == "text/event-stream"
+        SCRIPTS["pdu"].faults = [Fault("breaker_open", "critical", "breaker 3 open")]
+        await page.agent.runners["pdu"].poll_soon()
+        async with asyncio.timeout(5):
+            async for line in stream.content:
+                if b'"breaker 3 open"' in line:
+                    break
+
+
+async def test_page_over_https_with_secure_cookie(tmp_path: Path, broker: Broker, pki: TestPki) -> None:
+    port = free_port()
+    config_file = tmp_path / "cabinet.yaml"
+    config_file.write_text(
+        f"cabinet: {{id: K-7}}\nmqtt: {{host: 127.0.0.1, port: {broker.port}}}\nstorage: {{data_dir: data}}\n"
+        f"diagnostics: {{enabled: true, port: {port}, "
+        f"tls: {{cert_file: {pki.server_cert}, key_file: {pki.server_key}}}}}\n"
+    )
+    config = load_config(config_file)
+    UserStore(config.diagnostics.users_file).add("tech", PASSWORDS["tech"], "technician")
+    stop = asyncio.Event()
+    agent = Agent(config)
+    task = asyncio.create_task(agent.run(stop))
+    try:
+        async with asyncio.timeout(10):
+            await agent.ready.wait()
+        context = ssl.create_default_context(cafile=str(pki.ca_file))
+        url = f"https://localhost:{port}"
+        connector = aiohttp.TCPConnector(ssl=context)
+        client, _ = await _session(url, connector=connector)
+        async with client, client.get(f"{url}/login", allow_redirects=False) as r:
+            assert r.status == 302  # logged in already
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as fresh:
+            async with fresh.get(f"{url}/login") as form:
+                token = re.search(r'name="csrf" value="([^"]+)"', await form.text())
+            assert token is not None
+            data = {"user": "tech", "password": PASSWORDS["tech"], "csrf": token.group(1)}
+            async with fresh.post(f"{url}/login", data=data, allow_redirects=False) as r:
+                assert "Secure" in r.headers["Set-Cookie"]
+    finally:
+        stop.set()
+        async with asyncio.timeout(15):
+            await task

@@ -1,0 +1,51 @@
+"""`DeviceRunner.poll_soon`: a poll on request (the page's self-test), never two polls at once."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from edge_agent.device_runner import DeviceRunner
+from edge_agent.devices.base import DeviceConfig, DeviceContext, Poller
+from edge_agent.emitter import Emitter
+from edge_agent.live import LiveState
+from edge_agent.mqtt.topics import Topics
+from edge_agent.outbox import Outbox
+from edge_agent.readings import PollResult
+from edge_agent.shared_resources import SharedResources
+
+
+class SlowCounter(Poller[DeviceConfig]):
+    def __init__(self, config: DeviceConfig, context: DeviceContext) -> None:
+        super().__init__(config, context)
+        self.polls = 0
+        self.running = 0
+        self.overlapped = False
+
+    async def poll(self) -> PollResult:
+        self.running += 1
+        self.overlapped |= self.running > 1
+        await asyncio.sleep(0.05)
+        self.running -= 1
+        self.polls += 1
+        return PollResult(values={"n": self.polls})
+
+
+async def test_poll_soon_polls_now_without_overlap(tmp_path: Path) -> None:
+    config = DeviceConfig(type="test", device_id="d1", poll_interval_s=3600)
+    poller = SlowCounter(config, DeviceContext(tmp_path, SharedResources()))
+    async with Outbox(tmp_path / "outbox.sqlite3", max_bytes=2**20) as outbox:
+        emitter = Emitter(outbox, Topics("edge", "c1"), telemetry_qos=0)
+        runner = DeviceRunner(config, poller, emitter, LiveState())
+        task = asyncio.create_task(runner.run())
+        try:
+            async with asyncio.timeout(5):
+                await asyncio.gather(runner.poll_soon(), runner.poll_soon())  # during the first poll
+                assert poller.polls >= 2
+                before = poller.polls
+                await runner.poll_soon()  # the hour-long interval would not poll again by itself
+                assert poller.polls == before + 1
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    assert not poller.overlapped
