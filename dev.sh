@@ -9,9 +9,12 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-APT_PACKAGES=(python3 python3-venv python3-pip mosquitto mosquitto-clients socat openssl)
+APT_PACKAGES=(python3 python3-venv python3-pip mosquitto mosquitto-clients socat openssl chromium fonts-wqy-microhei)
 # command that must exist -> the package that provides it
-declare -A NEEDED=([mosquitto]=mosquitto [mosquitto_sub]=mosquitto-clients [socat]=socat [openssl]=openssl)
+declare -A NEEDED=([mosquitto]=mosquitto [mosquitto_sub]=mosquitto-clients [socat]=socat [openssl]=openssl
+  [chromium]=chromium)
+# packages that provide no command (checked with dpkg)
+DATA_PACKAGES=(fonts-wqy-microhei) # Chinese glyphs for the page's screenshots
 VENV=.venv
 PY="$VENV/bin/python"
 
@@ -26,6 +29,9 @@ setup_system() {
   local missing=()
   for cmd in "${!NEEDED[@]}"; do have "$cmd" || missing+=("${NEEDED[$cmd]}"); done
   python_ok || missing+=(python3 python3-venv python3-pip)
+  if command -v dpkg >/dev/null; then
+    for pkg in "${DATA_PACKAGES[@]}"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  fi
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
     echo "missing: ${missing[*]}; install them (Debian: apt-get install ${APT_PACKAGES[*]})" >&2

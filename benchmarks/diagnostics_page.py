@@ -37,7 +37,7 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PASSWORD = "bench-password-1"  # noqa: S105 - a throwaway account of a temporary cabinet
+PASSWORD = "bench-password-1"
 
 
 def _config(workdir: Path, broker_port: int, page_port: int) -> Path:

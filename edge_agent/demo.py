@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -35,12 +36,13 @@ def run_demo(config_path: Path, seconds: float, simulators_path: Path | None = N
     workdir = config.storage.data_dir.parent
     shutil.rmtree(config.storage.data_dir, ignore_errors=True)  # every demo starts from a clean cabinet
     workdir.mkdir(parents=True, exist_ok=True)
+    account = _demo_account(config)
     stop_watching = threading.Event()
     with ExitStack() as stack:
         stack.enter_context(_broker(config, workdir))
         for simulator in simulators:
             stack.enter_context(_simulator(simulator, workdir))
-        _print_banner(config, config_path.resolve(), workdir.resolve(), simulators)
+        _print_banner(config, config_path.resolve(), workdir.resolve(), simulators, account)
         watcher = threading.Thread(
             target=watch,
             args=(config.mqtt.host, config.mqtt.effective_port, f"{config.mqtt.prefix}/v1/#"),
@@ -171,8 +173,36 @@ def _wait_for_port(host: str, port: int, process: subprocess.Popen[bytes], *, wh
     raise SystemExit(f"{what} did not listen on {host}:{port} within {STARTUP_TIMEOUT_S:g} s")
 
 
-def _print_banner(config: AgentConfig, config_path: Path, workdir: Path, simulators: list[Simulator]) -> None:
+def _demo_account(config: AgentConfig) -> tuple[str, str] | None:
+    """A technician account for the demo's page; a fresh password each run, shown in the banner."""
+    if not config.diagnostics.enabled:
+        return None
+    from edge_agent.diagnostics.users import UserStore
+
+    password = secrets.token_urlsafe(9)
+    store = UserStore(config.diagnostics.users_file)
+    if "technician" in store.load():
+        store.passwd("technician", password, "technician")
+    else:
+        store.add("technician", password, "technician")
+    return "technician", password
+
+
+def _print_banner(
+    config: AgentConfig,
+    config_path: Path,
+    workdir: Path,
+    simulators: list[Simulator],
+    account: tuple[str, str] | None,
+) -> None:
     port = config.mqtt.effective_port
+    page = config.diagnostics
+    scheme = "https" if page.tls else "http"
+    diagnostics = (
+        f"\n  diagnostics {scheme}://{page.listen}:{page.port}/  (user {account[0]}, password {account[1]})"
+        if account
+        else ""
+    )
     simulated = "".join(
         f"\n  simulator   {s.name}: ports {', '.join(map(str, s.ports))}"
         + (f"\n              {s.hint}" if s.hint else "")
@@ -182,7 +212,7 @@ def _print_banner(config: AgentConfig, config_path: Path, workdir: Path, simulat
         f"""
 edge-agent demo: cabinet {config.cabinet.id} ({config.cabinet.site or "no site"})
   broker      mqtt://{config.mqtt.host}:{port}
-              (also: mosquitto_sub -h {config.mqtt.host} -p {port} -t '#' -v)
+              (also: mosquitto_sub -h {config.mqtt.host} -p {port} -t '#' -v){diagnostics}
   config      {config_path}
   agent log   {workdir / "agent.log"}
   devices     {", ".join(f"{d.device_id} ({d.type})" for d in config.devices) or "none"}{simulated}

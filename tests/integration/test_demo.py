@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support.ports import free_port as free_port_2
 
 pytestmark = pytest.mark.integration
 
@@ -18,6 +19,8 @@ def test_demo_shows_birth_state_telemetry_and_clean_stop(tmp_path: Path, free_po
     document = yaml.safe_load(DEMO.read_text())
     document["mqtt"]["port"] = free_port  # the shipped demo port may be busy on a developer machine
     document["storage"]["data_dir"] = str(tmp_path / "demo" / "data")
+    page_port = free_port_2()
+    document["diagnostics"].update(port=page_port, users_file=str(tmp_path / "demo" / "users.json"))
     for device in document["devices"]:
         if "password" in device:
             device["password"] = {"file": str(DEMO.with_name("camera.pass"))}
@@ -49,3 +52,4 @@ def test_demo_shows_birth_state_telemetry_and_clean_stop(tmp_path: Path, free_po
     assert "/device/cam-exit/state {" in out and '"code":"sd_missing"' in out  # a simulated camera
     assert '/status {"state":"offline","reason":"shutdown"' in out
     assert "agent | " in result.stderr
+    assert f"diagnostics http://127.0.0.1:{page_port}/  (user technician, password " in out

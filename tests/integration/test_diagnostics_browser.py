@@ -1,12 +1,13 @@
 """The technician's path through the page in headless Chromium, with screenshots as artifacts.
 
-Needs Debian's `chromium` and the `playwright` package (never `playwright install`); skipped
-without them. Screenshots go to `artifacts/screenshots/`.
+Needs Debian's `chromium` and the `playwright` package (never `playwright install`), which
+`./dev.sh test` installs; skipped without them, except in CI. Screenshots go to `artifacts/screenshots/`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import time
 from collections.abc import AsyncIterator
@@ -37,9 +38,14 @@ CHROMIUM_ARGS = [
 FAULT_RED = "rgb(196, 0, 0)"
 INJECTION = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
 
-playwright_api = pytest.importorskip("playwright.async_api")
-if shutil.which(CHROMIUM) is None:
-    pytest.skip("Debian chromium is not installed", allow_module_level=True)
+if os.environ.get("CI"):  # CI must run these, never skip them: ./dev.sh installs both
+    import playwright.async_api as playwright_api
+
+    assert shutil.which(CHROMIUM), "Debian chromium is not installed (./dev.sh test installs it)"
+else:
+    playwright_api = pytest.importorskip("playwright.async_api")
+    if shutil.which(CHROMIUM) is None:
+        pytest.skip("Debian chromium is not installed", allow_module_level=True)
 
 
 @pytest.fixture
