@@ -1,0 +1,61 @@
+"""Helpers for Modbus integration tests: a simulator on TCP or on a pty pair, and pollers on it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edge_agent.devices.base import DeviceContext
+from edge_agent.devices.modbus.config import ModbusConfig
+from edge_agent.devices.modbus.poller import ModbusPoller
+from edge_agent.shared_resources import SharedResources
+from edge_agent.simulators.modbus_server import ModbusSimulator, Scenario
+from edge_agent.simulators.pty_link import PtyLink
+from support.ports import free_port
+
+
+@dataclass
+class Bench:
+    simulator: ModbusSimulator
+    transport: dict[str, Any]
+    context: DeviceContext
+
+    def config(self, device: dict[str, Any]) -> ModbusConfig:
+        return ModbusConfig.model_validate({"transport": self.transport, **device})
+
+
+@asynccontextmanager
+async def modbus_bench(scenario: Scenario, kind: str, workdir: Path) -> AsyncIterator[Bench]:
+    """A running simulator and the transport settings that reach it."""
+    simulator = ModbusSimulator(scenario)
+    context = DeviceContext(workdir, SharedResources())
+    if kind == "tcp":
+        port = free_port()
+        await simulator.start_tcp("127.0.0.1", port)
+        try:
+            yield Bench(simulator, {"kind": "tcp", "host": "127.0.0.1", "port": port}, context)
+        finally:
+            await simulator.stop()
+        return
+    with PtyLink(workdir / "rs485") as link:
+        await simulator.start_rtu(str(link.simulator_end), baudrate=9600, parity="N")
+        try:
+            transport = {"kind": "rtu", "port": str(link.agent_end), "baudrate": 9600, "parity": "N"}
+            yield Bench(simulator, transport, context)
+        finally:
+            await simulator.stop()
+
+
+@asynccontextmanager
+async def opened(bench: Bench, devices: list[dict[str, Any]]) -> AsyncIterator[dict[str, ModbusPoller]]:
+    pollers = {d["device_id"]: ModbusPoller(bench.config(d), bench.context) for d in devices}
+    for poller in pollers.values():
+        await poller.open()
+    try:
+        yield pollers
+    finally:
+        for poller in pollers.values():
+            await poller.close()
