@@ -12,7 +12,7 @@ import importlib
 from edge_agent.devices.base import DeviceConfig, DeviceKind
 
 # One line per kind. Adding a kind = adding its folder and its module name here.
-_KIND_MODULES = ("edge_agent.devices.host", "edge_agent.devices.modbus")
+_KIND_MODULES = ("edge_agent.devices.host", "edge_agent.devices.modbus", "edge_agent.devices.serial")
 
 
 def _load_kinds() -> dict[str, DeviceKind]:

@@ -1,7 +1,7 @@
 """A Modbus TCP / RTU server that serves shipped profiles with scripted values and faults.
 
     python -m edge_agent.simulators.modbus_server --scenario FILE --port 5020
-    python -m edge_agent.simulators.modbus_server --scenario FILE --link /tmp/ea-rs485   # RTU on a pty pair
+    python -m edge_agent.simulators.modbus_server --scenario FILE --link /tmp/ea-rs485  # RTU, pty pair
 
 Scenario file (YAML):
 
@@ -9,7 +9,7 @@ Scenario file (YAML):
       - {unit_id: 1, profile: eastron_sdm630, values: {voltage_l1_v: 230.1}, noise: {voltage_l1_v: 0.5}}
     steps:
       - {at_s: 10, unit_id: 1, set: {voltage_l1_v: 0}}     # mains loss
-      - {at_s: 20, unit_id: 1, fault: silent}               # silent | exception | garbage | crc | short | none
+      - {at_s: 20, unit_id: 1, fault: silent}    # silent | exception | garbage | crc | short | none
       - {at_s: 30, unit_id: 1, stuck: true}                 # noise stops: a frozen sensor
 
 Values not given are 0 (false). Faults: `silent` drops replies, `exception` answers with exception
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,7 +193,7 @@ class ModbusSimulator:
 
     async def stop(self) -> None:
         if self._server is not None:
-            await self._server.shutdown()
+            await self._server.shutdown()  # type: ignore[no-untyped-call]
             self._server = None
 
     def _sim_devices(self) -> list[SimDevice]:
@@ -206,7 +207,11 @@ def _damage(frame: bytes, fault: str, *, rtu: bool) -> bytes:
     if fault == "garbage":
         return frame[:header] + bytes(random.randrange(256) for _ in range(len(frame) - header))
     if fault == "crc":
-        return frame[:-1] + bytes([frame[-1] ^ 0xFF]) if rtu else frame[:header] + b"\xff" * (len(frame) - header)
+        return (
+            frame[:-1] + bytes([frame[-1] ^ 0xFF])
+            if rtu
+            else frame[:header] + b"\xff" * (len(frame) - header)
+        )
     return _shorten(frame, rtu=rtu)
 
 
@@ -256,17 +261,17 @@ async def _main(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--scenario", required=True, type=Path)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5020)
     parser.add_argument("--link", help="serve RTU on a new pty pair; the agent opens this path")
     parser.add_argument("--baudrate", type=int, default=9600)
     parser.add_argument("--parity", default="N", choices=["N", "O"], help="ptys refuse even parity")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_main(parser.parse_args()))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

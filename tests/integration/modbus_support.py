@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from support.ports import free_port
+
 from edge_agent.devices.base import DeviceContext
 from edge_agent.devices.modbus.config import ModbusConfig
 from edge_agent.devices.modbus.poller import ModbusPoller
 from edge_agent.shared_resources import SharedResources
 from edge_agent.simulators.modbus_server import ModbusSimulator, Scenario
 from edge_agent.simulators.pty_link import PtyLink
-from support.ports import free_port
 
 
 @dataclass

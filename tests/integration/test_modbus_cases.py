@@ -35,25 +35,33 @@ async def test_case(name: str, tmp_path: Path) -> None:
     folder = CASES / name
     config = yaml.safe_load((folder / "config.yaml").read_text())
     scenario = load_scenario(folder / "scenario.yaml", Scenario)
-    lines = [json.loads(line) for line in (folder / "expected.jsonl").read_text().splitlines() if line.strip()]
-    async with modbus_bench(scenario, config["transport"], tmp_path) as bench:
-        async with opened(bench, config["devices"]) as pollers:
-            for number, line in enumerate(lines, 1):
-                if "apply" in line:
-                    bench.simulator.apply(Step(at_s=0, **line["apply"]))
-                    continue
-                poller = pollers[line["device_id"]]
-                result = await poller.poll()
-                _check(result, poller, line, f"{name}:{number}")
+    lines = [
+        json.loads(line) for line in (folder / "expected.jsonl").read_text().splitlines() if line.strip()
+    ]
+    async with (
+        modbus_bench(scenario, config["transport"], tmp_path) as bench,
+        opened(bench, config["devices"]) as pollers,
+    ):
+        for number, line in enumerate(lines, 1):
+            if "apply" in line:
+                bench.simulator.apply(Step(at_s=0, **line["apply"]))
+                continue
+            poller = pollers[line["device_id"]]
+            result = await poller.poll()
+            _check(result, poller, line, f"{name}:{number}")
 
 
 def _check(result: PollResult, poller: ModbusPoller, line: dict[str, Any], where: str) -> None:
     for key, expected in line["values"].items():
         got = result.values.get(key)
         if isinstance(expected, float) and isinstance(got, float):
-            assert math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-9), f"{where}: {key} = {got}, want {expected}"
+            assert math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-9), (
+                f"{where}: {key} = {got}, want {expected}"
+            )
         else:
-            assert got == expected and type(got) is type(expected), f"{where}: {key} = {got!r}, want {expected!r}"
+            assert got == expected and type(got) is type(expected), (
+                f"{where}: {key} = {got!r}, want {expected!r}"
+            )
     if "faults" in line:
         assert sorted(f.code for f in result.faults) == sorted(line["faults"]), f"{where}: {result.faults}"
     for code, severity in line.get("states", {}).items():
@@ -69,5 +77,7 @@ def _check(result: PollResult, poller: ModbusPoller, line: dict[str, Any], where
 def test_every_shipped_profile_has_a_case() -> None:
     covered = set()
     for name in CASE_NAMES:
-        covered |= {d["profile"] for d in yaml.safe_load((CASES / name / "scenario.yaml").read_text())["devices"]}
+        covered |= {
+            d["profile"] for d in yaml.safe_load((CASES / name / "scenario.yaml").read_text())["devices"]
+        }
     assert covered >= set(shipped_profiles())

@@ -106,7 +106,9 @@ class ModbusBus:
                 self.stats.busy_s += ended - started
                 self._quiet_until = ended + (inter_frame_delay_s if self._serial else 0.0)
 
-    async def _transact(self, unit_id: int, function: Function, address: int, count: int) -> list[int] | list[bool]:
+    async def _transact(
+        self, unit_id: int, function: Function, address: int, count: int
+    ) -> list[int] | list[bool]:
         call = {
             "coil": self.client.read_coils,
             "discrete_input": self.client.read_discrete_inputs,
@@ -125,7 +127,9 @@ class ModbusBus:
             raise BusTimeout(f"no reply within {self.timeout_s:g} s") from exc
         if reply.isError():
             raise BusExceptionReply(int(getattr(reply, "exception_code", 0)))
-        words: list[int] | list[bool] = reply.bits if function in ("coil", "discrete_input") else reply.registers
+        words: list[int] | list[bool] = list(
+            reply.bits if function in ("coil", "discrete_input") else reply.registers
+        )
         if len(words) < count:
             raise BusBadLength(f"asked {count}, got {len(words)}")
         return words[:count]

@@ -106,4 +106,4 @@ def _raw_from_engineering(value: ValueDef, engineering: Value) -> float | int:
     raw = (number - value.offset) / value.scale if value.scale else 0.0
     if value.type.startswith("float"):
         return raw
-    return int(round(raw))
+    return round(raw)

@@ -61,7 +61,9 @@ class ValueOverride(StrictModel):
 class ModbusConfig(DeviceConfig):
     type: Literal["modbus"]
     poll_interval_s: float = Field(5, gt=0, le=86400, description="Time between the starts of two polls.")
-    profile: str = Field(description="A shipped profile name (see docs/modbus.md) or a path to a YAML profile.")
+    profile: str = Field(
+        description="A shipped profile name (see docs/modbus.md) or a path to a YAML profile."
+    )
     unit_id: int = Field(1, ge=0, le=247, description="Modbus unit (slave) id on the bus.")
     transport: Transport
     request_timeout_s: float = Field(

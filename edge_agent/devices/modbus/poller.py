@@ -18,7 +18,7 @@ from edge_agent.devices.modbus.config import ModbusConfig, RtuTransport
 from edge_agent.devices.modbus.planner import ReadRequest, plan
 from edge_agent.devices.modbus.rules import RuleEngine
 from edge_agent.errors import DeviceProtocolError, DeviceTimeout, DeviceUnreachable
-from edge_agent.readings import PollResult, Value
+from edge_agent.readings import Cause, PollResult, Value
 
 
 class ModbusPoller(Poller[ModbusConfig]):
@@ -86,7 +86,7 @@ class ModbusPoller(Poller[ModbusConfig]):
             )
         except BusUnavailable as exc:
             self._count(exc)
-            cause = "cabinet" if isinstance(self.config.transport, RtuTransport) else "device"
+            cause: Cause = "cabinet" if isinstance(self.config.transport, RtuTransport) else "device"
             raise DeviceUnreachable(str(exc), cause=cause) from exc
         except BusTimeout as exc:
             self._count(exc)

@@ -141,7 +141,7 @@ class Profile(StrictModel):
     name: str = Field(description="The profile's name (its file name without .yaml).")
     description: str = ""
     source: str = Field("", description="Where the register map comes from.")
-    serial: SerialDefaults = Field(default_factory=SerialDefaults)  # type: ignore[arg-type]
+    serial: SerialDefaults = Field(default_factory=SerialDefaults)
     max_registers_per_request: int = Field(125, ge=1, le=125)
     max_bits_per_request: int = Field(2000, ge=1, le=2000)
     max_gap_registers: int = Field(10, ge=0, le=124, description="Unused registers a merged read may span.")
@@ -190,7 +190,9 @@ def load_profile(name_or_path: str) -> Profile:
     else:
         resource = resources.files("edge_agent") / "profiles" / f"{name_or_path}.yaml"
         if not resource.is_file():
-            raise ProfileError(f"no shipped profile {name_or_path!r}; shipped: {', '.join(shipped_profiles())}")
+            raise ProfileError(
+                f"no shipped profile {name_or_path!r}; shipped: {', '.join(shipped_profiles())}"
+            )
         text = resource.read_text(encoding="utf-8")
     try:
         raw = yaml.safe_load(text)

@@ -18,7 +18,7 @@ from edge_agent.devices.modbus.profile import (
     StuckRule,
     ThresholdRule,
 )
-from edge_agent.readings import DeviceEvent, Fault, Value
+from edge_agent.readings import DeviceEvent, Fault, Severity, Value
 
 AnyRule = ThresholdRule | StaleRule | StuckRule | ConditionRule
 
@@ -93,10 +93,13 @@ class RuleEngine:
                 message = f"{rule.value} = {number:g}: {where} its {severity} level"
                 outcome.faults.append(Fault(f"{code}_{side}", severity, message))
 
-    def _level(self, key: str, side: str, levels: Levels, number: float, hysteresis: float) -> str | None:
+    def _level(
+        self, key: str, side: str, levels: Levels, number: float, hysteresis: float
+    ) -> Severity | None:
         """The severity active for one side; each level latches until back inside by `hysteresis`."""
-        found = None
-        for severity in ("warning", "critical"):
+        found: Severity | None = None
+        severities: tuple[Severity, ...] = ("warning", "critical")
+        for severity in severities:
             level = getattr(levels, severity)
             if level is None:
                 continue
@@ -111,14 +114,18 @@ class RuleEngine:
                 found = severity
         return found
 
-    def _stale(self, rule: StaleRule, values: Mapping[str, Value], now_s: float, outcome: RuleOutcome) -> None:
+    def _stale(
+        self, rule: StaleRule, values: Mapping[str, Value], now_s: float, outcome: RuleOutcome
+    ) -> None:
         seen = self._last_seen.setdefault(rule.value, now_s)  # the clock starts at the first poll
         age = now_s - seen
         if values.get(rule.value) is None and age > rule.after_s:
             message = f"{rule.value} not read for {age:.0f} s"
             outcome.faults.append(Fault(f"{rule.value}_stale", rule.severity, message))
 
-    def _stuck(self, rule: StuckRule, values: Mapping[str, Value], now_s: float, outcome: RuleOutcome) -> None:
+    def _stuck(
+        self, rule: StuckRule, values: Mapping[str, Value], now_s: float, outcome: RuleOutcome
+    ) -> None:
         number = _number(values.get(rule.value))
         if number is None:
             return
@@ -133,10 +140,8 @@ class RuleEngine:
     def _condition(self, rule: ConditionRule, values: Mapping[str, Value], outcome: RuleOutcome) -> None:
         results = [holds(comparison, values) for comparison in rule.all]
         was = rule.code in self._active
-        if any(result is None for result in results):
-            now_holds = was  # a missing value does not flip a condition either way
-        else:
-            now_holds = all(results)
+        # A missing value does not flip a condition either way.
+        now_holds = was if any(result is None for result in results) else all(results)
         if now_holds:
             outcome.faults.append(Fault(rule.code, rule.severity, _format(rule.message, values)))
         detail = {c.value: values.get(c.value) for c in rule.all}
