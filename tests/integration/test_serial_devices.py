@@ -24,7 +24,9 @@ pytestmark = pytest.mark.integration
 
 
 def _poller(port: Path, tmp_path: Path, **settings: Any) -> SerialPoller:
-    config = SerialConfig.model_validate({"type": "serial", "device_id": "dev", "port": str(port), **settings})
+    config = SerialConfig.model_validate(
+        {"type": "serial", "device_id": "dev", "port": str(port), **settings}
+    )
     return SerialPoller(config, DeviceContext(tmp_path, SharedResources()))
 
 
@@ -111,7 +113,9 @@ async def test_illuminator_values_and_error_bits(tmp_path: Path) -> None:
         await poller.open()
         try:
             first = await poller.poll()
-            simulator.values.update({"error_bits": (1 << 8) | (1 << 17), "led_temperature_c": 90, "boot_count": 5})
+            simulator.values.update(
+                {"error_bits": (1 << 8) | (1 << 17), "led_temperature_c": 90, "boot_count": 5}
+            )
             second = await poller.poll()
             simulator.garbage = True
             with pytest.raises(Exception, match="no reply"):
