@@ -80,7 +80,6 @@ class RadarMonitor:
         values: dict[str, Value] = {
             "last_speed_kmh": self.last_speed_kmh,
             "speed_frames_total": self.speed_frames,
-            "idle_frames_total": self.idle_frames,
             "bad_frames_total": self.bad_frames,
             "garbage_bytes_total": self.deframer.garbage_bytes,
             "restarts_total": self.restarts_total,
@@ -93,7 +92,11 @@ class RadarMonitor:
         ]
         self._frames_since_poll = self._new_boots = 0
         self._last_poll_s = now_s
-        return PollResult(values=values, units=UNITS, faults=self._faults(now_s), events=events)
+        # Idle frames tick with every frame interval: diagnostics only, not telemetry churn.
+        diagnostics = {"idle_frames_total": self.idle_frames, "frames_total": self.frames_total}
+        return PollResult(
+            values=values, units=UNITS, faults=self._faults(now_s), events=events, diagnostics=diagnostics
+        )
 
     def _faults(self, now_s: float) -> list[Fault]:
         faults = []
