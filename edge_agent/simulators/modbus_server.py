@@ -269,7 +269,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=5020)
     parser.add_argument("--link", help="serve RTU on a new pty pair; the agent opens this path")
     parser.add_argument("--baudrate", type=int, default=9600)
-    parser.add_argument("--parity", default="N", choices=["N", "O"], help="ptys refuse even parity")
+    parser.add_argument(
+        "--parity", default="N", choices=["N", "E", "O"], help="ptys may refuse E and O: use N"
+    )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_main(parser.parse_args()))
 

@@ -1,7 +1,8 @@
 """A virtual serial cable: two linked ptys made by socat, one end for the agent, one for a simulator.
 
-Ptys carry no baud timing and no modem lines, and this kernel refuses even parity on them: use
-8N1 or 8O1. Removing the pair (stop) looks to the agent like an unplugged USB adapter.
+Ptys carry no baud timing and no modem lines, and some kernels refuse parity on them (even
+always; odd too on the machine these tests were written on): use 8N1.
+Removing the pair (stop) looks to the agent like an unplugged USB adapter.
 """
 
 from __future__ import annotations

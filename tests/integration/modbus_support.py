@@ -29,8 +29,10 @@ class Bench:
 
 
 @asynccontextmanager
-async def modbus_bench(scenario: Scenario, kind: str, workdir: Path) -> AsyncIterator[Bench]:
-    """A running simulator and the transport settings that reach it."""
+async def modbus_bench(
+    scenario: Scenario, kind: str, workdir: Path, *, parity: str = "N"
+) -> AsyncIterator[Bench]:
+    """A running simulator and the transport settings that reach it (RTU: 8N1 or 8O1 on a pty)."""
     simulator = ModbusSimulator(scenario)
     context = DeviceContext(workdir, SharedResources())
     if kind == "tcp":
@@ -42,9 +44,9 @@ async def modbus_bench(scenario: Scenario, kind: str, workdir: Path) -> AsyncIte
             await simulator.stop()
         return
     with PtyLink(workdir / "rs485") as link:
-        await simulator.start_rtu(str(link.simulator_end), baudrate=9600, parity="N")
+        await simulator.start_rtu(str(link.simulator_end), baudrate=9600, parity=parity)
         try:
-            transport = {"kind": "rtu", "port": str(link.agent_end), "baudrate": 9600, "parity": "N"}
+            transport = {"kind": "rtu", "port": str(link.agent_end), "baudrate": 9600, "parity": parity}
             yield Bench(simulator, transport, context)
         finally:
             await simulator.stop()

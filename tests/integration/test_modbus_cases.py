@@ -1,6 +1,6 @@
 """Golden cases: every shipped profile decoded from a simulator serving known values.
 
-A case is a folder `tests/cases/<name>/` with `config.yaml` (transport + devices), `scenario.yaml`
+A case is a folder `tests/cases/<name>/` with `config.yaml` (transport, RTU parity, devices), `scenario.yaml`
 (the simulator's scenario) and `expected.jsonl`: one line per poll (`device_id`, expected `values`
 subset, active fault codes, optionally `events` as [type, cause] and fault `states`), or an
 `apply` line that changes the simulator between polls. A regression is a new folder.
@@ -39,7 +39,7 @@ async def test_case(name: str, tmp_path: Path) -> None:
         json.loads(line) for line in (folder / "expected.jsonl").read_text().splitlines() if line.strip()
     ]
     async with (
-        modbus_bench(scenario, config["transport"], tmp_path) as bench,
+        modbus_bench(scenario, config["transport"], tmp_path, parity=config.get("parity", "N")) as bench,
         opened(bench, config["devices"]) as pollers,
     ):
         for number, line in enumerate(lines, 1):

@@ -61,3 +61,12 @@ def test_errors_name_the_problem(tmp_path: Path, extra: str, message: str) -> No
     with pytest.raises(ConfigError) as raised:
         _load(tmp_path, extra)
     assert message in str(raised.value)
+
+
+def test_own_profile_relative_to_the_config(tmp_path: Path) -> None:
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "mine.yaml").write_text(
+        "name: mine\nvalues: [{name: level_percent, function: holding, address: 3, unit: '%'}]\n"
+    )
+    config = _load(tmp_path, "    profile: profiles/mine.yaml\n")
+    assert config.devices[0].resolved_profile.name == "mine"  # type: ignore[attr-defined]

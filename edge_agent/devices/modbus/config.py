@@ -6,9 +6,10 @@ override of a value the profile does not have is reported by `edge-agent check`.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr, ValidationInfo, model_validator
 
 from edge_agent.config_base import StrictModel
 from edge_agent.devices.base import DeviceConfig
@@ -18,6 +19,7 @@ from edge_agent.devices.modbus.profile import (
     ProfileError,
     Rule,
     ValueDef,
+    is_path,
     load_profile,
     output_names,
     rule_values,
@@ -80,9 +82,9 @@ class ModbusConfig(DeviceConfig):
     _profile: Profile | None = PrivateAttr(None)
 
     @model_validator(mode="after")
-    def _resolve_profile(self) -> ModbusConfig:
+    def _resolve_profile(self, info: ValidationInfo) -> ModbusConfig:
         try:
-            profile = load_profile(self.profile)
+            profile = load_profile(_profile_ref(self.profile, info))
         except ProfileError as exc:
             raise ValueError(str(exc)) from None
         unknown = sorted(set(self.overrides) - {v.name for v in profile.values})
@@ -124,6 +126,14 @@ class ModbusConfig(DeviceConfig):
         """A planning setting: this device's override, else the profile's."""
         own = getattr(self, name)
         return own if own is not None else getattr(self.resolved_profile, name)
+
+
+def _profile_ref(reference: str, info: ValidationInfo) -> str:
+    """A profile path relative to the config file's folder; a bare name is a shipped profile."""
+    if not is_path(reference) or Path(reference).is_absolute():
+        return reference
+    base_dir = (info.context or {}).get("base_dir")
+    return str(Path(base_dir) / reference) if base_dir else reference
 
 
 def _rule_key(rule: Any) -> str:

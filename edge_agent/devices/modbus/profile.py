@@ -172,6 +172,11 @@ def rule_values(rule: ThresholdRule | StaleRule | StuckRule | ConditionRule) -> 
     return [rule.value]
 
 
+def is_path(reference: str) -> bool:
+    """Whether a profile reference is a file path rather than a shipped profile's name."""
+    return "/" in reference or reference.endswith((".yaml", ".yml"))
+
+
 class ProfileError(ValueError):
     """A profile cannot be found or is invalid."""
 
@@ -185,7 +190,7 @@ def shipped_profiles() -> list[str]:
 @functools.lru_cache(maxsize=64)
 def load_profile(name_or_path: str) -> Profile:
     """A shipped profile by name (`eastron_sdm630`), or a YAML file by path (contains '/' or ends .yaml)."""
-    if "/" in name_or_path or name_or_path.endswith(".yaml"):
+    if is_path(name_or_path):
         text = _read(Path(name_or_path))
     else:
         resource = resources.files("edge_agent") / "profiles" / f"{name_or_path}.yaml"
