@@ -128,8 +128,13 @@ def test_valid_frames_in_garbage_are_found(name: str, data: st.DataObject) -> No
 @settings(max_examples=100, deadline=None)
 def test_truncated_and_corrupted_frames_do_not_hide_the_next(name: str, data: st.DataObject) -> None:
     codec, encoder, frame_strategy, _ = CODECS[name]
-    broken = encoder(data.draw(frame_strategy))
-    broken = broken[: data.draw(st.integers(1, max(1, len(broken) - 1)))]  # truncated
+    broken = bytearray(encoder(data.draw(frame_strategy)))
+    if data.draw(st.booleans(), label="truncate"):
+        broken = broken[: data.draw(st.integers(1, max(1, len(broken) - 1)))]
+    else:  # corrupt one byte
+        index = data.draw(st.integers(0, len(broken) - 1))
+        broken[index] ^= data.draw(st.integers(1, 255))
+    broken = bytes(broken)
     good = data.draw(frame_strategy)
     encoded = encoder(good)
     # With an 8-bit checksum a truncated frame plus the next frame's first bytes can be a valid
