@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from edge_agent.devices.serial import vivotek
 from edge_agent.devices.serial.codec import Deframer, IlluminatorReply
 from edge_agent.simulators.pty_io import PtyEnd
-from edge_agent.simulators.scenario import load_scenario, run_steps
+from edge_agent.simulators.scenario import load_scenario, run_steps, until_stopped
 
 
 class _Model(BaseModel):
@@ -99,9 +99,9 @@ class IlluminatorSimulator:
         self.end.write(reply)
 
     async def run(self) -> None:
+        """Answer requests and play the scenario's steps; runs until cancelled."""
         self.end.on_readable(self.on_bytes)
         await run_steps(self.scenario.steps, self.apply)
-        await asyncio.Event().wait()
 
 
 async def _main(args: argparse.Namespace) -> None:
@@ -112,9 +112,11 @@ async def _main(args: argparse.Namespace) -> None:
         end = PtyEnd(link.simulator_end)
         end.open()
         print(f"illuminator simulator: agent port {link.agent_end}", flush=True)
+        light = asyncio.get_running_loop().create_task(IlluminatorSimulator(scenario, end).run())
         try:
-            await IlluminatorSimulator(scenario, end).run()
+            await until_stopped()
         finally:
+            light.cancel()
             end.close()
 
 

@@ -37,7 +37,7 @@ from pymodbus.simulator.simutils import SimUtils
 from edge_agent.devices.modbus.codec import encode
 from edge_agent.devices.modbus.profile import BIT_FUNCTIONS, Profile, load_profile
 from edge_agent.readings import Value
-from edge_agent.simulators.scenario import load_scenario, run_steps
+from edge_agent.simulators.scenario import load_scenario, run_steps, until_stopped
 
 FaultName = Literal["none", "silent", "exception", "garbage", "crc", "short"]
 _TABLES = ("coil", "discrete_input", "holding", "input")
@@ -252,8 +252,9 @@ async def _main(args: argparse.Namespace) -> None:
         await simulator.start_tcp(args.host, args.port)
         print(f"modbus TCP simulator on {args.host}:{args.port}", flush=True)
     try:
-        await simulator.run_scenario()
-        await asyncio.Event().wait()
+        script = asyncio.get_running_loop().create_task(simulator.run_scenario())
+        await until_stopped()
+        script.cancel()
     finally:
         await simulator.stop()
         if link is not None:

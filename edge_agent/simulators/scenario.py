@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -35,3 +36,12 @@ async def run_steps(steps: Sequence[S], apply: Callable[[S], None]) -> None:
         if delay > 0:
             await asyncio.sleep(delay)
         apply(step)
+
+
+async def until_stopped() -> None:
+    """Return on SIGTERM or SIGINT, so a simulator's `finally` blocks run (and socat is stopped)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()

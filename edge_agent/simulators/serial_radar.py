@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from edge_agent.devices.serial import ascii_line, csr, stalker
 from edge_agent.simulators.pty_io import PtyEnd
-from edge_agent.simulators.scenario import load_scenario, run_steps
+from edge_agent.simulators.scenario import load_scenario, run_steps, until_stopped
 
 Protocol = Literal["csr", "csr_direction", "csr_ascii", "stalker", "ascii_line"]
 
@@ -128,9 +128,11 @@ async def _main(args: argparse.Namespace) -> None:
         end = PtyEnd(link.simulator_end)
         end.open()
         print(f"radar simulator ({scenario.protocol}): agent port {link.agent_end}", flush=True)
+        radar = asyncio.get_running_loop().create_task(RadarSimulator(scenario, end).run())
         try:
-            await RadarSimulator(scenario, end).run()
+            await until_stopped()
         finally:
+            radar.cancel()
             end.close()
 
 
