@@ -145,4 +145,4 @@ async def test_mains_loss_reaches_the_broker(tmp_path: Path, broker: Broker, sub
             await script
     assert event["cause"] == "power_supply"
     assert event["device_id"] == "meter"
-    assert event["severity"] == "warning"
+    assert event["severity"] == "critical"

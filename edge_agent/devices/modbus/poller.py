@@ -117,4 +117,6 @@ class ModbusPoller(Poller[ModbusConfig]):
             "requests_total": self.requests_total,
             "errors": dict(self.errors),
             "last_error": self._last_error,
+            "bus_transactions_total": self._bus.stats.transactions if self._bus else 0,
+            "bus_busy_s": round(self._bus.stats.busy_s, 3) if self._bus else 0.0,
         }

@@ -122,6 +122,7 @@ class ConditionRule(StrictModel):
     severity: Severity = "critical"
     message: str = Field(description="For people; `{name}` placeholders take current values.")
     event: str | None = Field(None, description="Event type emitted when the condition starts to hold.")
+    event_severity: Severity | None = Field(None, description="Severity of that event; default `severity`.")
     clear_event: str | None = Field(None, description="Event type emitted when it stops holding.")
     cause: CauseName | None = Field(None, description="Outage cause carried by the events.")
 

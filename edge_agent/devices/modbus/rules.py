@@ -148,7 +148,8 @@ class RuleEngine:
         if now_holds and not was:
             self._active.add(rule.code)
             if rule.event:
-                outcome.events.append(DeviceEvent(rule.event, rule.severity, detail, rule.cause))
+                severity = rule.event_severity or rule.severity
+                outcome.events.append(DeviceEvent(rule.event, severity, detail, rule.cause))
         elif was and not now_holds:
             self._active.discard(rule.code)
             if rule.clear_event:
