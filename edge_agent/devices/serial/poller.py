@@ -58,6 +58,10 @@ class SerialPoller(Poller[SerialConfig]):
             await radar.run(self.port)
         except PortLost as exc:
             self._port_lost(str(exc))
+        except Exception as exc:  # a bug must not leave the radar unread forever: reopen next poll
+            log.exception("device %s: serial reader failed", self.config.device_id)
+            await self.port.close()
+            self._port_lost(f"reader failed: {exc}")
 
     def _port_lost(self, reason: str) -> None:
         if self._lost is None:
