@@ -78,6 +78,7 @@ class ModbusBus:
         self._lock = asyncio.Lock()
         self._rx_bytes = 0
         self._quiet_until = 0.0
+        self._last_end = 0.0
         self.client = _client(config, self._trace)
         # Inter-frame quiet time is an RS-485 matter; a TCP link never needs it.
         self._serial = isinstance(config.transport, RtuTransport)
@@ -91,10 +92,15 @@ class ModbusBus:
     async def read(
         self, unit_id: int, function: Function, address: int, count: int, *, inter_frame_delay_s: float = 0.0
     ) -> list[int] | list[bool]:
-        """One read transaction; raises a `BusError` subclass on any failure."""
+        """One read transaction; raises a `BusError` subclass on any failure.
+
+        Before it, the line stays quiet for the longer of the previous device's and this device's
+        inter-frame delay (RS-485 only): a slow slave needs its gap whoever spoke last.
+        """
         async with self._lock:
             await self._ensure_connected()
-            wait = self._quiet_until - time.monotonic()
+            own_delay = inter_frame_delay_s if self._serial else 0.0
+            wait = max(self._quiet_until, self._last_end + own_delay) - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
             started = time.monotonic()
@@ -104,7 +110,8 @@ class ModbusBus:
                 ended = time.monotonic()
                 self.stats.transactions += 1
                 self.stats.busy_s += ended - started
-                self._quiet_until = ended + (inter_frame_delay_s if self._serial else 0.0)
+                self._last_end = ended
+                self._quiet_until = ended + own_delay
 
     async def _transact(
         self, unit_id: int, function: Function, address: int, count: int
