@@ -70,3 +70,21 @@ def test_own_profile_relative_to_the_config(tmp_path: Path) -> None:
     )
     config = _load(tmp_path, "    profile: profiles/mine.yaml\n")
     assert config.devices[0].resolved_profile.name == "mine"  # type: ignore[attr-defined]
+
+
+def test_checkpoint_demo_files_validate() -> None:
+    from edge_agent.simulators.illuminator import LightScenario
+    from edge_agent.simulators.modbus_server import Scenario
+    from edge_agent.simulators.scenario import load_scenario
+    from edge_agent.simulators.serial_radar import RadarScenario
+
+    demo = Path(__file__).parents[2] / "examples" / "checkpoint"
+    config = load_config(demo / "agent.yaml")
+    assert {d.type for d in config.devices} == {"host", "modbus", "serial"}
+    scenario = load_scenario(demo / "rs485.yaml", Scenario)
+    units = {d.unit_id: d.profile for d in scenario.devices}
+    for device in config.devices:
+        if device.type == "modbus":
+            assert units[device.unit_id] == device.profile  # type: ignore[attr-defined]
+    load_scenario(demo / "radar.yaml", RadarScenario)
+    load_scenario(demo / "illuminator.yaml", LightScenario)
