@@ -97,7 +97,11 @@ class SimulatedDevice:
             return SimUtils.bitsToRegisters(bits)
         words = [0] * size
         for v in (v for v in self.profile.values if v.function == table):
-            words[v.address : v.address + v.width] = [int(w) for w in encode(v, self._current(v.name))]
+            encoded = [int(w) for w in encode(v, self._current(v.name))]
+            if v.type == "bool":  # flags may share a register, one bit each
+                words[v.address] |= encoded[0]
+            else:
+                words[v.address : v.address + v.width] = encoded
         return words
 
     def _current(self, name: str) -> Value:
