@@ -93,7 +93,7 @@ def _report(label: str, count: int, cpu: float, wall: float, wire_s: float, regi
     print(f"{label}:")
     print(f"  {count / wall:8.0f} per second on loopback ({count} in {wall:.1f} s)")
     print(
-        f"  agent CPU {cpu_each * 1e6:.0f} us each = {cpu_each * 1000:.0f} ms per 1,000;"
+        f"  agent CPU {cpu_each * 1e6:.0f} us each = {cpu_each * 1e6:.0f} ms per 1,000;"
         f" {cpu_each * 1000 / registers * 1000:.1f} ms per 1,000 registers"
     )
     print(
