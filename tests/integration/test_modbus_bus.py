@@ -9,13 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fieldbus_support import modbus_bench, opened, running_agent
 from support.mosquitto import Broker
 from support.subscriber import Received
 
 from edge_agent.simulators.modbus_server import DeviceSpec, Scenario, Step
-
-from .agent_support import running_agent
-from .modbus_support import modbus_bench, opened
 
 pytestmark = pytest.mark.integration
 

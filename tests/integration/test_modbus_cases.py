@@ -15,14 +15,13 @@ from typing import Any
 
 import pytest
 import yaml
+from fieldbus_support import modbus_bench, opened
 
 from edge_agent.devices.modbus.poller import ModbusPoller
 from edge_agent.devices.modbus.profile import shipped_profiles
 from edge_agent.readings import PollResult
 from edge_agent.simulators.modbus_server import Scenario, Step
 from edge_agent.simulators.scenario import load_scenario
-
-from .modbus_support import modbus_bench, opened
 
 pytestmark = pytest.mark.integration
 

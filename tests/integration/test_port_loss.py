@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fieldbus_support import Bench, opened, running_agent
 from support.mosquitto import Broker
 from support.subscriber import Received, Subscriber
 
@@ -16,9 +17,6 @@ from edge_agent.simulators.modbus_server import DeviceSpec, ModbusSimulator, Sce
 from edge_agent.simulators.pty_io import PtyEnd
 from edge_agent.simulators.pty_link import PtyLink
 from edge_agent.simulators.serial_radar import RadarScenario, RadarSimulator
-
-from .agent_support import running_agent
-from .modbus_support import Bench, opened
 
 pytestmark = pytest.mark.integration
 

@@ -1,15 +1,21 @@
-"""Helpers for Modbus integration tests: a simulator on TCP or on a pty pair, and pollers on it."""
+"""Field-bus test helpers: a Modbus simulator on TCP or a pty pair with pollers on it, and a real
+in-process Agent built from a config dict. Top-level in tests/ like camera_sim, because it imports
+edge_agent (tests/support deliberately does not)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from support.ports import free_port
 
+from edge_agent.app import Agent
+from edge_agent.config import load_config
 from edge_agent.devices.base import DeviceContext
 from edge_agent.devices.modbus.config import ModbusConfig
 from edge_agent.devices.modbus.poller import ModbusPoller
@@ -62,3 +68,30 @@ async def opened(bench: Bench, devices: list[dict[str, Any]]) -> AsyncIterator[d
     finally:
         for poller in pollers.values():
             await poller.close()
+
+
+@asynccontextmanager
+async def running_agent(
+    tmp_path: Path, broker_port: int, devices: list[dict[str, Any]], cabinet_id: str = "cab1"
+) -> AsyncIterator[Agent]:
+    """A real Agent (outbox, MQTT link, device loops) on `devices`, stopped cleanly at the end."""
+    raw = {
+        "cabinet": {"id": cabinet_id},
+        "mqtt": {"host": "127.0.0.1", "port": broker_port},
+        "storage": {"data_dir": str(tmp_path / "data")},
+        "logging": {"level": "WARNING"},
+        "devices": devices,
+    }
+    path = tmp_path / "agent.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    agent = Agent(load_config(path))
+    stop = asyncio.Event()
+    task = asyncio.get_running_loop().create_task(agent.run(stop))
+    try:
+        async with asyncio.timeout(10):
+            await agent.ready.wait()
+        yield agent
+    finally:
+        stop.set()
+        async with asyncio.timeout(15):
+            await task
