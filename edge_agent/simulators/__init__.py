@@ -1,1 +1,1 @@
-"""Simulated cabinet devices for demos, tests and dry runs. Never imported by the agent process."""
+"""Simulated cabinet devices for the demo, the tests and dry runs. Never imported by the agent process."""

@@ -1,0 +1,163 @@
+"""Health rules of a profile, evaluated on each poll's values. Pure: time is passed in.
+
+The engine keeps only what a rule needs to remember between polls: which threshold faults are
+active (hysteresis), when a value last moved or was last read (stuck, stale), and whether a
+condition held last time (so its events fire once per edge, not on every poll).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from edge_agent.devices.modbus.profile import (
+    Comparison,
+    ConditionRule,
+    Levels,
+    StaleRule,
+    StuckRule,
+    ThresholdRule,
+)
+from edge_agent.readings import DeviceEvent, Fault, Severity, Value
+
+AnyRule = ThresholdRule | StaleRule | StuckRule | ConditionRule
+
+
+@dataclass
+class RuleOutcome:
+    faults: list[Fault] = field(default_factory=list)
+    events: list[DeviceEvent] = field(default_factory=list)
+
+
+def _number(value: Value) -> float | None:
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float):
+        return float(value)
+    return None
+
+
+def holds(comparison: Comparison, values: Mapping[str, Value]) -> bool | None:
+    """Whether the comparison holds; None when its value is missing (unknown, not false)."""
+    value = values.get(comparison.value)
+    if value is None:
+        return None
+    if comparison.equals is not None:
+        if isinstance(comparison.equals, bool) or isinstance(value, bool):
+            return bool(value) == bool(comparison.equals)
+        return value == comparison.equals
+    number = _number(value)
+    if number is None:
+        return None
+    if comparison.above is not None:
+        return number > comparison.above
+    assert comparison.below is not None
+    return number < comparison.below
+
+
+class RuleEngine:
+    def __init__(self, rules: Sequence[AnyRule]) -> None:
+        self.rules = list(rules)
+        self._active: set[str] = set()  # threshold fault keys and condition codes that hold
+        self._last_seen: dict[str, float] = {}
+        self._last_moved: dict[str, tuple[float, float]] = {}  # value -> (reference, since)
+
+    def evaluate(self, values: Mapping[str, Value], now_s: float) -> RuleOutcome:
+        outcome = RuleOutcome()
+        for name, value in values.items():
+            if value is not None:
+                self._last_seen.setdefault(name, now_s)
+                self._last_seen[name] = now_s
+        for rule in self.rules:
+            if isinstance(rule, ThresholdRule):
+                self._threshold(rule, values, outcome)
+            elif isinstance(rule, StaleRule):
+                self._stale(rule, values, now_s, outcome)
+            elif isinstance(rule, StuckRule):
+                self._stuck(rule, values, now_s, outcome)
+            else:
+                self._condition(rule, values, outcome)
+        return outcome
+
+    def _threshold(self, rule: ThresholdRule, values: Mapping[str, Value], outcome: RuleOutcome) -> None:
+        number = _number(values.get(rule.value))
+        if number is None:
+            return
+        code = rule.code or rule.value
+        for side, levels in (("high", rule.high), ("low", rule.low)):
+            if levels is None:
+                continue
+            severity = self._level(f"{code}_{side}", side, levels, number, rule.hysteresis)
+            if severity is not None:
+                where = "above" if side == "high" else "below"
+                message = f"{rule.value} = {number:g}: {where} its {severity} level"
+                outcome.faults.append(Fault(f"{code}_{side}", severity, message))
+
+    def _level(
+        self, key: str, side: str, levels: Levels, number: float, hysteresis: float
+    ) -> Severity | None:
+        """The severity active for one side; each level latches until back inside by `hysteresis`."""
+        found: Severity | None = None
+        severities: tuple[Severity, ...] = ("warning", "critical")
+        for severity in severities:
+            level = getattr(levels, severity)
+            if level is None:
+                continue
+            latch = f"{key}:{severity}"
+            beyond = number > level if side == "high" else number < level
+            back = number <= level - hysteresis if side == "high" else number >= level + hysteresis
+            if beyond:
+                self._active.add(latch)
+            elif back:
+                self._active.discard(latch)
+            if latch in self._active:
+                found = severity
+        return found
+
+    def _stale(
+        self, rule: StaleRule, values: Mapping[str, Value], now_s: float, outcome: RuleOutcome
+    ) -> None:
+        seen = self._last_seen.setdefault(rule.value, now_s)  # the clock starts at the first poll
+        age = now_s - seen
+        if values.get(rule.value) is None and age > rule.after_s:
+            message = f"{rule.value} not read for {age:.0f} s"
+            outcome.faults.append(Fault(f"{rule.value}_stale", rule.severity, message))
+
+    def _stuck(
+        self, rule: StuckRule, values: Mapping[str, Value], now_s: float, outcome: RuleOutcome
+    ) -> None:
+        number = _number(values.get(rule.value))
+        if number is None:
+            return
+        reference, since = self._last_moved.get(rule.value, (number, now_s))
+        if abs(number - reference) > rule.tolerance:
+            reference, since = number, now_s
+        self._last_moved[rule.value] = (reference, since)
+        if now_s - since >= rule.after_s:
+            message = f"{rule.value} stuck at {number:g} for {now_s - since:.0f} s"
+            outcome.faults.append(Fault(f"{rule.value}_stuck", rule.severity, message))
+
+    def _condition(self, rule: ConditionRule, values: Mapping[str, Value], outcome: RuleOutcome) -> None:
+        results = [holds(comparison, values) for comparison in rule.all]
+        was = rule.code in self._active
+        # A missing value does not flip a condition either way.
+        now_holds = was if any(result is None for result in results) else all(results)
+        if now_holds:
+            outcome.faults.append(Fault(rule.code, rule.severity, _format(rule.message, values)))
+        detail = {c.value: values.get(c.value) for c in rule.all}
+        if now_holds and not was:
+            self._active.add(rule.code)
+            if rule.event:
+                severity = rule.event_severity or rule.severity
+                outcome.events.append(DeviceEvent(rule.event, severity, detail, rule.cause))
+        elif was and not now_holds:
+            self._active.discard(rule.code)
+            if rule.clear_event:
+                outcome.events.append(DeviceEvent(rule.clear_event, "info", detail, rule.cause))
+
+
+def _format(message: str, values: Mapping[str, Value]) -> str:
+    try:
+        return message.format_map(dict(values))
+    except (KeyError, ValueError, IndexError):
+        return message
