@@ -89,6 +89,7 @@ class Simulator:
     module: str
     args: list[str]
     ports: list[int]
+    paths: list[Path]
     cwd: Path
     hint: str = ""
 
@@ -103,6 +104,7 @@ def _read_simulators(path: Path) -> list[Simulator]:
             e["module"],
             [str(a) for a in e.get("args", [])],
             list(e.get("ports", [])),
+            [Path(p) for p in e.get("paths", [])],
             path.parent,
             e.get("hint", ""),
         )
@@ -119,6 +121,8 @@ def _simulator(simulator: Simulator, workdir: Path) -> Iterator[None]:
     try:
         for port in simulator.ports:
             _wait_for_port("127.0.0.1", port, process, what=simulator.name)
+        for link in simulator.paths:
+            _wait_for_path(simulator.cwd / link, process, what=simulator.name)
         yield
     finally:
         process.terminate()
@@ -188,6 +192,16 @@ def _demo_account(config: AgentConfig) -> tuple[str, str] | None:
     return "technician", password
 
 
+def _wait_for_path(path: Path, process: subprocess.Popen[bytes], *, what: str) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while not path.exists():
+        if process.poll() is not None:
+            raise SystemExit(f"{what} exited (code {process.returncode}) before creating {path}")
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{what} did not create {path} within {STARTUP_TIMEOUT_S:g} s")
+        time.sleep(0.05)
+
+
 def _print_banner(
     config: AgentConfig,
     config_path: Path,
@@ -204,7 +218,7 @@ def _print_banner(
         else ""
     )
     simulated = "".join(
-        f"\n  simulator   {s.name}: ports {', '.join(map(str, s.ports))}"
+        f"\n  simulator   {s.name}: {', '.join([*map(str, s.ports), *map(str, s.paths)])}"
         + (f"\n              {s.hint}" if s.hint else "")
         for s in simulators
     )
