@@ -81,7 +81,7 @@ class AgentConfig(StrictModel):
 
     def config_hash(self) -> str:
         """A short digest of the effective settings, secrets excluded: centre can spot drift."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, default=str)
+        canonical = json.dumps(self.model_dump(mode="json", warnings=False), sort_keys=True, default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 

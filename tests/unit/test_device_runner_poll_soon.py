@@ -21,8 +21,10 @@ class SlowCounter(Poller[DeviceConfig]):
         self.polls = 0
         self.running = 0
         self.overlapped = False
+        self.started = asyncio.Event()
 
     async def poll(self) -> PollResult:
+        self.started.set()
         self.running += 1
         self.overlapped |= self.running > 1
         await asyncio.sleep(0.05)
@@ -40,6 +42,7 @@ async def test_poll_soon_polls_now_without_overlap(tmp_path: Path) -> None:
         task = asyncio.create_task(runner.run())
         try:
             async with asyncio.timeout(5):
+                await poller.started.wait()
                 await asyncio.gather(runner.poll_soon(), runner.poll_soon())  # during the first poll
                 assert poller.polls >= 2
                 before = poller.polls
