@@ -17,7 +17,10 @@ import core
 HERE = Path(__file__).parent
 # Benchmarks of device kinds: (script, arguments for --quick).
 SCRIPTS: list[tuple[str, list[str]]] = [
+    ("modbus_throughput.py", ["--seconds", "2"]),
+    ("modbus_yardstick.py", ["--seconds", "15"]),
     ("onvif_cameras.py", ["--rounds", "2"]),
+    ("diagnostics_page.py", ["--seconds", "5"]),
 ]
 
 
