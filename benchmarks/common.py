@@ -30,7 +30,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def broker(port: int) -> Iterator[subprocess.Popen[bytes]]:
+def broker(port: int, receive_maximum: int = 20) -> Iterator[subprocess.Popen[bytes]]:
     workdir = Path(tempfile.mkdtemp(prefix="bench-broker-"))
     conf = workdir / "mosquitto.conf"
     # A large queue: the broker must not drop what a slow subscriber has not taken yet (0, "no limit",
@@ -38,6 +38,7 @@ def broker(port: int) -> Iterator[subprocess.Popen[bytes]]:
     conf.write_text(
         f"user {getpass.getuser()}\nlistener {port} 127.0.0.1\nallow_anonymous true\n"
         "max_queued_messages 1000000\n"
+        f"max_inflight_messages {receive_maximum}\n"  # the Receive Maximum the broker grants clients
     )
     binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     process = subprocess.Popen(

@@ -59,10 +59,14 @@ async def _fill_outbox(path: Path, count: int) -> None:
             await outbox.put(batch)
 
 
-def replay_rate(count: int) -> dict[str, float]:
-    """`count` events waiting in the outbox (a 60 s outage at a high event rate), then the broker returns."""
+def replay_rate(count: int, receive_maximum: int) -> dict[str, float]:
+    """`count` events waiting in the outbox (a 60 s outage at a high event rate), then the broker returns.
+
+    The broker's Receive Maximum bounds the messages in flight: mosquitto's default grants 20, the
+    fleet configuration in deploy/mosquitto grants 100.
+    """
     port = free_port()
-    with tempfile.TemporaryDirectory() as tmp, broker(port):
+    with tempfile.TemporaryDirectory() as tmp, broker(port, receive_maximum):
         config = write_config(Path(tmp), port, [])
         asyncio.run(_fill_outbox(Path(tmp) / "data" / "outbox.sqlite3", count))
         recorder = Recorder(port, "edge/v1/bench/event")

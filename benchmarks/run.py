@@ -31,7 +31,13 @@ def main() -> None:
     seconds, count, changes = (10, 5000, 100) if args.quick else (60, 20000, 500)
 
     print(f"steady state, demo cabinet, {seconds} s:", _fmt(core.steady_state(seconds)), flush=True)
-    print(f"outbox replay of {count} events:", _fmt(core.replay_rate(count)), flush=True)
+    for receive_maximum in (20, 100):
+        figures = core.replay_rate(count, receive_maximum)
+        print(
+            f"outbox replay of {count} events, broker receive maximum {receive_maximum}:",
+            _fmt(figures),
+            flush=True,
+        )
     print(f"state change -> subscriber, {changes} changes:", _fmt(core.latency(changes)), flush=True)
     for script, quick_args in SCRIPTS:
         # Each in its own process: they measure memory added by imports, which must start clean.
