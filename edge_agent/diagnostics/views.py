@@ -17,7 +17,18 @@ _STATE_RANK = {"fault": 0, "offline": 1, "degraded": 2, "unknown": 3, "ok": 4}
 # Cabinet-wide tiles, filled from whichever device reports these value names (the Modbus power
 # meter, the environment sensor, the door switch, the uplink probe). Absent names: "not available".
 CABINET_VALUES: dict[str, tuple[str, ...]] = {
-    "power": ("mains_present", "mains_voltage_v", "voltage_v", "ups_on_battery", "ups_battery_percent"),
+    # Names of the shipped profiles (edge_agent/profiles): meters, UPS / power monitor.
+    "power": (
+        "mains_present",
+        "voltage_v",
+        "voltage_l1_v",
+        "voltage_l2_v",
+        "voltage_l3_v",
+        "frequency_hz",
+        "on_battery",
+        "battery_percent",
+        "runtime_min",
+    ),
     "environment": ("cabinet_temperature_c", "temperature_c", "humidity_percent", "door_open"),
     "uplink": ("uplink_ok", "uplink_rtt_ms", "uplink_loss_percent", "gateway_reachable", "centre_reachable"),
 }
