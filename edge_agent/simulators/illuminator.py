@@ -14,17 +14,12 @@ Scenario:
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import contextlib
-from pathlib import Path
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from edge_agent.devices.serial import vivotek
 from edge_agent.devices.serial.codec import Deframer, IlluminatorReply
-from edge_agent.simulators.pty_io import PtyEnd
-from edge_agent.simulators.scenario import load_scenario, run_steps, until_stopped
+from edge_agent.simulators.pty_io import PtyEnd, run_pty_simulator
+from edge_agent.simulators.scenario import run_steps
 
 
 class _Model(BaseModel):
@@ -104,30 +99,8 @@ class IlluminatorSimulator:
         await run_steps(self.scenario.steps, self.apply)
 
 
-async def _main(args: argparse.Namespace) -> None:
-    from edge_agent.simulators.pty_link import PtyLink
-
-    scenario = load_scenario(args.scenario, LightScenario)
-    with PtyLink(Path(args.link)) as link:
-        end = PtyEnd(link.simulator_end)
-        end.open()
-        print(f"illuminator simulator: agent port {link.agent_end}", flush=True)
-        light = asyncio.get_running_loop().create_task(IlluminatorSimulator(scenario, end).run())
-        try:
-            await until_stopped()
-        finally:
-            light.cancel()
-            end.close()
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--link", required=True, help="path the agent opens (a socat pty pair is created)")
-    parser.add_argument("--scenario", required=True, type=Path)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_main(parser.parse_args()))
+    run_pty_simulator(__doc__ or "", LightScenario, IlluminatorSimulator, lambda _s: "illuminator simulator")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import os
@@ -9,6 +10,13 @@ import termios
 import tty
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol, TypeVar
+
+from pydantic import BaseModel
+
+from edge_agent.simulators.scenario import load_scenario, until_stopped
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class PtyEnd:
@@ -54,3 +62,44 @@ class PtyEnd:
             with contextlib.suppress(Exception):
                 asyncio.get_running_loop().remove_reader(fd)
             os.close(fd)
+
+
+class PtySimulator(Protocol):
+    async def run(self) -> None: ...
+
+
+def run_pty_simulator(
+    description: str,
+    scenario_model: type[M],
+    make: Callable[[M, PtyEnd], PtySimulator],
+    label: Callable[[M], str],
+) -> None:
+    """The command line of a serial-device simulator: `--link PATH --scenario FILE`, until SIGTERM.
+
+    Creates the socat pty pair (the agent opens PATH), plays the scenario on the simulator's end.
+    """
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--link", required=True, help="path the agent opens (a socat pty pair is created)")
+    parser.add_argument("--scenario", required=True, type=Path)
+    args = parser.parse_args()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(Path(args.link), load_scenario(args.scenario, scenario_model), make, label))
+
+
+async def _serve(
+    link_path: Path, scenario: M, make: Callable[[M, PtyEnd], PtySimulator], label: Callable[[M], str]
+) -> None:
+    from edge_agent.simulators.pty_link import PtyLink
+
+    with PtyLink(link_path) as link:
+        end = PtyEnd(link.simulator_end)
+        end.open()
+        print(f"{label(scenario)}: agent port {link.agent_end}", flush=True)
+        simulator = asyncio.get_running_loop().create_task(make(scenario, end).run())
+        try:
+            await until_stopped()
+        finally:
+            simulator.cancel()
+            end.close()

@@ -19,19 +19,16 @@ The agent opens the --link path (created with socat; the simulator takes `<link>
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import contextlib
 import itertools
 import random
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from edge_agent.devices.serial import ascii_line, csr, stalker
-from edge_agent.simulators.pty_io import PtyEnd
-from edge_agent.simulators.scenario import load_scenario, run_steps, until_stopped
+from edge_agent.simulators.pty_io import PtyEnd, run_pty_simulator
+from edge_agent.simulators.scenario import run_steps
 
 Protocol = Literal["csr", "csr_direction", "csr_ascii", "stalker", "ascii_line"]
 
@@ -120,30 +117,10 @@ class RadarSimulator:
                 self.send_speed(0)
 
 
-async def _main(args: argparse.Namespace) -> None:
-    from edge_agent.simulators.pty_link import PtyLink
-
-    scenario = load_scenario(args.scenario, RadarScenario)
-    with PtyLink(Path(args.link)) as link:
-        end = PtyEnd(link.simulator_end)
-        end.open()
-        print(f"radar simulator ({scenario.protocol}): agent port {link.agent_end}", flush=True)
-        radar = asyncio.get_running_loop().create_task(RadarSimulator(scenario, end).run())
-        try:
-            await until_stopped()
-        finally:
-            radar.cancel()
-            end.close()
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    run_pty_simulator(
+        __doc__ or "", RadarScenario, RadarSimulator, lambda s: f"radar simulator ({s.protocol})"
     )
-    parser.add_argument("--link", required=True, help="path the agent opens (a socat pty pair is created)")
-    parser.add_argument("--scenario", required=True, type=Path)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_main(parser.parse_args()))
 
 
 if __name__ == "__main__":
