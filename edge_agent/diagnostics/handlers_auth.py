@@ -8,7 +8,7 @@ from aiohttp import web
 
 from edge_agent.diagnostics import i18n
 from edge_agent.diagnostics.pages import clear_session, language, login_page, safe_next, set_cookie
-from edge_agent.diagnostics.state import LOGIN_CSRF_COOKIE, SESSION_COOKIE, session_of, state_of
+from edge_agent.diagnostics.state import LOGIN_CSRF_COOKIE, NEXT_TARGET, SESSION_COOKIE, session_of, state_of
 
 MAX_FIELD = 256
 
@@ -39,7 +39,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     user, password, csrf, target = (
         str(form.get(key, ""))[:MAX_FIELD] for key in ("user", "password", "csrf", "next")
     )
-    request["next_target"] = target
+    request[NEXT_TARGET] = target
     address = request.remote or "?"
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not csrf or not hmac.compare_digest(csrf.encode(), expected.encode()):

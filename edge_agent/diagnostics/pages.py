@@ -18,6 +18,7 @@ from aiohttp import web
 from edge_agent.diagnostics import i18n
 from edge_agent.diagnostics.state import (
     LOGIN_CSRF_COOKIE,
+    NEXT_TARGET,
     SESSION_COOKIE,
     TEMPLATE_DIR,
     PageState,
@@ -80,7 +81,7 @@ def login_page(request: web.Request, *, message: str = "", status: int = 200) ->
         "login_submit": words["login.submit"],
         "message": message,
         "csrf": token,
-        "next": safe_next(request.query.get("next") or request.get("next_target")),
+        "next": safe_next(request.query.get("next") or request.get(NEXT_TARGET)),
     }
     response = web.Response(text=render("login", values), content_type="text/html", status=status)
     set_cookie(response, state_of(request), LOGIN_CSRF_COOKIE, token, max_age=3600)

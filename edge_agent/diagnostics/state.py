@@ -93,7 +93,8 @@ class PageState:
 
 
 STATE = web.AppKey("diagnostics", PageState)
-SESSION = "edge_session"  # request key of the logged-in Session
+SESSION = web.RequestKey("edge_session", Session)  # the logged-in Session of a request
+NEXT_TARGET = web.RequestKey("next_target", str)  # where to go after a login form re-render
 
 
 def state_of(request: web.Request) -> PageState:
