@@ -19,6 +19,7 @@ from typing import Any
 import psutil
 
 from edge_agent import __version__
+from edge_agent.audit import AuditLog
 from edge_agent.commands.context import CommandContext
 from edge_agent.commands.dispatcher import Dispatcher
 from edge_agent.config import AgentConfig
@@ -26,6 +27,7 @@ from edge_agent.device_runner import DeviceRunner
 from edge_agent.devices import kind_of
 from edge_agent.devices.base import DeviceContext, Poller
 from edge_agent.emitter import Emitter
+from edge_agent.health.service import HealthService
 from edge_agent.live import LiveState
 from edge_agent.memory import release_free_memory
 from edge_agent.mqtt.link import Incoming, MqttLink, Will
@@ -62,9 +64,27 @@ class Agent:
             subscriptions=[self.topics.command_filter] if config.commands.enabled else [],
         )
         self.reporter = Reporter(self.link, self.outbox)
+        data_dir = config.storage.data_dir
+        self.audit = AuditLog(
+            data_dir / "audit",
+            retention_days=config.audit.retention_days,
+            max_file_bytes=config.audit.max_file_bytes,
+            max_file_age_days=config.audit.max_file_age_days,
+            publish=self.emitter.audit,
+        )
+        self.health = HealthService(
+            config.health,
+            data_dir,
+            cabinet_id=config.cabinet.id,
+            boot_id=self.boot_id,
+            emitter=self.emitter,
+            live=self.live,
+        )
         self.dispatcher = Dispatcher(
             max_payload_bytes=config.commands.max_payload_bytes,
-            disabled=frozenset(),
+            disabled=frozenset(config.commands.disabled),
+            hardware_actions=config.commands.hardware_actions,
+            audit=self.audit,
             make_context=self._command_context,
         )
         self.shared = SharedResources()
@@ -84,12 +104,15 @@ class Agent:
             for device in self.config.devices:
                 poller = kind_of(device).create_poller(device, context)
                 self.pollers[device.device_id] = poller
-                runners.append(DeviceRunner(device, poller, self.emitter, self.live))
+                runners.append(DeviceRunner(device, poller, self.emitter, self.live, self.health))
+            await self.health.start(self.pollers)
+            await self._audit_config_change()
             async with asyncio.TaskGroup() as group:
                 service = [
                     group.create_task(self.link.run(), name="mqtt-link"),
                     group.create_task(self.reporter.run(), name="mqtt-reporter"),
                     group.create_task(watchdog_loop(), name="systemd-watchdog"),
+                    group.create_task(self.health.run(), name="health"),
                 ]
                 devices = [group.create_task(r.run(), name=f"device:{r.config.device_id}") for r in runners]
                 release_free_memory()
@@ -108,6 +131,7 @@ class Agent:
                 for task in devices:
                     task.cancel()
                 await asyncio.gather(*devices, return_exceptions=True)
+                await self.health.stop()
                 await self._shutdown(service)
 
     async def _shutdown(self, service: list[asyncio.Task[Any]]) -> None:
@@ -130,6 +154,13 @@ class Agent:
             task.cancel()
         for task in self._background:
             task.cancel()
+
+    async def _audit_config_change(self) -> None:
+        """A config change is audited: the first start with a new config hash writes one record."""
+        current = self.config.config_hash()
+        previous = await self.health.swap_meta("config_hash", current)
+        if previous != current:
+            await self.audit.record(None, "agent", "config", None, {"from": previous, "to": current}, "ok")
 
     # --- presence -------------------------------------------------------------------------------
 
@@ -188,6 +219,7 @@ class Agent:
             pollers=self.pollers,
             agent_info=self.agent_info,
             resend_birth=self._resend_birth,
+            services={"health": self.health, "audit": self.audit},
         )
 
     def _spawn(self, work: Any) -> None:

@@ -21,6 +21,7 @@ from edge_agent.config_base import Identifier, StrictModel
 from edge_agent.devices import KINDS
 from edge_agent.devices.base import DeviceConfig
 from edge_agent.errors import ConfigError, ConfigProblem
+from edge_agent.health.config import AuditConfig, HealthConfig
 from edge_agent.mqtt.config import MqttConfig
 
 # A discriminated union over every registered kind, so `type: host` picks HostConfig and a
@@ -57,6 +58,10 @@ class LoggingConfig(StrictModel):
 
 class CommandsConfig(StrictModel):
     enabled: bool = Field(True, description="Answer commands on `cmd/<name>`.")
+    hardware_actions: bool = Field(
+        True, description="Allow commands that act on hardware (reboot, power-cycle, time sync)."
+    )
+    disabled: list[str] = Field(default_factory=list, description="Command names refused on this cabinet.")
     max_payload_bytes: int = Field(
         16384, ge=256, le=2**20, description="Larger command payloads are refused."
     )
@@ -68,6 +73,8 @@ class AgentConfig(StrictModel):
     storage: StorageConfig = Field(default_factory=StorageConfig)  # type: ignore[arg-type]
     logging: LoggingConfig = Field(default_factory=LoggingConfig)  # type: ignore[arg-type]
     commands: CommandsConfig = Field(default_factory=CommandsConfig)  # type: ignore[arg-type]
+    health: HealthConfig = Field(default_factory=HealthConfig)  # type: ignore[arg-type]
+    audit: AuditConfig = Field(default_factory=AuditConfig)  # type: ignore[arg-type]
     devices: list[AnyDeviceConfig] = Field(default_factory=list, description="The devices in this cabinet.")
 
     def secrets(self) -> list[str]:
@@ -222,4 +229,10 @@ def _cross_checks(file: str, config: AgentConfig) -> list[ConfigProblem]:
                 )
             )
         seen.setdefault(device.device_id, index)
+    for switch, members in config.health.switches.items():
+        for position, member in enumerate(members):
+            if member not in seen:
+                problems.append(
+                    ConfigProblem(file, f"health.switches.{switch}[{position}]", f"no device {member!r}")
+                )
     return problems

@@ -11,15 +11,16 @@ from edge_agent.config_base import Identifier, StrictModel
 from edge_agent.readings import Cause
 
 
+CONTRACT_EXCLUDED: tuple[Cause, ...] = ("power_supply", "network_carrier")
+
+
 class HealthConfig(StrictModel):
-    timezone: str = Field(
-        "UTC", description="IANA zone of the contract's calendar days, e.g. Asia/Shanghai."
-    )
+    timezone: str = Field("UTC", description="IANA zone of the contract's calendar days, e.g. Asia/Shanghai.")
     heartbeat_interval_s: float = Field(
         60, ge=5, le=3600, description="Heartbeat written to disk at most this often (spares the SD card)."
     )
     excluded_causes: list[Cause] = Field(
-        default_factory=lambda: ["power_supply", "network_carrier"],
+        default_factory=lambda: list(CONTRACT_EXCLUDED),
         description="Offline causes the contract does not count against the online rate.",
     )
     switches: dict[Identifier, list[Identifier]] = Field(
@@ -29,7 +30,10 @@ class HealthConfig(StrictModel):
     report_time: time = Field(time(0, 5), description="Local time of the daily report (for the day before).")
     report_keep_days: int = Field(400, ge=31, description="Reports kept on disk this many days.")
     repeat_fault_count: int = Field(
-        2, ge=1, le=100, description="Recurrences of one fault (after it was cleared) that recommend replacement."
+        2,
+        ge=1,
+        le=100,
+        description="Recurrences of one fault (after it was cleared) that recommend replacement.",
     )
     repeat_fault_window_days: float = Field(30, gt=0, le=400, description="Window counting recurrences.")
 
@@ -48,6 +52,10 @@ class HealthConfig(StrictModel):
 
 
 class AuditConfig(StrictModel):
-    retention_days: float = Field(400, ge=183, description="Audit records kept at least this long (>= 6 months).")
-    max_file_bytes: int = Field(1 << 20, ge=4096, description="The live audit file is rotated beyond this size.")
+    retention_days: float = Field(
+        400, ge=183, description="Audit records kept at least this long (>= 6 months)."
+    )
+    max_file_bytes: int = Field(
+        1 << 20, ge=4096, description="The live audit file is rotated beyond this size."
+    )
     max_file_age_days: float = Field(31, gt=0, description="... or when its first record is this old.")

@@ -42,7 +42,9 @@ class HealthCore:
         self.replace_recommended: dict[str, set[str]] = {}
         self._last_heartbeat = float("-inf")
 
-    def start(self, now: float, device_ids: Iterable[str], *, host_rebooted: bool | None = None) -> DeadWindow | None:
+    def start(
+        self, now: float, device_ids: Iterable[str], *, host_rebooted: bool | None = None
+    ) -> DeadWindow | None:
         """Book the dead window since the last run, then watch `device_ids` (all `unknown` until polled)."""
         device_ids = list(device_ids)
         window = recover(self.ledger, boot_at=now, device_ids=device_ids, host_rebooted=host_rebooted)

@@ -90,7 +90,8 @@ class Ledger:
         with self._db:
             self._accrue_open(device_id, at)
             self._db.execute(
-                "INSERT OR REPLACE INTO open_interval VALUES (?, ?, ?, ?)", (device_id, state, cause or "", at)
+                "INSERT OR REPLACE INTO open_interval VALUES (?, ?, ?, ?)",
+                (device_id, state, cause or "", at),
             )
             self._write_meta("heartbeat_at", at)  # a write anyway: keeps the heartbeat >= every transition
 
@@ -203,7 +204,9 @@ class Ledger:
     def end_maintenance(self, at: float) -> int:
         """End every window running at `at` now; returns how many."""
         with self._db:
-            cursor = self._db.execute("UPDATE maintenance SET end = ? WHERE start <= ? AND end > ?", (at, at, at))
+            cursor = self._db.execute(
+                "UPDATE maintenance SET end = ? WHERE start <= ? AND end > ?", (at, at, at)
+            )
         return cursor.rowcount
 
     def maintenance_windows(self, since: float) -> list[MaintenanceWindow]:
@@ -213,13 +216,19 @@ class Ledger:
         ).fetchall()
         return [
             MaintenanceWindow(
-                start, end, None if devices is None else frozenset(json.loads(devices)), operator, reason or ""
+                start,
+                end,
+                None if devices is None else frozenset(json.loads(devices)),
+                operator,
+                reason or "",
             )
             for start, end, devices, operator, reason in rows
         ]
 
 
-def _count(state_s: dict[str, float], cause_s: dict[str, float], state: str, cause: str, seconds: float) -> None:
+def _count(
+    state_s: dict[str, float], cause_s: dict[str, float], state: str, cause: str, seconds: float
+) -> None:
     state_s[state] += seconds
     if state == "offline":
         cause_s[cause or "unknown"] += seconds

@@ -43,7 +43,9 @@ def recover(
     start = min(heartbeat.at, boot_at)
     rows = {CABINET, *device_ids, *ledger.open_intervals()}
     ledger.close_all(start)
-    window = _judge(start, boot_at, heartbeat.clean, ledger.read_meta("mains_present") is False, host_rebooted)
+    window = _judge(
+        start, boot_at, heartbeat.clean, ledger.read_meta("mains_present") is False, host_rebooted
+    )
     for device_id in sorted(rows):
         ledger.book(device_id, window.state, window.cause, start, boot_at)
     return window

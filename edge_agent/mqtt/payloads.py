@@ -144,7 +144,9 @@ class AuditPayload(Payload):
 
 
 class CauseSeconds(Payload):
-    state_s: dict[str, float] = Field(description="Seconds per state (ok, degraded, fault, offline, unknown).")
+    state_s: dict[str, float] = Field(
+        description="Seconds per state (ok, degraded, fault, offline, unknown)."
+    )
     offline_cause_s: dict[str, float] = Field(description="Offline seconds per cause.")
     online_rate: float | None = Field(
         description="online / (scheduled - excluded causes), 0..1; null with nothing scheduled."

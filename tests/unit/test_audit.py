@@ -74,7 +74,12 @@ def test_deleting_the_last_record_is_detected_by_the_next_append(tmp_path: Path)
 def test_secrets_are_redacted_at_any_depth(tmp_path: Path) -> None:
     log = AuditLog(tmp_path)
     record = log.append_sync(
-        "op", "web", "web/set_camera", "cam1", {"password": "hunter2", "nested": {"api_key": "k"}, "x": 1}, "ok"
+        "op",
+        "web",
+        "web/set_camera",
+        "cam1",
+        {"password": "hunter2", "nested": {"api_key": "k"}, "x": 1},
+        "ok",
     )
     assert record["params"] == {"password": "***", "nested": {"api_key": "***"}, "x": 1}
     assert "hunter2" not in (tmp_path / CURRENT).read_text()

@@ -98,7 +98,11 @@ def test_the_poller_cause_is_kept_when_nothing_explains_more(ledger: Ledger) -> 
     ],
 )
 def test_dead_window_judgement(
-    ledger: Ledger, clean: bool, mains_lost: bool, host_rebooted: bool | None, expected: tuple[str, str | None]
+    ledger: Ledger,
+    clean: bool,
+    mains_lost: bool,
+    host_rebooted: bool | None,
+    expected: tuple[str, str | None],
 ) -> None:
     ledger.transition("cam1", "ok", None, T0)
     ledger.heartbeat(T0 + 100, "boot-1", clean=clean)

@@ -35,8 +35,19 @@ def at(day: int, hour: float) -> float:
 MONTH_START, MONTH_END = at(1, 0), datetime(2026, 12, 1, tzinfo=TZ).timestamp()
 MAINS = [(at(3, 2.0), 3.0), (at(11, 23.0), 5.0), (at(24, 13.5), 1.5)]  # (loss, hours until restart)
 UPLINK = [(at(7, 9.0), 4.0), (at(19, 22.0), 6.5)]  # (cut, hours)
-HANGS = [("cam1", at(5, 10.0), 2.0), ("cam3", at(14, 1.0), 7.0), ("cam1", at(21, 16.0), 0.75), ("cam4", at(28, 23.5), 3.0)]
-MAINTENANCE = ("cam2", at(17, 9.0), 2.0, 10 / 60, 110 / 60)  # device, window start, hours, offline from/to (h)
+HANGS = [
+    ("cam1", at(5, 10.0), 2.0),
+    ("cam3", at(14, 1.0), 7.0),
+    ("cam1", at(21, 16.0), 0.75),
+    ("cam4", at(28, 23.5), 3.0),
+]
+MAINTENANCE = (
+    "cam2",
+    at(17, 9.0),
+    2.0,
+    10 / 60,
+    110 / 60,
+)  # device, window start, hours, offline from/to (h)
 
 
 class SimulatedAgent:
@@ -91,7 +102,11 @@ def script(agent: SimulatedAgent) -> list[tuple[float, str, object]]:
         steps += [(start, "offline", camera), (start + hours * HOUR, "ok", camera)]
     camera, start, hours, off_from, off_to = MAINTENANCE
     steps += [
-        (start, "maintenance", MaintenanceWindow(start, start + hours * HOUR, frozenset({camera}), "tech-7", "lens")),
+        (
+            start,
+            "maintenance",
+            MaintenanceWindow(start, start + hours * HOUR, frozenset({camera}), "tech-7", "lens"),
+        ),
         (start + off_from * HOUR, "offline", camera),
         (start + off_to * HOUR, "ok", camera),
     ]
