@@ -10,7 +10,6 @@ from pydantic import Field, field_validator
 from edge_agent.config_base import Identifier, StrictModel
 from edge_agent.readings import Cause
 
-
 CONTRACT_EXCLUDED: tuple[Cause, ...] = ("power_supply", "network_carrier")
 
 
