@@ -17,7 +17,7 @@ import os
 from edge_agent.devices.base import DeviceConfig, DeviceKind
 
 # One line per kind. Adding a kind = adding its folder and its module name here.
-_KIND_MODULES = ("edge_agent.devices.host", "edge_agent.devices.onvif_camera")
+_KIND_MODULES = ("edge_agent.devices.host", "edge_agent.devices.onvif_camera", "edge_agent.devices.link")
 
 
 def _load_kinds() -> dict[str, DeviceKind]:
