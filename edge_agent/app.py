@@ -19,6 +19,9 @@ from typing import Any
 import psutil
 
 from edge_agent import __version__
+from edge_agent.actions.auto_cycle import AutoRecovery
+from edge_agent.actions.door import DoorWatcher
+from edge_agent.actions.power import PowerCycler
 from edge_agent.audit import AuditLog
 from edge_agent.commands.context import CommandContext
 from edge_agent.commands.dispatcher import Dispatcher
@@ -80,6 +83,18 @@ class Agent:
             emitter=self.emitter,
             live=self.live,
         )
+        self.power = PowerCycler(
+            config.actions.relays, emitter=self.emitter, audit=self.audit, tz=config.health.tz
+        )
+        self.auto_recovery = AutoRecovery(
+            config.actions.auto_power_cycle, self.power, self.live, emitter=self.emitter, audit=self.audit
+        )
+        door = config.actions.door
+        self.door = (
+            None
+            if door is None
+            else DoorWatcher(door, self.emitter, lambda: self.health.in_maintenance(None))
+        )
         self.dispatcher = Dispatcher(
             max_payload_bytes=config.commands.max_payload_bytes,
             disabled=frozenset(config.commands.disabled),
@@ -107,6 +122,9 @@ class Agent:
                 runners.append(DeviceRunner(device, poller, self.emitter, self.live, self.health))
             await self.health.start(self.pollers)
             await self._audit_config_change()
+            self.power.open()
+            if self.door is not None:
+                self.door.open()
             async with asyncio.TaskGroup() as group:
                 service = [
                     group.create_task(self.link.run(), name="mqtt-link"),
@@ -114,6 +132,8 @@ class Agent:
                     group.create_task(watchdog_loop(), name="systemd-watchdog"),
                     group.create_task(self.health.run(), name="health"),
                 ]
+                if self.config.actions.auto_power_cycle.enabled and self.config.actions.relays:
+                    service.append(group.create_task(self.auto_recovery.run(), name="auto-recovery"))
                 devices = [group.create_task(r.run(), name=f"device:{r.config.device_id}") for r in runners]
                 release_free_memory()
                 notify("READY=1")
@@ -133,6 +153,9 @@ class Agent:
                 await asyncio.gather(*devices, return_exceptions=True)
                 await self.health.stop()
                 await self._shutdown(service)
+            await self.power.close()
+            if self.door is not None:
+                self.door.close()
 
     async def _shutdown(self, service: list[asyncio.Task[Any]]) -> None:
         await self.emitter.event("agent_stopping", detail={"boot_id": self.boot_id})
@@ -219,7 +242,7 @@ class Agent:
             pollers=self.pollers,
             agent_info=self.agent_info,
             resend_birth=self._resend_birth,
-            services={"health": self.health, "audit": self.audit},
+            services={"health": self.health, "audit": self.audit, "power": self.power},
         )
 
     def _spawn(self, work: Any) -> None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 import yaml
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 
+from edge_agent.actions.config import ActionsConfig
 from edge_agent.config_base import Identifier, StrictModel
 from edge_agent.devices import KINDS
 from edge_agent.devices.base import DeviceConfig
@@ -75,6 +76,7 @@ class AgentConfig(StrictModel):
     commands: CommandsConfig = Field(default_factory=CommandsConfig)  # type: ignore[arg-type]
     health: HealthConfig = Field(default_factory=HealthConfig)  # type: ignore[arg-type]
     audit: AuditConfig = Field(default_factory=AuditConfig)  # type: ignore[arg-type]
+    actions: ActionsConfig = Field(default_factory=ActionsConfig)
     devices: list[AnyDeviceConfig] = Field(default_factory=list, description="The devices in this cabinet.")
 
     def secrets(self) -> list[str]:
@@ -235,4 +237,9 @@ def _cross_checks(file: str, config: AgentConfig) -> list[ConfigProblem]:
                 problems.append(
                     ConfigProblem(file, f"health.switches.{switch}[{position}]", f"no device {member!r}")
                 )
+    for position, relay in enumerate(config.actions.relays):
+        if relay.device_id not in seen:
+            problems.append(
+                ConfigProblem(file, f"actions.relays[{position}].device_id", f"no device {relay.device_id!r}")
+            )
     return problems

@@ -48,6 +48,11 @@ def command(
     return register
 
 
-_COMMAND_MODULES = ("edge_agent.commands.basic", "edge_agent.commands.camera", "edge_agent.commands.health")
+_COMMAND_MODULES = (
+    "edge_agent.commands.basic",
+    "edge_agent.commands.camera",
+    "edge_agent.commands.health",
+    "edge_agent.commands.actions",
+)
 for _module in _COMMAND_MODULES:
     importlib.import_module(_module)
