@@ -63,6 +63,7 @@ async def test_commands_are_audited_published_and_the_chain_verifies(
         tmp_path, port=broker.port, devices=devices, commands={"disabled": ["camera_sync_time"]}
     )
     async with running_agent(config):
+        await central.until(lambda m: m.topic == f"{ROOT}/status" and m.json()["state"] == "online")
         config_record = (await central.until(f"{ROOT}/audit")).json()
         assert (config_record["module"], config_record["source"], config_record["n"]) == (
             "config",
