@@ -55,7 +55,7 @@ async def test_commands_are_audited_published_and_the_chain_verifies(
     central = subscriber_factory(
         broker.host,
         broker.port,
-        [f"{ROOT}/cmd-reply", f"{ROOT}/audit", f"{ROOT}/report/daily", f"{ROOT}/event"],
+        [f"{ROOT}/cmd-reply", f"{ROOT}/audit", f"{ROOT}/report/daily", f"{ROOT}/event", f"{ROOT}/status"],
     )
     central.wait_connected()
     devices = [{"type": "script", "device_id": "cam1", "poll_interval_s": 0.2}]

@@ -24,9 +24,12 @@ T0 = 1_790_000_000.0
 class FakeRelay:
     def __init__(self) -> None:
         self.switched: list[bool] = []
+        self.switched_off = asyncio.Event()
 
     async def power(self, on: bool) -> None:
         self.switched.append(on)
+        if not on:
+            self.switched_off.set()
 
     async def close(self) -> None:
         return None
@@ -96,8 +99,7 @@ async def test_power_comes_back_when_the_cycle_is_cancelled(tmp_path: Path) -> N
     )  # fmt: skip
     cycler.open()
     task = asyncio.create_task(cycler.cycle("cam1", operator="ops1", source="mqtt", reason=""))
-    while relay.switched != [False]:
-        await asyncio.sleep(0)
+    await relay.switched_off.wait()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
