@@ -157,3 +157,31 @@ def test_mains_evidence_attributes_outages_and_the_dead_window_after_kill_9(
         assert window["cause"] == "power_supply" and window["detail"]["state"] == "offline"
         assert window["detail"]["seconds"] > 0
         assert agent.terminate() == 0
+
+
+async def test_repeat_fault_recommends_replacement_on_the_second_recurrence(
+    broker, subscriber_factory, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    fault = {"code": "sd_error", "severity": "critical"}
+    _script(data, "cam1", values={"up": True})
+    central = subscriber_factory(broker.host, broker.port, [f"{ROOT}/event"])
+    central.wait_connected()
+    devices = [{"type": "script", "device_id": "cam1", "poll_interval_s": 0.1}]
+    config = write_config(tmp_path, port=broker.port, devices=devices)
+
+    def fault_event(kind: str, count: int):  # type: ignore[no-untyped-def]
+        return lambda _m: sum(m.json()["type"] == kind for m in central.messages(f"{ROOT}/event")) >= count
+
+    async with running_agent(config):
+        for round_ in (1, 2, 3):  # first occurrence, first recurrence, second recurrence
+            _script(data, "cam1", values={"up": True}, faults=[fault])
+            await central.until(fault_event("fault_raised", round_))
+            if round_ < 3:
+                assert not any(m.json()["type"] == "replace_recommended" for m in central.messages())
+                _script(data, "cam1", values={"up": True})
+                await central.until(fault_event("fault_cleared", round_))
+        await central.until(fault_event("replace_recommended", 1))
+    replace = next(m.json() for m in central.messages() if m.json()["type"] == "replace_recommended")
+    assert replace["device_id"] == "cam1"
+    assert replace["detail"] == {"code": "sd_error", "recurrences": 2}
