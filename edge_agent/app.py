@@ -84,7 +84,11 @@ class Agent:
             live=self.live,
         )
         self.power = PowerCycler(
-            config.actions.relays, emitter=self.emitter, audit=self.audit, tz=config.health.tz
+            config.actions.relays,
+            emitter=self.emitter,
+            audit=self.audit,
+            tz=config.health.tz,
+            save_counts=self._save_power_cycles,
         )
         self.auto_recovery = AutoRecovery(
             config.actions.auto_power_cycle, self.power, self.live, emitter=self.emitter, audit=self.audit
@@ -123,6 +127,7 @@ class Agent:
             await self.health.start(self.pollers)
             await self._audit_config_change()
             self.power.open()
+            self.power.restore_counts(await self.health.swap_meta("power_cycles", None, keep=True))
             if self.door is not None:
                 self.door.open()
             async with asyncio.TaskGroup() as group:
@@ -130,11 +135,12 @@ class Agent:
                     group.create_task(self.link.run(), name="mqtt-link"),
                     group.create_task(self.reporter.run(), name="mqtt-reporter"),
                     group.create_task(watchdog_loop(), name="systemd-watchdog"),
-                    group.create_task(self.health.run(), name="health"),
                 ]
+                # Stopped with the device loops, before the ledger closes: they write to it.
+                devices = [group.create_task(self.health.run(), name="health")]
                 if self.config.actions.auto_power_cycle.enabled and self.config.actions.relays:
-                    service.append(group.create_task(self.auto_recovery.run(), name="auto-recovery"))
-                devices = [group.create_task(r.run(), name=f"device:{r.config.device_id}") for r in runners]
+                    devices.append(group.create_task(self.auto_recovery.run(), name="auto-recovery"))
+                devices += [group.create_task(r.run(), name=f"device:{r.config.device_id}") for r in runners]
                 release_free_memory()
                 notify("READY=1")
                 self.ready.set()
@@ -177,6 +183,9 @@ class Agent:
             task.cancel()
         for task in self._background:
             task.cancel()
+
+    async def _save_power_cycles(self, counts: dict[str, Any]) -> None:
+        await self.health.swap_meta("power_cycles", counts)
 
     async def _audit_config_change(self) -> None:
         """A config change is audited: the first start with a new config hash writes one record."""

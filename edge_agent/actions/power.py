@@ -38,6 +38,7 @@ class PowerCycler:
         make: Callable[[RelayConfig], Relay] = make_relay,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        save_counts: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
     ) -> None:
         self.configs = {relay.device_id: relay for relay in relays}
         self.emitter, self.audit, self.tz = emitter, audit, tz
@@ -46,11 +47,28 @@ class PowerCycler:
         self._busy: set[str] = set()
         self._last: dict[str, float] = {}
         self._per_day: dict[tuple[str, date], int] = defaultdict(int)
+        self._save_counts = save_counts
 
     def open(self) -> None:
         """Claim the relay outputs (power stays on)."""
         for device_id, config in self.configs.items():
             self._relays[device_id] = self._make(config)
+
+    def restore_counts(self, saved: Any) -> None:
+        """Today's cycle counts from before a restart ({device_id: [day, count]}), so the daily cap
+        survives an agent that keeps crashing."""
+        if not isinstance(saved, dict):
+            return
+        for device_id, entry in saved.items():
+            try:
+                day, count = date.fromisoformat(entry[0]), int(entry[1])
+            except (TypeError, ValueError, IndexError):
+                continue
+            self._per_day[(str(device_id), day)] = count
+
+    def _today_counts(self) -> dict[str, Any]:
+        today = self._today()
+        return {device: [today.isoformat(), n] for (device, day), n in self._per_day.items() if day == today}
 
     async def close(self) -> None:
         for relay in self._relays.values():
@@ -79,6 +97,8 @@ class PowerCycler:
         self._busy.add(device_id)
         self._last[device_id] = self.clock()
         self._per_day[(device_id, self._today())] += 1
+        if self._save_counts is not None:
+            await self._save_counts(self._today_counts())
         try:
             return await self._switch(device_id, relay, config, operator, source, reason)
         finally:

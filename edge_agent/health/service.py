@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import sqlite3
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -69,12 +70,13 @@ class HealthService:
         if window is not None and window.seconds > 0:
             await self._announce_dead_window(window)
 
-    async def swap_meta(self, key: str, value: Any) -> Any:
-        """Store `value` under `key` in the ledger; returns what was there before."""
+    async def swap_meta(self, key: str, value: Any, *, keep: bool = False) -> Any:
+        """Store `value` under `key` in the ledger (unless `keep`); returns what was there before."""
 
         def swap() -> Any:
             previous = self.core.ledger.read_meta(key)
-            self.core.ledger.write_meta(key, value)
+            if not keep:
+                self.core.ledger.write_meta(key, value)
             return previous
 
         return await self._call(swap)
@@ -89,11 +91,14 @@ class HealthService:
         while True:
             await asyncio.sleep(min(self.config.heartbeat_interval_s, max(0.0, next_report - time.time())))
             now = time.time()
-            changes = await self._call(self._heartbeat_and_advance, now)
-            await self._publish_attribution(changes)
-            if now >= next_report:
-                await self.daily_report(_local_date(now, self.config) - timedelta(days=1))
-                next_report = self._next_report_time(now + 1)
+            try:
+                changes = await self._call(self._heartbeat_and_advance, now)
+                await self._publish_attribution(changes)
+                if now >= next_report:
+                    next_report = self._next_report_time(now + 1)
+                    await self.daily_report(_local_date(now, self.config) - timedelta(days=1))
+            except (OSError, sqlite3.Error):  # a full or failing disk must not stop the agent
+                log.exception("health bookkeeping failed; retrying at the next heartbeat")
 
     def _heartbeat_and_advance(self, now: float) -> list[Change]:
         self.core.heartbeat(now)

@@ -131,3 +131,23 @@ async def test_auto_recovery_leaves_other_causes_alone(rig: Any) -> None:
     )  # type: ignore[arg-type]
     clock.now += 3600
     assert await auto.check() == [] and relay.switched == []
+
+
+async def test_the_daily_cap_survives_a_restart(rig: Any) -> None:
+    cycler, relay, emitter, clock, audit, _live = rig
+    saved: list[dict[str, Any]] = []
+
+    async def save(counts: dict[str, Any]) -> None:
+        saved.append(counts)
+
+    cycler._save_counts = save
+    await cycler.cycle("cam1", operator="ops1", source="mqtt", reason="")
+    config = RelayConfig.model_validate({"device_id": "cam1", "gpio": {"pin": 17}})
+    restarted = PowerCycler(
+        [config], emitter=emitter, audit=audit, tz=ZoneInfo("UTC"),  # type: ignore[arg-type]
+        make=lambda _c: relay, clock=clock,
+    )  # fmt: skip
+    restarted.restore_counts(saved[-1])
+    assert restarted.cycles_today("cam1") == 1
+    restarted.restore_counts({"cam1": "garbage", "cam2": ["not a day", 3]})  # hostile store: ignored
+    assert restarted.cycles_today("cam1") == 1
