@@ -14,6 +14,7 @@ import os
 import signal
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -25,11 +26,12 @@ from edge_agent.actions.power import PowerCycler
 from edge_agent.audit import AuditLog
 from edge_agent.commands.context import CommandContext
 from edge_agent.commands.dispatcher import Dispatcher
-from edge_agent.config import AgentConfig
+from edge_agent.config import AgentConfig, load_config
 from edge_agent.device_runner import DeviceRunner
 from edge_agent.devices import kind_of
 from edge_agent.devices.base import DeviceContext, Poller
 from edge_agent.emitter import Emitter
+from edge_agent.errors import CommandError, ConfigError
 from edge_agent.health.service import HealthService
 from edge_agent.live import LiveState
 from edge_agent.memory import release_free_memory
@@ -48,8 +50,11 @@ SHUTDOWN_FLUSH_S = 5.0
 
 
 class Agent:
-    def __init__(self, config: AgentConfig) -> None:
+    def __init__(self, config: AgentConfig, *, config_path: Path | None = None) -> None:
         self.config = config
+        self.config_path = config_path  # re-read by the reload_config command
+        self.reload_to: AgentConfig | None = None  # set once a validated new config is accepted
+        self._reload_now = asyncio.Event()
         self.boot_id = uuid.uuid4().hex
         self.started_monotonic = time.monotonic()
         self.topics = Topics(config.mqtt.prefix, config.cabinet.id)
@@ -151,7 +156,7 @@ class Agent:
                     len(runners),
                     self.boot_id[:8],
                 )
-                await stop.wait()
+                await _first_of(stop, self._reload_now)
                 notify("STOPPING=1")
                 log.info("stopping")
                 for task in devices:
@@ -241,6 +246,22 @@ class Agent:
         )
         with contextlib.suppress(Exception):  # a reply lost with the connection is not retried
             await future
+        if self.reload_to is not None:
+            self._reload_now.set()  # after the reply left: the agent restarts with the new config
+
+    async def reload_config(self) -> dict[str, Any]:
+        """Validate the config file again; an invalid one is refused and the running one stays."""
+        if self.config_path is None:
+            raise CommandError("unavailable", "the agent was not started from a config file")
+        try:
+            new = await asyncio.to_thread(load_config, self.config_path)
+        except ConfigError as exc:
+            problems = "; ".join(str(problem) for problem in exc.problems[:5])
+            raise CommandError("invalid_config", f"{len(exc.problems)} problem(s): {problems}") from None
+        if new.config_hash() == self.config.config_hash():
+            return {"changed": False, "config_hash": new.config_hash()}
+        self.reload_to = new
+        return {"changed": True, "config_hash": new.config_hash(), "restarting": True}
 
     def _command_context(self, operator: str | None) -> CommandContext:
         return CommandContext(
@@ -251,7 +272,12 @@ class Agent:
             pollers=self.pollers,
             agent_info=self.agent_info,
             resend_birth=self._resend_birth,
-            services={"health": self.health, "audit": self.audit, "power": self.power},
+            services={
+                "health": self.health,
+                "audit": self.audit,
+                "power": self.power,
+                "reload_config": self.reload_config,
+            },
         )
 
     def _spawn(self, work: Any) -> None:
@@ -291,10 +317,25 @@ class Agent:
         }
 
 
-async def run_agent(config: AgentConfig) -> None:
-    """Run until SIGTERM or SIGINT."""
+async def run_agent(config: AgentConfig, config_path: Path | None = None) -> None:
+    """Run until SIGTERM or SIGINT; an accepted `reload_config` restarts the agent in-process."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await Agent(config).run(stop)
+    while True:
+        agent = Agent(config, config_path=config_path)
+        await agent.run(stop)
+        if agent.reload_to is None or stop.is_set():
+            return
+        log.info("restarting with the new configuration %s", agent.reload_to.config_hash())
+        config = agent.reload_to
+
+
+async def _first_of(*events: asyncio.Event) -> None:
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -98,7 +98,7 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     assert isinstance(config, AgentConfig)
     setup_logging(config.logging.level, secrets=config.secrets())
-    asyncio.run(run_agent(config))
+    asyncio.run(run_agent(config, args.config))
     return 0
 
 

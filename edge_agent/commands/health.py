@@ -66,3 +66,16 @@ async def report_daily(args: ReportArgs, context: CommandContext) -> dict[str, A
     day = args.day or datetime.now(health.config.tz).date()
     report = await health.daily_report(day)
     return {"day": report["day"], "devices": len(report["devices"])}
+
+
+@command("reload_config", NoArgsModel)
+async def reload_config(_args: NoArgsModel, context: CommandContext) -> dict[str, Any]:
+    """Re-read the config file: validated first; a rejected file leaves the running config in place,
+    an accepted one restarts the agent in-process after this reply."""
+    if not context.operator:
+        raise CommandError("missing_operator", "reloading the configuration needs an operator")
+    reload = context.services.get("reload_config")
+    if reload is None:
+        raise CommandError("unavailable", "reload is not available")
+    result: dict[str, Any] = await reload()
+    return result

@@ -185,3 +185,36 @@ async def test_repeat_fault_recommends_replacement_on_the_second_recurrence(
     replace = next(m.json() for m in central.messages() if m.json()["type"] == "replace_recommended")
     assert replace["device_id"] == "cam1"
     assert replace["detail"] == {"code": "sd_error", "recurrences": 2}
+
+
+def test_reload_config_validates_first_and_restarts_with_a_good_one(
+    broker, subscriber_factory, tmp_path: Path
+) -> None:
+    central = subscriber_factory(broker.host, broker.port, [f"{ROOT}/#"])
+    central.wait_connected()
+    config = write_config(tmp_path, port=broker.port, devices=[{"type": "script", "device_id": "cam1"}])
+    good_text = config.read_text()
+    with AgentProcess(config) as agent:
+        birth = central.wait_for(lambda m: m.topic == f"{ROOT}/status" and m.json()["state"] == "online", 15)
+        config.write_text(good_text.replace("device_id: cam1", "device_id: cam1\n  polling: fast"))
+        central.publish(f"{ROOT}/cmd/reload_config", _request("bad", "ops1"))
+        refused = central.wait_for(_reply("bad")).json()
+        assert refused["error"]["code"] == "invalid_config"
+        assert "devices[0].polling: unknown key" in refused["error"]["message"]
+        central.publish(f"{ROOT}/cmd/ping", _request("still", "ops1"))
+        central.wait_for(_reply("still"))  # the running config stays in place
+
+        config.write_text(good_text.replace("site: test bench", "site: test bench 2"))
+        central.clear()
+        central.publish(f"{ROOT}/cmd/reload_config", _request("good", "ops1"))
+        accepted = central.wait_for(_reply("good")).json()
+        assert accepted["data"]["changed"] is True
+        reborn = central.wait_for(
+            lambda m: m.topic == f"{ROOT}/status" and m.json()["state"] == "online", 15
+        ).json()
+        assert reborn["site"] == "test bench 2" and reborn["boot_id"] != birth.json()["boot_id"]
+        assert reborn["config_hash"] == accepted["data"]["config_hash"]
+        central.wait_for(lambda m: m.topic == f"{ROOT}/audit" and m.json()["module"] == "config")
+        assert agent.terminate() == 0
+    audits = [m.json() for m in central.messages(f"{ROOT}/audit")]
+    assert [r["module"] for r in audits] == ["cmd/reload_config", "config"]
