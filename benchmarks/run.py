@@ -18,6 +18,7 @@ HERE = Path(__file__).parent
 # Benchmarks of device kinds: (script, arguments for --quick).
 SCRIPTS: list[tuple[str, list[str]]] = [
     ("onvif_cameras.py", ["--rounds", "2"]),
+    ("health.py", ["--records", "300"]),
 ]
 
 
