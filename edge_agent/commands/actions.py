@@ -30,3 +30,18 @@ async def power_cycle(args: PowerCycleArgs, context: CommandContext) -> dict[str
     return await cycler.cycle(
         args.device_id, operator=context.operator, source="mqtt", reason=args.reason[:200]
     )
+
+
+class DeviceArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    device_id: Identifier
+
+
+@command("device_soft_reset", DeviceArgs, acts_on_hardware=True)
+async def device_soft_reset(args: DeviceArgs, context: CommandContext) -> dict[str, Any]:
+    """Ask a device for its own soft reset (e.g. a speed radar's reset frame): the kind's
+    `run_action("soft_reset")`; kinds without one answer `unsupported_action`."""
+    poller = context.pollers.get(args.device_id)
+    if poller is None:
+        raise CommandError("unknown_device", f"no device {args.device_id!r}")
+    return await poller.run_action("soft_reset", {})

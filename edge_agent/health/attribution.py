@@ -104,7 +104,7 @@ class Attribution:
         state, cause = self.reported.get(device_id, ("unknown", None))
         if state != "offline":
             return Effective(state, None)
-        if self._in_maintenance(device_id, at):
+        if self.in_maintenance(device_id, at):
             return Effective("offline", "maintenance")
         if self.evidence["mains_present"] is False:
             return Effective("offline", "power_supply")
@@ -115,7 +115,7 @@ class Attribution:
     def _resolve_cabinet(self, at: float) -> Effective:
         uplink_down = self.evidence["uplink_up"] is False
         mains_lost = self.evidence["mains_present"] is False
-        if (uplink_down or mains_lost) and self._in_maintenance(CABINET, at):
+        if (uplink_down or mains_lost) and self.in_maintenance(CABINET, at):
             return Effective("offline", "maintenance")
         if mains_lost:
             return Effective("offline", "power_supply")
@@ -124,7 +124,8 @@ class Attribution:
             return Effective("offline", "cabinet" if lan_down else "network_carrier")
         return Effective("ok", None)
 
-    def _in_maintenance(self, device_id: str, at: float) -> bool:
+    def in_maintenance(self, device_id: str, at: float) -> bool:
+        """A declared window covers `device_id` (`CABINET`: only cabinet-wide windows) at `at`."""
         return any(
             window.start <= at < window.end and (window.devices is None or device_id in window.devices)
             for window in self.windows

@@ -113,6 +113,11 @@ class HealthCore:
         return self._attribution.end_maintenance(now)
 
     @property
+    def running(self) -> Attribution:
+        """The attribution once `start` ran."""
+        return self._attribution
+
+    @property
     def _attribution(self) -> Attribution:
         if self.attribution is None:
             raise RuntimeError("HealthCore.start() first")

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from edge_agent.health.days import day_start, month_days
-from edge_agent.health.ledger import Ledger
+from edge_agent.health.ledger import Ledger, Totals
 from edge_agent.health.rate import online_rate
 from edge_agent.readings import CAUSES, Value
 
@@ -93,7 +93,7 @@ def build_report(
     }
 
 
-def _seconds(totals: Any, excluded_causes: list[str]) -> dict[str, Any]:
+def _seconds(totals: Totals, excluded_causes: list[str]) -> dict[str, Any]:
     return {
         "state_s": {state: round(seconds, 1) for state, seconds in sorted(totals.state_s.items())},
         "offline_cause_s": {cause: round(s, 1) for cause, s in sorted(totals.offline_cause_s.items())},

@@ -102,7 +102,7 @@ class HealthService:
 
     def _heartbeat_and_advance(self, now: float) -> list[Change]:
         self.core.heartbeat(now)
-        return self.core._attribution.advance(now)
+        return self.core.running.advance(now)
 
     # --- from the device loops ------------------------------------------------------------------
 
@@ -148,7 +148,7 @@ class HealthService:
     def _with_cause(self, snapshot: DeviceSnapshot, change: HealthChange) -> HealthChange:
         if not isinstance(change, StateChanged) or change.current != "offline":
             return change
-        effective = self.core._attribution.effective.get(snapshot.device_id)
+        effective = self.core.running.effective.get(snapshot.device_id)
         if effective is None or effective.cause is None or effective.cause == change.cause:
             return change
         snapshot.health.cause = effective.cause  # type: ignore[assignment]
@@ -238,7 +238,7 @@ class HealthService:
 
     def in_maintenance(self, device_id: str | None) -> bool:
         attribution = self.core.attribution
-        return attribution is not None and attribution._in_maintenance(device_id or CABINET, time.time())
+        return attribution is not None and attribution.in_maintenance(device_id or CABINET, time.time())
 
     # --- report ---------------------------------------------------------------------------------
 

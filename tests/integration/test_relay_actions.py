@@ -123,6 +123,15 @@ async def test_door_tamper_alarm_and_refused_power_cycles(
                 lambda m, t=transaction: m.topic == f"{ROOT}/cmd-reply" and m.json()["transaction"] == t
             )
             assert reply.json()["error"]["code"] == code
+        for transaction, operator, args, code in [
+            ("r1", "ops1", {"device_id": "nope"}, "unknown_device"),
+            ("r2", "ops1", {"device_id": "cam2"}, "unsupported_action"),
+        ]:
+            await central.apublish(f"{ROOT}/cmd/device_soft_reset", _request(transaction, operator, **args))
+            reply = await central.until(
+                lambda m, t=transaction: m.topic == f"{ROOT}/cmd-reply" and m.json()["transaction"] == t
+            )
+            assert reply.json()["error"]["code"] == code
         assert relay.state == 1
     assert not any(m.json()["type"] == "tamper_alarm" for m in central.messages(f"{ROOT}/event"))
     assert not any(m.json()["type"] == "power_cycle_started" for m in central.messages(f"{ROOT}/event"))
