@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser("report", help="print a daily inspection report")
     report.add_argument("--config", "-c", type=Path, required=True)
-    report.add_argument("--date", help="local day YYYY-MM-DD (default: today so far)")
+    report.add_argument("--date", type=_day, help="local day YYYY-MM-DD (default: today so far)")
     report.add_argument("--format", choices=("json", "csv"), default="json")
     report.set_defaults(handler=_report)
     return parser
@@ -118,6 +118,15 @@ def _watch(args: argparse.Namespace) -> int:
     from edge_agent.watch import watch
 
     return watch(args.host, args.port, args.topic, count=args.count, seconds=args.seconds)
+
+
+def _day(text: str) -> str:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a day (YYYY-MM-DD): {text!r}") from None
 
 
 def _loaded(path: Path) -> object | None:

@@ -13,12 +13,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import time
+import time as clock
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from edge_agent.health.days import day_start, month_days
 from edge_agent.health.ledger import Ledger, Totals
@@ -93,6 +94,15 @@ def build_report(
     }
 
 
+def next_report_time(after: float, report_time: time, tz: ZoneInfo) -> float:
+    """The first local `report_time` strictly after `after` (epoch seconds)."""
+    local = datetime.fromtimestamp(after, tz)
+    moment = datetime.combine(local.date(), report_time, tz)
+    if moment.timestamp() <= after:
+        moment = datetime.combine(local.date() + timedelta(days=1), report_time, tz)
+    return moment.timestamp()
+
+
 def _seconds(totals: Totals, excluded_causes: list[str]) -> dict[str, Any]:
     return {
         "state_s": {state: round(seconds, 1) for state, seconds in sorted(totals.state_s.items())},
@@ -143,7 +153,7 @@ def save_report(
     path = directory / f"{report['day']}.json"
     _atomic_write(path, json.dumps(report, indent=1, ensure_ascii=False, sort_keys=True))
     _atomic_write(directory / f"{report['day']}.csv", to_csv(report))
-    _prune(directory, keep_days, time.time() if now is None else now)
+    _prune(directory, keep_days, clock.time() if now is None else now)
     return path
 
 

@@ -30,7 +30,7 @@ from edge_agent.health.config import HealthConfig
 from edge_agent.health.core import MAINS_EVENTS, HealthCore
 from edge_agent.health.ledger import MaintenanceWindow
 from edge_agent.health.recovery import DeadWindow
-from edge_agent.health.report import DeviceNow, build_report, save_report
+from edge_agent.health.report import DeviceNow, build_report, next_report_time, save_report
 from edge_agent.health.tracker import FaultCleared, FaultRaised, HealthChange, StateChanged
 from edge_agent.live import DeviceSnapshot, LiveState
 from edge_agent.readings import Cause, PollResult, iso_ts
@@ -272,13 +272,7 @@ class HealthService:
         return DeviceNow(CABINET, "cabinet", state, cause, [], values)
 
     def _next_report_time(self, after: float) -> float:
-        local = datetime.fromtimestamp(after, self.config.tz)
-        moment = datetime.combine(local.date(), self.config.report_time, self.config.tz)
-        if moment.timestamp() <= after:
-            moment = datetime.combine(
-                local.date() + timedelta(days=1), self.config.report_time, self.config.tz
-            )
-        return moment.timestamp()
+        return next_report_time(after, self.config.report_time, self.config.tz)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -67,3 +67,15 @@ def test_report_on_disk_as_json_and_csv_and_pruned(tmp_path: Path) -> None:
     )
     assert load_report(directory, "2026-11-20") is None  # older than 400 days
     assert load_report(directory, "2027-12-30") is not None
+
+
+def test_next_report_time_is_the_next_local_report_time() -> None:
+    from datetime import datetime, time
+
+    from edge_agent.health.report import next_report_time
+
+    five_past = time(0, 5)
+    before = datetime(2026, 11, 20, 0, 4, tzinfo=TZ).timestamp()
+    assert next_report_time(before, five_past, TZ) == datetime(2026, 11, 20, 0, 5, tzinfo=TZ).timestamp()
+    at = datetime(2026, 11, 20, 0, 5, tzinfo=TZ).timestamp()
+    assert next_report_time(at, five_past, TZ) == datetime(2026, 11, 21, 0, 5, tzinfo=TZ).timestamp()

@@ -6,6 +6,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from edge_agent.health.attribution import CABINET, Attribution, Effective
 from edge_agent.health.days import split_by_day
@@ -164,3 +166,18 @@ def test_heartbeat_file_torn_or_missing_falls_back_to_the_last_transition(tmp_pa
     (tmp_path / "ledger.heartbeat").write_bytes(b'{"at": 17')  # torn by a power cut
     heartbeat = ledger.last_heartbeat()
     assert heartbeat is not None and heartbeat.at == T0 + 90 and not heartbeat.clean
+
+
+@given(
+    start=st.floats(min_value=1.7e9, max_value=1.9e9),
+    length=st.floats(min_value=0, max_value=40 * 86400),
+    zone=st.sampled_from(
+        ["UTC", "Asia/Shanghai", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe"]
+    ),
+)
+def test_split_by_day_loses_no_second_even_across_dst(start: float, length: float, zone: str) -> None:
+    parts = split_by_day(start, start + length, ZoneInfo(zone))
+    assert sum(seconds for _, seconds in parts) == pytest.approx(length, abs=1e-3)
+    days = [day for day, _ in parts]
+    assert days == sorted(set(days))  # each day once, in order
+    assert all(0 < seconds <= 25 * 3600 for _, seconds in parts)
