@@ -54,7 +54,9 @@ class HealthCore:
             self.attribution.evidence["mains_present"] = mains  # until the meter says otherwise
         for device_id in device_ids:
             self.attribution.device_state(device_id, "unknown", None, now)
-        self.repeat.replay(self.ledger.fault_events(now - self.repeat.window_s, now))
+        fired = self.repeat.replay(self.ledger.fault_events(now - self.repeat.window_s, now))
+        for device_id, code in fired:
+            self.replace_recommended.setdefault(device_id, set()).add(code)
         self.heartbeat(now, force=True)
         return window
 

@@ -40,10 +40,13 @@ class RepeatFaultRule:
         count = len(history.recurrences)
         return count if count >= self.threshold else None
 
-    def replay(self, events: list[tuple[str, str, str, float]]) -> None:
-        """Rebuild the history from the ledger's fault log after a restart (device, code, event, at)."""
+    def replay(self, events: list[tuple[str, str, str, float]]) -> set[tuple[str, str]]:
+        """Rebuild the history from the ledger's fault log after a restart (device, code, event, at);
+        returns the (device, code) pairs that reached the threshold on the way."""
+        fired = set()
         for device_id, code, event, at in events:
             if event == "cleared":
                 self.cleared(device_id, code, at)
-            elif event == "raised":
-                self.raised(device_id, code, at)
+            elif event == "raised" and self.raised(device_id, code, at) is not None:
+                fired.add((device_id, code))
+        return fired

@@ -181,3 +181,26 @@ def test_split_by_day_loses_no_second_even_across_dst(start: float, length: floa
     days = [day for day, _ in parts]
     assert days == sorted(set(days))  # each day once, in order
     assert all(0 < seconds <= 25 * 3600 for _, seconds in parts)
+
+
+def test_a_restart_keeps_maintenance_windows_and_repeat_fault_history(tmp_path: Path) -> None:
+    from edge_agent.health.config import HealthConfig
+    from edge_agent.health.core import HealthCore
+
+    config = HealthConfig()
+    first = HealthCore(tmp_path, config, boot_id="one")
+    first.start(T0, ["cam1"])
+    first.start_maintenance(MaintenanceWindow(T0, T0 + 3600, frozenset({"cam1"}), "tech", ""), T0)
+    for step, event in enumerate(["raised", "cleared", "raised", "cleared"]):
+        if event == "raised":
+            first.fault_raised("cam1", "sd_error", T0 + step)
+        else:
+            first.fault_cleared("cam1", "sd_error", T0 + step)
+    first.ledger.close()  # killed
+
+    second = HealthCore(tmp_path, config, boot_id="two")
+    second.start(T0 + 600, ["cam1"])
+    second.device_state("cam1", "offline", "device", T0 + 700)
+    assert second.running.effective["cam1"].cause == "maintenance"
+    replace = second.fault_raised("cam1", "sd_error", T0 + 800)  # second recurrence, across the restart
+    assert replace is not None and replace.recurrences == 2
