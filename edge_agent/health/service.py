@@ -262,6 +262,7 @@ class HealthService:
             timezone=self.config.timezone,
         )
         save_report(self.reports_dir, report, keep_days=self.config.report_keep_days)
+        self.core.ledger.prune_faults(time.time() - self.config.report_keep_days * 86400)  # bounded disk
         return report
 
     def _cabinet_now(self) -> DeviceNow:
