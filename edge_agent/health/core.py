@@ -20,7 +20,6 @@ from edge_agent.health.recovery import DeadWindow, recover
 from edge_agent.health.repeat import RepeatFaultRule
 
 MAINS_EVENTS = {"mains_lost": False, "mains_restored": True}
-FAULT_LOG_KEEP_S = 400 * 86400
 
 
 @dataclass(frozen=True, slots=True)
