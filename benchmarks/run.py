@@ -21,6 +21,7 @@ SCRIPTS: list[tuple[str, list[str]]] = [
     ("modbus_yardstick.py", ["--seconds", "15"]),
     ("onvif_cameras.py", ["--rounds", "2"]),
     ("diagnostics_page.py", ["--seconds", "5"]),
+    ("health.py", ["--records", "300"]),
 ]
 
 

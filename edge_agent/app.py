@@ -14,18 +14,25 @@ import os
 import signal
 import time
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psutil
 
 from edge_agent import __version__
+from edge_agent.actions.auto_cycle import AutoRecovery
+from edge_agent.actions.door import DoorWatcher
+from edge_agent.actions.power import PowerCycler
+from edge_agent.audit import AuditLog
 from edge_agent.commands.context import CommandContext
 from edge_agent.commands.dispatcher import Dispatcher
-from edge_agent.config import AgentConfig
+from edge_agent.config import AgentConfig, load_config
 from edge_agent.device_runner import DeviceRunner
 from edge_agent.devices import kind_of
 from edge_agent.devices.base import DeviceContext, Poller
 from edge_agent.emitter import Emitter
+from edge_agent.errors import CommandError, ConfigError
+from edge_agent.health.service import HealthService
 from edge_agent.live import LiveState
 from edge_agent.memory import release_free_memory
 from edge_agent.mqtt.link import Incoming, MqttLink, Will
@@ -46,8 +53,11 @@ SHUTDOWN_FLUSH_S = 5.0
 
 
 class Agent:
-    def __init__(self, config: AgentConfig) -> None:
+    def __init__(self, config: AgentConfig, *, config_path: Path | None = None) -> None:
         self.config = config
+        self.config_path = config_path  # re-read by the reload_config command
+        self.reload_to: AgentConfig | None = None  # set once a validated new config is accepted
+        self._reload_now = asyncio.Event()
         self.boot_id = uuid.uuid4().hex
         self.started_monotonic = time.monotonic()
         self.topics = Topics(config.mqtt.prefix, config.cabinet.id)
@@ -65,9 +75,44 @@ class Agent:
             subscriptions=[self.topics.command_filter] if config.commands.enabled else [],
         )
         self.reporter = Reporter(self.link, self.outbox)
+        data_dir = config.storage.data_dir
+        self.audit = AuditLog(
+            data_dir / "audit",
+            retention_days=config.audit.retention_days,
+            max_file_bytes=config.audit.max_file_bytes,
+            max_file_age_days=config.audit.max_file_age_days,
+            publish=self.emitter.audit,
+        )
+        self.health = HealthService(
+            config.health,
+            data_dir,
+            cabinet_id=config.cabinet.id,
+            boot_id=self.boot_id,
+            emitter=self.emitter,
+            live=self.live,
+        )
+        self.reports = self.health  # daily reports for the diagnostics page
+        self.power = PowerCycler(
+            config.actions.relays,
+            emitter=self.emitter,
+            audit=self.audit,
+            tz=config.health.tz,
+            save_counts=self._save_power_cycles,
+        )
+        self.auto_recovery = AutoRecovery(
+            config.actions.auto_power_cycle, self.power, self.live, emitter=self.emitter, audit=self.audit
+        )
+        door = config.actions.door
+        self.door = (
+            None
+            if door is None
+            else DoorWatcher(door, self.emitter, lambda: self.health.in_maintenance(None))
+        )
         self.dispatcher = Dispatcher(
             max_payload_bytes=config.commands.max_payload_bytes,
-            disabled=frozenset(),
+            disabled=frozenset(config.commands.disabled),
+            hardware_actions=config.commands.hardware_actions,
+            audit=self.audit,
             make_context=self._command_context,
         )
         self.shared = SharedResources()
@@ -89,15 +134,25 @@ class Agent:
             for device in self.config.devices:
                 poller = kind_of(device).create_poller(device, context)
                 self.pollers[device.device_id] = poller
-                runners.append(DeviceRunner(device, poller, self.emitter, self.live))
+                runners.append(DeviceRunner(device, poller, self.emitter, self.live, self.health))
                 self.runners[device.device_id] = runners[-1]
+            await self.health.start(self.pollers)
+            await self._audit_config_change()
+            self.power.open()
+            self.power.restore_counts(await self.health.swap_meta("power_cycles", None, keep=True))
+            if self.door is not None:
+                self.door.open()
             async with asyncio.TaskGroup() as group:
                 service = [
                     group.create_task(self.link.run(), name="mqtt-link"),
                     group.create_task(self.reporter.run(), name="mqtt-reporter"),
                     group.create_task(watchdog_loop(), name="systemd-watchdog"),
                 ]
-                devices = [group.create_task(r.run(), name=f"device:{r.config.device_id}") for r in runners]
+                # Stopped with the device loops, before the ledger closes: they write to it.
+                devices = [group.create_task(self.health.run(), name="health")]
+                if self.config.actions.auto_power_cycle.enabled and self.config.actions.relays:
+                    devices.append(group.create_task(self.auto_recovery.run(), name="auto-recovery"))
+                devices += [group.create_task(r.run(), name=f"device:{r.config.device_id}") for r in runners]
                 if self.config.diagnostics.enabled:
                     await self._start_page(group, service)
                 release_free_memory()
@@ -110,13 +165,17 @@ class Agent:
                     len(runners),
                     self.boot_id[:8],
                 )
-                await stop.wait()
+                await _first_of(stop, self._reload_now)
                 notify("STOPPING=1")
                 log.info("stopping")
                 for task in devices:
                     task.cancel()
                 await asyncio.gather(*devices, return_exceptions=True)
+                await self.health.stop()
                 await self._shutdown(service)
+            await self.power.close()
+            if self.door is not None:
+                self.door.close()
 
     async def _start_page(self, group: asyncio.TaskGroup, service: list[asyncio.Task[Any]]) -> None:
         # Imported here: aiohttp.web is loaded only on cabinets that serve the page.
@@ -157,6 +216,16 @@ class Agent:
             task.cancel()
         for task in self._background:
             task.cancel()
+
+    async def _save_power_cycles(self, counts: dict[str, Any]) -> None:
+        await self.health.swap_meta("power_cycles", counts)
+
+    async def _audit_config_change(self) -> None:
+        """A config change is audited: the first start with a new config hash writes one record."""
+        current = self.config.config_hash()
+        previous = await self.health.swap_meta("config_hash", current)
+        if previous != current:
+            await self.audit.record(None, "agent", "config", None, {"from": previous, "to": current}, "ok")
 
     # --- presence -------------------------------------------------------------------------------
 
@@ -205,6 +274,22 @@ class Agent:
         )
         with contextlib.suppress(Exception):  # a reply lost with the connection is not retried
             await future
+        if self.reload_to is not None:
+            self._reload_now.set()  # after the reply left: the agent restarts with the new config
+
+    async def reload_config(self) -> dict[str, Any]:
+        """Validate the config file again; an invalid one is refused and the running one stays."""
+        if self.config_path is None:
+            raise CommandError("unavailable", "the agent was not started from a config file")
+        try:
+            new = await asyncio.to_thread(load_config, self.config_path)
+        except ConfigError as exc:
+            problems = "; ".join(str(problem) for problem in exc.problems[:5])
+            raise CommandError("invalid_config", f"{len(exc.problems)} problem(s): {problems}") from None
+        if new.config_hash() == self.config.config_hash():
+            return {"changed": False, "config_hash": new.config_hash()}
+        self.reload_to = new
+        return {"changed": True, "config_hash": new.config_hash(), "restarting": True}
 
     def _command_context(self, operator: str | None) -> CommandContext:
         return CommandContext(
@@ -215,6 +300,12 @@ class Agent:
             pollers=self.pollers,
             agent_info=self.agent_info,
             resend_birth=self._resend_birth,
+            services={
+                "health": self.health,
+                "audit": self.audit,
+                "power": self.power,
+                "reload_config": self.reload_config,
+            },
         )
 
     def _spawn(self, work: Any) -> None:
@@ -254,10 +345,25 @@ class Agent:
         }
 
 
-async def run_agent(config: AgentConfig) -> None:
-    """Run until SIGTERM or SIGINT."""
+async def run_agent(config: AgentConfig, config_path: Path | None = None) -> None:
+    """Run until SIGTERM or SIGINT; an accepted `reload_config` restarts the agent in-process."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await Agent(config).run(stop)
+    while True:
+        agent = Agent(config, config_path=config_path)
+        await agent.run(stop)
+        if agent.reload_to is None or stop.is_set():
+            return
+        log.info("restarting with the new configuration %s", agent.reload_to.config_hash())
+        config = agent.reload_to
+
+
+async def _first_of(*events: asyncio.Event) -> None:
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -1,4 +1,4 @@
-"""Command line: `edge-agent run | check | watch | user | version`."""
+"""Command line: `edge-agent run | check | demo | watch | user | audit verify | report`."""
 
 from __future__ import annotations
 
@@ -56,6 +56,18 @@ def _parser() -> argparse.ArgumentParser:
     from edge_agent.diagnostics.user_cli import add_parser as add_user_parser
 
     add_user_parser(commands)
+
+    audit = commands.add_parser("audit", help="the audit log")
+    audit_commands = audit.add_subparsers(metavar="ACTION")
+    verify = audit_commands.add_parser("verify", help="check the audit log's hash chain (exit 1 if broken)")
+    verify.add_argument("--config", "-c", type=Path, required=True)
+    verify.set_defaults(handler=_audit_verify)
+
+    report = commands.add_parser("report", help="print a daily inspection report")
+    report.add_argument("--config", "-c", type=Path, required=True)
+    report.add_argument("--date", type=_day, help="local day YYYY-MM-DD (default: today so far)")
+    report.add_argument("--format", choices=("json", "csv"), default="json")
+    report.set_defaults(handler=_report)
     return parser
 
 
@@ -96,7 +108,7 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     assert isinstance(config, AgentConfig)
     setup_logging(config.logging.level, secrets=config.secrets())
-    asyncio.run(run_agent(config))
+    asyncio.run(run_agent(config, args.config))
     return 0
 
 
@@ -116,3 +128,35 @@ def _watch(args: argparse.Namespace) -> int:
     from edge_agent.watch import watch
 
     return watch(args.host, args.port, args.topic, count=args.count, seconds=args.seconds)
+
+
+def _day(text: str) -> str:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a day (YYYY-MM-DD): {text!r}") from None
+
+
+def _loaded(path: Path) -> object | None:
+    try:
+        return _load(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return None
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    from edge_agent.health.cli import audit_verify
+
+    config = _loaded(args.config)
+    return 2 if config is None else audit_verify(config)  # type: ignore[arg-type]
+
+
+def _report(args: argparse.Namespace) -> int:
+    from edge_agent.health.cli import report
+
+    config = _loaded(args.config)
+    return 2 if config is None else report(config, args.date, args.format)  # type: ignore[arg-type]

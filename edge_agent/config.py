@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 import yaml
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 
+from edge_agent.actions.config import ActionsConfig
 from edge_agent.config_base import Identifier, StrictModel
 from edge_agent.devices import KINDS
 from edge_agent.devices.base import DeviceConfig
 from edge_agent.diagnostics.config import DiagnosticsConfig
 from edge_agent.errors import ConfigError, ConfigProblem
+from edge_agent.health.config import AuditConfig, HealthConfig
 from edge_agent.mqtt.config import MqttConfig
 
 # A discriminated union over every registered kind, so `type: host` picks HostConfig and a
@@ -58,6 +60,10 @@ class LoggingConfig(StrictModel):
 
 class CommandsConfig(StrictModel):
     enabled: bool = Field(True, description="Answer commands on `cmd/<name>`.")
+    hardware_actions: bool = Field(
+        True, description="Allow commands that act on hardware (reboot, power-cycle, time sync)."
+    )
+    disabled: list[str] = Field(default_factory=list, description="Command names refused on this cabinet.")
     max_payload_bytes: int = Field(
         16384, ge=256, le=2**20, description="Larger command payloads are refused."
     )
@@ -70,6 +76,9 @@ class AgentConfig(StrictModel):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)  # type: ignore[arg-type]
     commands: CommandsConfig = Field(default_factory=CommandsConfig)  # type: ignore[arg-type]
     diagnostics: DiagnosticsConfig = Field(default_factory=dict, validate_default=True)
+    health: HealthConfig = Field(default_factory=HealthConfig)  # type: ignore[arg-type]
+    audit: AuditConfig = Field(default_factory=AuditConfig)  # type: ignore[arg-type]
+    actions: ActionsConfig = Field(default_factory=ActionsConfig)
     devices: list[AnyDeviceConfig] = Field(default_factory=list, description="The devices in this cabinet.")
 
     def secrets(self) -> list[str]:
@@ -224,4 +233,15 @@ def _cross_checks(file: str, config: AgentConfig) -> list[ConfigProblem]:
                 )
             )
         seen.setdefault(device.device_id, index)
+    for switch, members in config.health.switches.items():
+        for position, member in enumerate(members):
+            if member not in seen:
+                problems.append(
+                    ConfigProblem(file, f"health.switches.{switch}[{position}]", f"no device {member!r}")
+                )
+    for position, relay in enumerate(config.actions.relays):
+        if relay.device_id not in seen:
+            problems.append(
+                ConfigProblem(file, f"actions.relays[{position}].device_id", f"no device {relay.device_id!r}")
+            )
     return problems

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from edge_agent.devices.base import DeviceConfig, Poller
 from edge_agent.emitter import Emitter
@@ -22,9 +22,25 @@ from edge_agent.telemetry_filter import TelemetryFilter
 log = logging.getLogger(__name__)
 
 
+class HealthObserver(Protocol):
+    """Sees each poll's health changes before they are published (cause attribution, ledger)."""
+
+    async def observe(
+        self, snapshot: DeviceSnapshot, changes: list[HealthChange], result: PollResult | None
+    ) -> list[HealthChange]: ...
+
+
 class DeviceRunner:
-    def __init__(self, config: DeviceConfig, poller: Poller[Any], emitter: Emitter, live: LiveState) -> None:
+    def __init__(
+        self,
+        config: DeviceConfig,
+        poller: Poller[Any],
+        emitter: Emitter,
+        live: LiveState,
+        observer: HealthObserver | None = None,
+    ) -> None:
         self.config = config
+        self.observer = observer
         self.poller = poller
         self.emitter = emitter
         self.live = live
@@ -109,7 +125,7 @@ class DeviceRunner:
         snapshot.last_poll = now
         snapshot.polls_ok += 1
         changes = self.tracker.on_success(result, now)
-        await self._publish_changes(changes)
+        await self._publish_changes(changes, result)
         for event in result.events:
             await self.emitter.event(
                 event.type,
@@ -128,9 +144,14 @@ class DeviceRunner:
         snapshot.last_poll = utc_now()
         snapshot.diagnostics["last_error"] = str(error)
         log.debug("device %s: poll failed: %s", self.config.device_id, error)
-        await self._publish_changes(self.tracker.on_failure(error, snapshot.last_poll))
+        await self._publish_changes(self.tracker.on_failure(error, snapshot.last_poll), None)
 
-    async def _publish_changes(self, changes: list[HealthChange]) -> None:
+    async def _publish_changes(self, changes: list[HealthChange], result: PollResult | None) -> None:
+        if self.observer is not None:
+            try:
+                changes = await self.observer.observe(self.snapshot, changes, result)
+            except Exception:  # bookkeeping trouble (disk full) must not stop the device's loop
+                log.exception("device %s: health bookkeeping failed", self.config.device_id)
         if changes:
             await self.emitter.device_changes(self.snapshot, changes)
         self.live.changed(self.config.device_id)

@@ -13,9 +13,17 @@ from typing import Any
 
 from edge_agent.health.tracker import FaultCleared, FaultRaised, HealthChange, StateChanged
 from edge_agent.live import DeviceSnapshot
-from edge_agent.mqtt.payloads import DeviceStatePayload, EventPayload, FaultItem, Payload, TelemetryPayload
+from edge_agent.mqtt.payloads import (
+    AuditPayload,
+    DailyReportPayload,
+    DeviceStatePayload,
+    EventPayload,
+    FaultItem,
+    Payload,
+    TelemetryPayload,
+)
 from edge_agent.mqtt.topics import Topics
-from edge_agent.outbox import NewMessage, Outbox
+from edge_agent.outbox import NewMessage, Outbox, PayloadBuilder
 from edge_agent.readings import Cause, Severity, Value, utc_now
 
 log = logging.getLogger(__name__)
@@ -55,6 +63,17 @@ class Emitter:
             messages.append(self._state(snapshot))
         if messages:
             await self._put(messages)
+
+    async def report(self, report: Mapping[str, Any]) -> None:
+        """The daily report (`report/daily`); `report` holds every DailyReportPayload field but id/seq."""
+        ts = utc_now()
+        await self._put(
+            [NewMessage("report", self.topics.report_daily, _sequenced(DailyReportPayload, ts, report))]
+        )
+
+    async def audit(self, record: Mapping[str, Any]) -> None:
+        """One audit record (`audit`), as written by `edge_agent.audit.AuditLog`."""
+        await self._put([NewMessage("audit", self.topics.audit, _sequenced(AuditPayload, None, record))])
 
     async def device_state(self, snapshot: DeviceSnapshot) -> None:
         await self._put([self._state(snapshot)])
@@ -170,6 +189,20 @@ class Emitter:
             self._thinned_unreported += await self.outbox.put(
                 [self._event("outbox_telemetry_thinned", "warning", None, None, detail)]
             )
+
+
+def _sequenced(model: type[Payload], ts: Any, fields: Mapping[str, Any]) -> PayloadBuilder:
+    """A builder validating `fields` into `model` once the outbox gives the message its id and seq."""
+    document = dict(fields)
+    if ts is not None:
+        document["ts"] = ts
+    model.model_validate({**document, "id": "x" * 8, "seq": 1})  # fail here, not inside the outbox
+
+    def build(message_id: str, seq: int | None) -> bytes:
+        assert seq is not None
+        return _encode(model.model_validate({**document, "id": message_id, "seq": seq}))
+
+    return build
 
 
 def _encode(payload: Payload) -> bytes:

@@ -29,22 +29,30 @@ class Command:
     name: str
     args_model: type[BaseModel]
     handler: Handler
-    acts_on_hardware: bool  # such commands can be disabled per cabinet
+    acts_on_hardware: bool  # such commands can be disabled per cabinet, and need an operator
+    read_only: bool  # changes nothing: not audited
 
 
 COMMANDS: dict[str, Command] = {}
 
 
 def command(
-    name: str, args_model: type[ArgsT], *, acts_on_hardware: bool = False
+    name: str, args_model: type[ArgsT], *, acts_on_hardware: bool = False, read_only: bool = False
 ) -> Callable[[Callable[[ArgsT, CommandContext], Awaitable[dict[str, Any]]]], Handler]:
+    """Register a command. Every command that is not `read_only` is written to the audit log."""
+
     def register(handler: Callable[[ArgsT, CommandContext], Awaitable[dict[str, Any]]]) -> Handler:
-        COMMANDS[name] = Command(name, args_model, handler, acts_on_hardware)
+        COMMANDS[name] = Command(name, args_model, handler, acts_on_hardware, read_only)
         return handler
 
     return register
 
 
-_COMMAND_MODULES = ("edge_agent.commands.basic", "edge_agent.commands.camera")
+_COMMAND_MODULES = (
+    "edge_agent.commands.basic",
+    "edge_agent.commands.camera",
+    "edge_agent.commands.health",
+    "edge_agent.commands.actions",
+)
 for _module in _COMMAND_MODULES:
     importlib.import_module(_module)

@@ -9,12 +9,12 @@ from edge_agent.commands.context import CommandContext
 from edge_agent.readings import iso_ts, utc_now
 
 
-@command("ping", NoArgs)
+@command("ping", NoArgs, read_only=True)
 async def ping(_args: NoArgs, context: CommandContext) -> dict[str, Any]:
     return {"pong": True, "ts": iso_ts(utc_now()), "cabinet_id": context.cabinet_id}
 
 
-@command("get_status", NoArgs)
+@command("get_status", NoArgs, read_only=True)
 async def get_status(_args: NoArgs, context: CommandContext) -> dict[str, Any]:
     devices = {
         device_id: {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from edge_agent.devices.base import Poller
@@ -20,3 +20,5 @@ class CommandContext:
     pollers: Mapping[str, Poller[Any]]
     agent_info: Callable[[], dict[str, Any]]
     resend_birth: Callable[[], Awaitable[None]]
+    # Agent services later features add without widening this class: "health", "audit", "relays".
+    services: Mapping[str, Any] = field(default_factory=dict)

@@ -1,7 +1,14 @@
 """Reads a command request, runs it, and builds the reply. Every bad input gets an error reply.
 
 Requests are hostile until parsed: size first, then JSON, then the envelope, then the command's
-own arguments. Nothing runs unless all of it is valid.
+own arguments. Nothing runs unless all of it is valid. A command that acts on hardware also needs
+an operator and must not be disabled on this cabinet (`commands.disabled`,
+`commands.hardware_actions: false`).
+
+Audit: every request for a known command that is not read-only is written to the audit log
+(source `mqtt`, or `web` for the page; module `cmd/<name>`, target = its `device_id` argument),
+refused or not, with
+its result (`ok` or `error: <code>`).
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from edge_agent.audit import AuditLog, Source
 from edge_agent.commands import COMMANDS
 from edge_agent.commands.context import CommandContext
 from edge_agent.errors import CommandError
@@ -33,17 +41,26 @@ class Dispatcher:
         max_payload_bytes: int,
         disabled: frozenset[str],
         make_context: Callable[[str | None], CommandContext],
+        hardware_actions: bool = True,
+        audit: AuditLog | None = None,
     ) -> None:
         self.max_payload_bytes = max_payload_bytes
         self.disabled = disabled
+        self.hardware_actions = hardware_actions
+        self.audit = audit
         self.make_context = make_context
         self._tokens = float(BURST)
         self._refilled = time.monotonic()
         self._dropped = 0
         self.handled_total = 0
 
-    async def handle(self, name: str, payload: bytes) -> CommandReplyPayload | None:
-        """The reply to send, or None when flooding (replies would only add to the flood)."""
+    async def handle(
+        self, name: str, payload: bytes, *, source: Source = "mqtt"
+    ) -> CommandReplyPayload | None:
+        """The reply to send, or None when flooding (replies would only add to the flood).
+
+        `source` is where the request came from, for the audit log: `mqtt`, or `web` for the page.
+        """
         if not self._take_token():
             if not self._dropped:
                 log.warning("command flood: dropping commands beyond %g/s", RATE_PER_S)
@@ -54,6 +71,7 @@ class Dispatcher:
             self._dropped = 0
         self.handled_total += 1
         transaction: str | None = None
+        request: CommandRequest | None = None
         try:
             request = self._parse(payload)
             transaction = request.transaction
@@ -62,12 +80,33 @@ class Dispatcher:
             log.info("command %r refused: %s", name[:64], exc)
             if transaction is None and len(payload) <= self.max_payload_bytes:
                 transaction = _salvage_transaction(payload)
+            await self._audit(name, request, f"error: {exc.code}", source)
             return _reply(transaction, name, error=(exc.code, str(exc)))
         except Exception as exc:
             log.exception("command %r failed", name)
+            await self._audit(name, request, "error: internal_error", source)
             return _reply(transaction, name, error=("internal_error", f"{type(exc).__name__}"))
         log.info("command %s (operator %s, transaction %s) done", name, request.operator or "-", transaction)
+        await self._audit(name, request, "ok", source)
         return _reply(transaction, name, data=data)
+
+    async def _audit(self, name: str, request: CommandRequest | None, result: str, source: Source) -> None:
+        command = COMMANDS.get(name)
+        if self.audit is None or command is None or command.read_only:
+            return
+        args = request.args if request is not None else {}
+        target = args.get("device_id")
+        try:
+            await self.audit.record(
+                request.operator if request is not None else None,
+                source,
+                f"cmd/{name}",
+                target if isinstance(target, str) else None,
+                {**args, "transaction": request.transaction if request is not None else None},
+                result,
+            )
+        except OSError:
+            log.exception("command %s: could not write the audit record", name)
 
     def _parse(self, payload: bytes) -> CommandRequest:
         if len(payload) > self.max_payload_bytes:
@@ -89,8 +128,10 @@ class Dispatcher:
             raise CommandError(
                 "unknown_command", f"unknown command {name[:64]!r}; known: {', '.join(sorted(COMMANDS))}"
             )
-        if name in self.disabled:
+        if name in self.disabled or (command.acts_on_hardware and not self.hardware_actions):
             raise CommandError("disabled", f"command {name!r} is disabled on this cabinet")
+        if command.acts_on_hardware and not request.operator:
+            raise CommandError("missing_operator", f"command {name!r} acts on hardware: give an operator")
         try:
             args = command.args_model.model_validate(request.args)
         except ValidationError as exc:

@@ -22,6 +22,7 @@ _KIND_MODULES = (
     "edge_agent.devices.modbus",
     "edge_agent.devices.serial",
     "edge_agent.devices.onvif_camera",
+    "edge_agent.devices.link",
 )
 
 

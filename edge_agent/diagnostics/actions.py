@@ -32,10 +32,10 @@ ACTIONS: dict[str, ActionSpec] = {
     spec.key: spec
     for spec in (
         ActionSpec("power_cycle", "power_cycle", per_device=True),
-        ActionSpec("camera_reboot", "camera_reboot", per_device=True, kinds=("onvif", "camera")),
-        ActionSpec("time_sync", "time_sync", per_device=True, kinds=("onvif", "camera")),
-        ActionSpec("radar_reset", "radar_reset", per_device=True, kinds=("serial", "radar")),
-        ActionSpec("maintenance_window", "maintenance_window", per_device=False),
+        ActionSpec("camera_reboot", "camera_reboot", per_device=True, kinds=("onvif_camera",)),
+        ActionSpec("time_sync", "camera_sync_time", per_device=True, kinds=("onvif_camera",)),
+        ActionSpec("radar_reset", "device_soft_reset", per_device=True, kinds=("serial",)),
+        ActionSpec("maintenance_window", "maintenance_start", per_device=False),
         ActionSpec("self_test", None, per_device=False),
     )
 }
@@ -69,9 +69,27 @@ async def run(agent: Agent, spec: ActionSpec, *, operator: str, args: dict[str, 
         async with asyncio.timeout(ACTION_TIMEOUT_S):
             data = await agent.poll_all_now()
         return {"status": "ok", "data": data, "error": None}
-    request = {"transaction": f"page-{uuid.uuid4().hex[:12]}", "operator": operator, "args": args}
+    request = {
+        "transaction": f"page-{uuid.uuid4().hex[:12]}",
+        "operator": operator,
+        "args": _command_args(spec, args),
+    }
     async with asyncio.timeout(ACTION_TIMEOUT_S):
-        reply = await agent.dispatcher.handle(spec.command, json.dumps(request).encode())
+        # The dispatcher audits the command (source `web`), as it does for MQTT requests.
+        reply = await agent.dispatcher.handle(spec.command, json.dumps(request).encode(), source="web")
     if reply is None:
         return {"status": "error", "data": None, "error": {"code": "busy", "message": "too many commands"}}
     return reply.model_dump(mode="json", include={"status", "data", "error"})
+
+
+def _command_args(spec: ActionSpec, args: dict[str, Any]) -> dict[str, Any]:
+    """The page's form fields as the command's arguments."""
+    if spec.command == "maintenance_start":
+        mapped: dict[str, Any] = {
+            "duration_s": args.get("duration_min", 60) * 60,
+            "reason": args.get("reason", ""),
+        }
+        if args.get("device_id"):
+            mapped["device_ids"] = [args["device_id"]]
+        return mapped
+    return {key: value for key, value in args.items() if key == "device_id"}

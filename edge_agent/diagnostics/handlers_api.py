@@ -65,14 +65,15 @@ async def run_action(request: web.Request) -> web.Response:
     args = parsed.model_dump(exclude_none=True)
     session = session_of(request)
     result = await _run_safely(spec, state.agent, session.user, args)
-    await state.audit.record(
-        operator=session.user,
-        source=f"page:{request.remote or '?'}",
-        module=f"action:{spec.key}",
-        target=parsed.device_id,
-        params=args,
-        result=result["status"],
-    )
+    if spec.command is None:  # page-only actions; commands are audited by the dispatcher
+        await state.audit.record(
+            operator=session.user,
+            source="web",
+            module=f"web/{spec.key}",
+            target=parsed.device_id,
+            params={**args, "client": request.remote or "?"},
+            result=result["status"],
+        )
     return web.json_response(result)
 
 

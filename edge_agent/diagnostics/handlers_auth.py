@@ -67,7 +67,12 @@ async def logout(request: web.Request) -> web.StreamResponse:
     session = session_of(request)
     state.sessions.end(session.token)
     await state.audit.record(
-        operator=session.user, source=_source(request), module="logout", target=None, params={}, result="ok"
+        operator=session.user,
+        source="web",
+        module="web/logout",
+        target=None,
+        params={"client": request.remote or "?"},
+        result="ok",
     )
     response = web.HTTPFound("/login")
     clear_session(response)
@@ -88,13 +93,9 @@ async def switch_language(request: web.Request) -> web.StreamResponse:
 async def _audit_login(request: web.Request, user: str, result: str) -> None:
     await state_of(request).audit.record(
         operator=user[:64] or "-",
-        source=_source(request),
-        module="login",
+        source="web",
+        module="web/login",
         target=None,
-        params={},
+        params={"client": request.remote or "?"},
         result=result,
     )
-
-
-def _source(request: web.Request) -> str:
-    return f"page:{request.remote or '?'}"

@@ -15,7 +15,6 @@ from aiohttp import web
 from edge_agent.diagnostics import handlers_api as api
 from edge_agent.diagnostics import handlers_auth as auth
 from edge_agent.diagnostics import handlers_pages as pages
-from edge_agent.diagnostics.audit import AuditSink, JsonLinesAudit
 from edge_agent.diagnostics.history import History
 from edge_agent.diagnostics.live_stream import events
 from edge_agent.diagnostics.logbuffer import RecentLog
@@ -34,7 +33,7 @@ MAX_REQUEST_BYTES = 64 * 1024
 PUBLISH_WATCH_S = 1.0  # resolution of the overview's "last publish"
 
 
-def build_app(agent: Agent, *, audit: AuditSink | None = None) -> web.Application:
+def build_app(agent: Agent) -> web.Application:
     config = agent.config.diagnostics
     secrets = [agent.config.mqtt.password.get_secret_value()] if agent.config.mqtt.password else []
     state = PageState(
@@ -45,7 +44,7 @@ def build_app(agent: Agent, *, audit: AuditSink | None = None) -> web.Applicatio
         limiter=LoginLimiter(max_failures=config.lockout_after_failures, lockout_s=config.lockout_s),
         history=History(config.history_hours),
         recent_log=RecentLog(secrets),
-        audit=audit or JsonLinesAudit(agent.config.storage.data_dir / "audit-diagnostics.jsonl"),
+        audit=agent.audit,
         secure_cookies=config.tls is not None,
     )
     app = web.Application(middlewares=[require_login], client_max_size=MAX_REQUEST_BYTES)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from edge_agent.diagnostics.audit import AuditSink
+from edge_agent.audit import AuditLog
 from edge_agent.diagnostics.config import DiagnosticsConfig
 from edge_agent.diagnostics.history import History
 from edge_agent.diagnostics.logbuffer import RecentLog
@@ -39,7 +39,7 @@ class PageState:
     limiter: LoginLimiter
     history: History
     recent_log: RecentLog
-    audit: AuditSink
+    audit: AuditLog  # the agent's hash-chained audit log: logins, logouts, page-only actions
     secure_cookies: bool
     last_publish: datetime | None = None  # when the reporter's sent count last grew (page's view)
     _published_seen: int = field(default=0, repr=False)

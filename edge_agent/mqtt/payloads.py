@@ -126,6 +126,62 @@ class CommandReplyPayload(Payload):
     ts: Timestamp
 
 
+class AuditPayload(Payload):
+    """`audit`: one operator or remote action, or config change, as written to the audit log."""
+
+    id: MessageId
+    seq: Seq
+    n: int = Field(ge=1, description="Position in the cabinet's audit chain (1, 2, 3, ...).")
+    ts: Timestamp
+    operator: str | None = Field(description="Who acted; null when the request named no one.")
+    source: Literal["mqtt", "web", "cli", "agent"]
+    module: str = Field(description="What acted: `cmd/<name>`, `web/<action>`, `config`, ...")
+    target: str | None = Field(description="The device acted on; null for the cabinet.")
+    params: dict[str, Any] = Field(description="Parameters, secrets written as `***`.")
+    result: str = Field(description="`ok` or `error: <code>`.")
+    prev_hash: str = Field(description="`hash` of the previous record (64 zeros for the first).")
+    hash: str = Field(description="SHA-256 of the record's canonical JSON without `hash`.")
+
+
+class CauseSeconds(Payload):
+    state_s: dict[str, float] = Field(
+        description="Seconds per state (ok, degraded, fault, offline, unknown)."
+    )
+    offline_cause_s: dict[str, float] = Field(description="Offline seconds per cause.")
+    online_rate: float | None = Field(
+        description="online / (scheduled - excluded causes), 0..1; null with nothing scheduled."
+    )
+
+
+class ReportDevice(Payload):
+    device_id: str
+    kind: str
+    state: DeviceStateName = Field(description="State when the report was made.")
+    cause: Cause | None
+    day: CauseSeconds = Field(description="The report's day.")
+    month: CauseSeconds = Field(description="From the 1st of the month to the end of the report's day.")
+    faults_raised: list[str] = Field(description="Fault codes raised during the day.")
+    faults_cleared: list[str] = Field(description="Fault codes cleared during the day.")
+    faults_active: list[str]
+    replace_recommended: list[str] = Field(description="Fault codes that recurred too often.")
+    values: dict[str, JsonValue] = Field(
+        description="Latest inspection figures: SD card, retention, clock drift, link latency/loss."
+    )
+
+
+class DailyReportPayload(Payload):
+    """`report/daily`: the daily inspection report (巡检台账) of the cabinet."""
+
+    id: MessageId
+    seq: Seq
+    ts: Timestamp
+    cabinet_id: str
+    day: str = Field(description="Local calendar day reported, YYYY-MM-DD.")
+    timezone: str
+    excluded_causes: list[Cause]
+    devices: list[ReportDevice]
+
+
 # Schema file name -> model; the files in schemas/ are generated from this table.
 SCHEMAS: dict[str, type[Payload]] = {
     "status": StatusPayload,
@@ -134,6 +190,8 @@ SCHEMAS: dict[str, type[Payload]] = {
     "event": EventPayload,
     "cmd-request": CommandRequest,
     "cmd-reply": CommandReplyPayload,
+    "audit": AuditPayload,
+    "report-daily": DailyReportPayload,
 }
 
 

@@ -39,4 +39,4 @@ async def test_all_published_payloads_validate(broker, subscriber_factory, tmp_p
         m for m in central.messages() if m.topic != f"{ROOT}/cmd/nope"
     ]  # ours, broken on purpose
     used = {assert_valid(message, ROOT) for message in published_by_agent}
-    assert used >= {"status", "device-state", "device-telemetry", "event", "cmd-reply"}
+    assert used >= {"status", "device-state", "device-telemetry", "event", "cmd-reply", "audit"}

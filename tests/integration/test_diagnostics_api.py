@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import ssl
 from collections.abc import AsyncIterator
@@ -56,7 +57,11 @@ async def test_self_test_polls_every_device_now(page: PageAgent) -> None:
         assert reply["data"]["pdu"] == {"state": "fault", "reason": "breaker 3 open"}
 
 
-async def test_actions_without_a_command_are_refused_not_faked(page: PageAgent) -> None:
+async def test_actions_without_a_command_are_refused_not_faked(
+    page: PageAgent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A cabinet where the command behind an action is disabled: the page refuses, never pretends.
+    monkeypatch.setattr(page.agent.dispatcher, "disabled", frozenset({"maintenance_start"}))
     client, csrf = await _session(page.url)
     async with client:
         headers = {"X-CSRF-Token": csrf}
@@ -86,12 +91,12 @@ async def test_status_logs_and_downloads(page: PageAgent) -> None:
         assert status["cabinet"]["power"][0]["name"] == "voltage_v"
         async with client.get(f"{page.url}/api/logs") as r:
             logs = await r.json()
-        assert any(entry["module"] == "login" and entry["result"] == "ok" for entry in logs["audit"])
+        assert any(entry["module"] == "web/login" and entry["result"] == "ok" for entry in logs["audit"])
         async with client.get(f"{page.url}/reports/snapshot.json") as r:
             assert r.headers["Content-Disposition"].startswith("attachment;")
             assert {d["device_id"] for d in (await r.json(content_type=None))["devices"]} == {"host", "pdu"}
         async with client.get(f"{page.url}/reports/daily/2026-01-01.csv") as r:
-            assert r.status == 404  # no report source on this cabinet yet
+            assert r.status == 404  # no report stored for that day
 
 
 async def test_live_stream_sends_a_device_change(page: PageAgent) -> None:
@@ -139,3 +144,20 @@ async def test_page_over_https_with_secure_cookie(tmp_path: Path, broker: Broker
         stop.set()
         async with asyncio.timeout(15):
             await task
+
+
+async def test_daily_report_made_on_demand_is_on_the_page(page: PageAgent) -> None:
+    request = {"transaction": "r1", "operator": "tech", "args": {}}
+    reply = await page.agent.dispatcher.handle("report_daily", json.dumps(request).encode())
+    assert reply is not None and reply.status == "ok", reply
+    day = (await page.agent.reports.days())[0]
+    client, _ = await _session(page.url)
+    async with client:
+        async with client.get(f"{page.url}/reports/daily/{day}.json") as r:
+            assert r.status == 200
+            report = await r.json(content_type=None)
+        async with client.get(f"{page.url}/reports/daily/{day}.csv") as r:
+            assert r.status == 200 and "pdu" in await r.text()
+        async with client.get(f"{page.url}/reports/daily/..%2Fsecrets.json") as r:
+            assert r.status == 404
+    assert report["day"] == day and {d["device_id"] for d in report["devices"]} >= {"host", "pdu"}

@@ -140,8 +140,9 @@ async def test_fault_turns_red_then_power_cycle_language_and_report(
     content = await asyncio.to_thread(Path(await download.path()).read_text, encoding="utf-8")
     assert content.startswith("device_id,") and "cam-north" in content
     await page.screenshot(path=str(SHOTS / "reports-zh-desktop.png"), full_page=True)
-    audit = (page_agent_running.agent.config.storage.data_dir / "audit-diagnostics.jsonl").read_text()
-    assert '"action:power_cycle"' in audit and '"operator": "tech"' in audit
+    records = await page_agent_running.agent.audit.recent(1000)
+    cycles = [r for r in records if r["module"] == "cmd/power_cycle" and r["source"] == "web"]
+    assert cycles and cycles[-1]["operator"] == "tech" and cycles[-1]["target"] == "cam-north"
     await page.goto(f"{url}/logs")
     await page.wait_for_selector("table.log")
     await page.screenshot(path=str(SHOTS / "logs-zh-desktop.png"), full_page=True)

@@ -117,8 +117,10 @@ async def test_twenty_wrong_passwords_lock_the_account(page: PageAgent) -> None:
         assert statuses[-1] == 429
         locked = await _login(client, page.url, "tech", PASSWORDS["tech"])
         assert locked.status == 429  # even the right password, while locked
-        audit = (page.agent.config.storage.data_dir / "audit-diagnostics.jsonl").read_text()
-        assert audit.count('"result": "failed"') >= 9 and '"locked_out"' in audit
+        logins = [r for r in await page.agent.audit.recent(1000) if r["module"] == "web/login"]
+        assert sum(r["result"] == "failed" for r in logins) >= 9
+        assert any(r["result"] == "locked_out" for r in logins)
+        assert all(r["source"] == "web" and r["operator"] == "tech" for r in logins)
 
 
 async def test_viewer_cannot_run_actions(page: PageAgent) -> None:

@@ -15,7 +15,8 @@ from support.sequence import assert_complete_sequence
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-SEQUENCED = ["edge/v1/cab-test/event", "edge/v1/cab-test/device/+/state"]
+# Every sequenced topic: seq runs over events, states, reports and audit records together.
+SEQUENCED = [f"edge/v1/cab-test/{topic}" for topic in ("event", "device/+/state", "report/daily", "audit")]
 PULSE = {"type": "pulse", "device_id": "pulse", "poll_interval_s": 0.05}
 OUTAGES = 5
 OUTAGE_S = 10

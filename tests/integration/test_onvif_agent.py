@@ -202,7 +202,7 @@ async def test_commands_and_no_password_anywhere(
         message = await wait_for(subscriber, state_of(subscriber, device_id, "offline"))
         assert message.json()["reason"].startswith(code)
 
-    request = json.dumps({"transaction": "t-1", "args": {"device_id": "cam-skew"}})
+    request = json.dumps({"transaction": "t-1", "operator": "ops1", "args": {"device_id": "cam-skew"}})
     await asyncio.to_thread(subscriber.publish, f"{ROOT}/cmd/camera_sync_time", request)
     reply = await wait_for(
         subscriber, lambda m: m.topic == f"{ROOT}/cmd-reply" and m.json()["transaction"] == "t-1"

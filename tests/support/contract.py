@@ -21,6 +21,8 @@ TOPIC_SCHEMAS = {
     "event": "event",
     "cmd/+": "cmd-request",
     "cmd-reply": "cmd-reply",
+    "report/daily": "report-daily",
+    "audit": "audit",
 }
 
 

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 HUGE_RESPONSE_BYTES = 50 * 2**20
 _SOAP_TYPE = "application/soap+xml; charset=utf-8"
 _AUTHLESS = frozenset({"GetSystemDateAndTime"})
+UNHANG_OFF_S = 5.0  # a hung camera needs its power off this long to boot clean
 
 
 class CameraSimulator:
@@ -48,6 +49,9 @@ class CameraSimulator:
         self.calls: Counter[str] = Counter()  # operation / path -> requests answered
         self.reboots = 0
         self.rebooting = False
+        self.powered = True
+        self.power_cycles = 0  # power restored after at least UNHANG_OFF_S off
+        self._off_since = 0.0
         self.went_down = asyncio.Event()  # set when a reboot takes the camera off the network
         self.came_up = asyncio.Event()  # set when it is back
         self._nonces: set[str] = set()
@@ -256,6 +260,33 @@ class CameraSimulator:
         self.reboots += 1
         self._spawn(self._reboot_cycle())
         return web.Response(text=f"rebooting for {self.state.reboot_s:g} s\n")
+
+    # --- power (a relay in the cabinet) ---------------------------------------------------------
+
+    async def set_power(self, on: bool) -> None:
+        """Mains to the camera: off takes it off the network; back on after >= `UNHANG_OFF_S`
+        clears a hang (a real power-cycle), a shorter dip leaves the camera as it was."""
+        loop = asyncio.get_running_loop()
+        if not on and self.powered:
+            self.powered, self._off_since = False, loop.time()
+            self.came_up.clear()
+            if self._site is not None:
+                await self._site.stop()
+            self.went_down.set()
+        elif on and not self.powered:
+            self.powered = True
+            if loop.time() - self._off_since >= UNHANG_OFF_S:
+                self.power_cycles += 1
+                self.state = replace(self.state, wire="normal")
+            await self._listen()
+            self.came_up.set()
+
+    async def follow_pin(self, pin: Any, interval_s: float = 0.05) -> None:
+        """Follow a gpiozero pin that switches this camera's power (high = powered), until cancelled.
+        Hardware has no events to await: the wire is sampled, as a relay coil would see it."""
+        while True:
+            await self.set_power(bool(pin.state))
+            await asyncio.sleep(interval_s)
 
     def _spawn(self, work: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(work)

@@ -1,0 +1,68 @@
+"""The cabinet door switch: `door_opened` / `door_closed` events; open outside maintenance = tamper.
+
+gpiozero calls back on its own thread; the callback only hands the change to the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from edge_agent.actions.config import DoorConfig
+from edge_agent.emitter import Emitter
+
+log = logging.getLogger(__name__)
+
+
+class DoorWatcher:
+    def __init__(self, config: DoorConfig, emitter: Emitter, in_maintenance: Callable[[], bool]) -> None:
+        self.config = config
+        self.emitter = emitter
+        self.in_maintenance = in_maintenance
+        self.is_open: bool | None = None
+        self._device: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def open(self) -> None:
+        from gpiozero import DigitalInputDevice
+
+        self._loop = asyncio.get_running_loop()
+        pull_up = self.config.pull_up
+        active_state = None if pull_up is not None else True
+        self._device = DigitalInputDevice(self.config.pin, pull_up=pull_up, active_state=active_state)
+        self._device.when_activated = self._from_thread
+        self._device.when_deactivated = self._from_thread
+        self._from_thread()
+
+    def close(self) -> None:
+        if self._device is not None:
+            self._device.close()
+
+    def _from_thread(self) -> None:
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._changed)
+
+    def _door_open(self) -> bool:
+        high = bool(self._device.value) != (self.config.pull_up is True)  # pull-up: active means low
+        return high == self.config.open_when_high
+
+    def _changed(self) -> None:
+        now_open = self._door_open()
+        if now_open == self.is_open:
+            return
+        self.is_open = now_open
+        task = asyncio.get_running_loop().create_task(self._publish(now_open))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _publish(self, now_open: bool) -> None:
+        maintenance = self.in_maintenance()
+        await self.emitter.event(
+            "door_opened" if now_open else "door_closed", detail={"maintenance": maintenance}
+        )
+        if now_open and not maintenance:
+            log.warning("cabinet door opened outside declared maintenance: tamper alarm")
+            await self.emitter.event("tamper_alarm", severity="critical", detail={"door": "open"})

@@ -1,0 +1,144 @@
+"""Power-cycling a device through its relay: guarded, one at a time per device, rate-limited, audited.
+
+A cycle switches the power off, waits `off_time_s` (>= 5 s, so the device really resets), and
+switches it back on; the call returns when power is back, so the reply confirms the cycle. The
+relay is always switched back on, even when the cycle is cancelled half way (agent stopping).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from edge_agent.actions.config import RelayConfig
+from edge_agent.actions.relay import Relay, RelayError, make_relay
+from edge_agent.audit import AuditLog, Source
+from edge_agent.emitter import Emitter
+from edge_agent.errors import CommandError
+from edge_agent.readings import Severity
+
+log = logging.getLogger(__name__)
+
+
+class PowerCycler:
+    def __init__(
+        self,
+        relays: list[RelayConfig],
+        *,
+        emitter: Emitter,
+        audit: AuditLog,
+        tz: ZoneInfo,
+        make: Callable[[RelayConfig], Relay] = make_relay,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        save_counts: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+    ) -> None:
+        self.configs = {relay.device_id: relay for relay in relays}
+        self.emitter, self.audit, self.tz = emitter, audit, tz
+        self._make, self.clock, self.sleep = make, clock, sleep
+        self._relays: dict[str, Relay] = {}
+        self._busy: set[str] = set()
+        self._last: dict[str, float] = {}
+        self._per_day: dict[tuple[str, date], int] = defaultdict(int)
+        self._save_counts = save_counts
+
+    def open(self) -> None:
+        """Claim the relay outputs (power stays on)."""
+        for device_id, config in self.configs.items():
+            self._relays[device_id] = self._make(config)
+
+    def restore_counts(self, saved: Any) -> None:
+        """Today's cycle counts from before a restart ({device_id: [day, count]}), so the daily cap
+        survives an agent that keeps crashing."""
+        if not isinstance(saved, dict):
+            return
+        for device_id, entry in saved.items():
+            try:
+                day, count = date.fromisoformat(entry[0]), int(entry[1])
+            except (TypeError, ValueError, IndexError):
+                continue
+            self._per_day[(str(device_id), day)] = count
+
+    def _today_counts(self) -> dict[str, Any]:
+        today = self._today()
+        return {device: [today.isoformat(), n] for (device, day), n in self._per_day.items() if day == today}
+
+    async def close(self) -> None:
+        for relay in self._relays.values():
+            with contextlib.suppress(Exception):
+                await relay.close()
+
+    def cycles_today(self, device_id: str) -> int:
+        return self._per_day[(device_id, self._today())]
+
+    def busy(self, device_id: str) -> bool:
+        return device_id in self._busy
+
+    async def cycle(
+        self, device_id: str, *, operator: str | None, source: Source, reason: str
+    ) -> dict[str, Any]:
+        """Power-cycle `device_id`; raises CommandError when refused (nothing is switched then)."""
+        config = self.configs.get(device_id)
+        relay = self._relays.get(device_id)
+        if config is None or relay is None:
+            raise CommandError("relay_not_configured", f"no relay configured for {device_id!r}")
+        if device_id in self._busy:
+            raise CommandError("busy", f"{device_id!r} is being power-cycled")
+        since = self.clock() - self._last.get(device_id, float("-inf"))
+        if since < config.min_interval_s:
+            raise CommandError("rate_limited", f"{device_id!r} was power-cycled {since:.0f} s ago")
+        self._busy.add(device_id)
+        self._last[device_id] = self.clock()
+        self._per_day[(device_id, self._today())] += 1
+        if self._save_counts is not None:
+            await self._save_counts(self._today_counts())
+        try:
+            return await self._switch(device_id, relay, config, operator, source, reason)
+        finally:
+            self._busy.discard(device_id)
+
+    async def _switch(
+        self,
+        device_id: str,
+        relay: Relay,
+        config: RelayConfig,
+        operator: str | None,
+        source: Source,
+        reason: str,
+    ) -> dict[str, Any]:
+        detail = {"operator": operator, "source": source, "reason": reason, "off_time_s": config.off_time_s}
+        await self.emitter.event(
+            "power_cycle_started", severity="warning", device_id=device_id, detail=detail
+        )
+        log.warning("device %s: power-cycle (%s, %s)", device_id, source, reason)
+        try:
+            await relay.power(False)
+            await self.sleep(config.off_time_s)
+        except RelayError as exc:
+            await self._finish(device_id, relay, f"error: {exc}")
+            raise CommandError("relay_failed", str(exc)) from None
+        finally:
+            with contextlib.suppress(RelayError):
+                await asyncio.shield(relay.power(True))  # power always comes back
+        await self._finish(device_id, relay, "ok")
+        return {
+            "device_id": device_id,
+            "off_time_s": config.off_time_s,
+            "cycles_today": self.cycles_today(device_id),
+        }
+
+    async def _finish(self, device_id: str, _relay: Relay, result: str) -> None:
+        severity: Severity = "info" if result == "ok" else "warning"
+        await self.emitter.event(
+            "power_cycle_done", severity=severity, device_id=device_id, detail={"result": result}
+        )
+
+    def _today(self) -> date:
+        return datetime.fromtimestamp(self.clock(), self.tz).date()

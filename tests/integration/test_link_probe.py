@@ -1,0 +1,80 @@
+"""The link device: uplink and LAN evidence by TCP connect, and the network_carrier window it opens."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support.agent import running_agent, write_config
+
+from edge_agent.devices.link.config import Target
+from edge_agent.devices.link.poller import probe
+
+pytestmark = pytest.mark.integration
+
+ROOT = "edge/v1/cab-test"
+
+
+@pytest.fixture
+def blackhole() -> Iterator[socket.socket]:
+    """A loopback port that never answers: its accept queue is full, so new SYNs are dropped."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    fillers = []
+    for _ in range(3):
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(listener.getsockname())
+        fillers.append(filler)
+    yield listener
+    for filler in fillers:
+        filler.close()
+    listener.close()
+
+
+async def test_probe_counts_refused_as_answering_and_silence_as_down(blackhole: socket.socket) -> None:
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # bound, not listening: the kernel answers with RST
+    port = closed.getsockname()[1]
+    assert await probe(Target(host="127.0.0.1", port=port), 1.0) is not None
+    closed.close()
+    assert await probe(Target(host="127.0.0.1", port=blackhole.getsockname()[1]), 0.3) is None
+
+
+def _event(kind: str):  # type: ignore[no-untyped-def]
+    return lambda m: m.topic == f"{ROOT}/event" and m.json()["type"] == kind
+
+
+async def test_uplink_cut_with_lan_up_is_a_network_carrier_window(
+    broker, subscriber_factory, tmp_path: Path, blackhole: socket.socket
+) -> None:
+    central = subscriber_factory(broker.host, broker.port, [f"{ROOT}/#"])
+    central.wait_connected()
+    lan = await asyncio.start_server(lambda _r, w: w.close(), "127.0.0.1", 0)
+    link = {
+        "type": "link",
+        "device_id": "uplink",
+        "poll_interval_s": 0.3,
+        "timeout_s": 3,
+        "attempts": 1,
+        "connect_timeout_s": 0.3,
+        "broker": {"host": "127.0.0.1", "port": blackhole.getsockname()[1]},
+        "lan_switch": {"host": "127.0.0.1", "port": lan.sockets[0].getsockname()[1]},
+    }
+    config = write_config(tmp_path, port=broker.port, devices=[link])
+    async with lan, running_agent(config) as agent:
+        started = (await central.until(_event("cabinet_outage_started"), timeout=15)).json()
+        assert started["cause"] == "network_carrier"
+        telemetry = await central.until(f"{ROOT}/device/uplink/telemetry")
+        assert telemetry.json()["values"]["lan_up"] is True
+        blackhole.close()  # the carrier is back: the port now refuses, so the host answers
+        ended = (await central.until(_event("cabinet_outage_ended"), timeout=15)).json()
+        assert ended["cause"] == "network_carrier"
+        totals = agent.health.core.ledger.totals("_cabinet", "2000-01-01", "2100-01-01")
+        assert totals.offline_cause_s["network_carrier"] > 0
