@@ -111,8 +111,15 @@ def _check_process(record: Liveness) -> Check:
         return Check("process", False, f"pid {record.pid} is not running: the agent died")
     except PermissionError:
         pass  # it exists, under another user: the service user
-    cmdline = Path(f"/proc/{record.pid}/cmdline")
-    if cmdline.exists() and b"edge" not in cmdline.read_bytes():
+    proc = Path(f"/proc/{record.pid}")
+    try:
+        cmdline = (proc / "cmdline").read_bytes()
+        zombie = "\nState:\tZ" in (proc / "status").read_text()
+    except OSError:  # no /proc (not Linux), or it exited just now
+        cmdline, zombie = b"edge", proc.parent.exists()
+    if zombie:
+        return Check("process", False, f"pid {record.pid} has exited: the agent died")
+    if b"edge" not in cmdline:
         return Check("process", False, f"pid {record.pid} is another program: the agent died")
     return Check("process", True, f"pid {record.pid} is running")
 

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Build the bundle a controller ships to cabinets: the agent's wheel and every dependency as
+# wheels, in one reproducible tar. Cabinets have no internet, so nothing is fetched there.
+#
+#   deploy/build-wheelhouse.sh [--out DIR] [--source DIR] [--version V] [--target PLATFORM PYVER]
+#
+#   --out DIR        where edge-agent-<version>-wheelhouse.tar goes (default: dist/)
+#   --source DIR     the project to build (default: this checkout)
+#   --version V      build the wheel with this version instead of pyproject's (test builds)
+#   --target P V     cross-download binary wheels for another cabinet, e.g.
+#                    --target manylinux_2_36_aarch64 3.11   (Raspberry Pi OS 12, 64-bit)
+#                    Without it, wheels match the Python running this script.
+#   PYTHON=...       the interpreter used to build (default: python3)
+#   --offline        resolve dependencies from WHEELHOUSE_CACHE only, without an index
+#   WHEELHOUSE_CACHE=DIR  reuse dependency wheels downloaded before (same requirements)
+#
+# The tar holds wheelhouse/*.whl and wheelhouse/SHA256SUMS; the edge_agent role unpacks it and
+# installs with `pip install --no-index --find-links`.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source_dir="$(dirname "$here")"
+out="$source_dir/dist"
+version=""
+target=()
+index=()
+python="${PYTHON:-python3}"
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --out) out="$2"; shift 2 ;;
+    --source) source_dir="$2"; shift 2 ;;
+    --version) version="$2"; shift 2 ;;
+    --target)
+      target=(--only-binary=:all: --platform "$2" --python-version "$3" --implementation cp)
+      shift 3 ;;
+    --offline) index=(--no-index); shift ;;
+    *) echo "unknown option: $1" >&2; exit 64 ;;
+  esac
+done
+
+mkdir -p "$out" && out="$(cd "$out" && pwd)"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$out" "$work/wheelhouse"
+
+# Build from a copy, so a --version build never touches the checkout.
+tar -C "$source_dir" --exclude=.venv --exclude=.git --exclude=dist --exclude=build \
+  --exclude='*.egg-info' -cf - pyproject.toml edge_agent $(cd "$source_dir" && ls README.md 2>/dev/null) \
+  | tar -C "$work" -xf -
+mkdir -p "$work/src" && mv "$work/pyproject.toml" "$work/edge_agent" "$work/src/"
+[ -f "$work/README.md" ] && mv "$work/README.md" "$work/src/"
+if [ -n "$version" ]; then
+  sed -i -E "0,/^version = .*/s//version = \"$version\"/" "$work/src/pyproject.toml"
+fi
+# A fixed date makes the wheel, and so the bundle, the same bytes on every build.
+SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-315532800}" \
+  "$python" -m pip wheel --quiet --no-deps --no-build-isolation -w "$work/wheelhouse" "$work/src"
+wheel="$(ls "$work"/wheelhouse/edge_agent-*.whl)"
+built_version="$(basename "$wheel" | cut -d- -f2)"
+
+# Dependencies: binary wheels only (a cabinet has no compiler), from the cache when it has them.
+deps="$work/deps"
+if [ -n "${WHEELHOUSE_CACHE:-}" ] && [ -d "$WHEELHOUSE_CACHE" ]; then
+  cp "$WHEELHOUSE_CACHE"/*.whl "$work/wheelhouse/" 2>/dev/null || true
+fi
+"$python" -m pip download --quiet --only-binary=:all: "${target[@]}" "${index[@]}" \
+  --find-links "$work/wheelhouse" -d "$deps" "$wheel"
+cp -n "$deps"/*.whl "$work/wheelhouse/"
+if [ -n "${WHEELHOUSE_CACHE:-}" ]; then
+  mkdir -p "$WHEELHOUSE_CACHE"
+  find "$work/wheelhouse" -name '*.whl' ! -name 'edge_agent-*' -exec cp -n {} "$WHEELHOUSE_CACHE/" \;
+fi
+# Keep only what the agent needs: the cache may hold wheels of other versions.
+keep="$work/keep"
+mkdir -p "$keep"
+for file in "$deps"/*.whl; do cp "$work/wheelhouse/$(basename "$file")" "$keep/"; done
+cp "$wheel" "$keep/"
+(cd "$keep" && sha256sum -- *.whl > SHA256SUMS)
+
+bundle="$out/edge-agent-$built_version-wheelhouse.tar"
+# Reproducible: same wheels, same bytes, so Ansible sees no change on a second run.
+(cd "$keep" && tar --transform 's,^,wheelhouse/,' --sort=name --mtime=@0 --owner=0 --group=0 \
+  --numeric-owner -cf "$bundle.tmp" SHA256SUMS -- *.whl)
+mv "$bundle.tmp" "$bundle"
+(cd "$out" && sha256sum "$(basename "$bundle")" > "$(basename "$bundle").sha256")
+echo "$bundle"
