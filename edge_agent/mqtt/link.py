@@ -28,6 +28,7 @@ from edge_agent.mqtt.config import MqttConfig
 
 log = logging.getLogger(__name__)
 
+RESERVED_INFLIGHT = 4
 UNSUPPORTED_PROTOCOL = (132, 1)  # MQTT 5 "Unsupported Protocol Version"; 3.1.1 CONNACK return code 1
 
 
@@ -263,11 +264,7 @@ class MqttLink:
     def _cb_connect(
         self, client: paho.Client, gen: object, _f: object, reason: ReasonCode, properties: Properties | None
     ) -> None:
-        # paho does not honour the broker's Receive Maximum (mosquitto: 20); exceeding it is a
-        # protocol error, so the window is capped to it here.
         receive_maximum = getattr(properties, "ReceiveMaximum", None) if properties is not None else None
-        if receive_maximum:
-            client.max_inflight_messages_set(min(self.config.max_inflight, int(receive_maximum)))
         self._post(gen, self._connack_arrived, _code(reason), receive_maximum)
 
     def _cb_disconnect(
@@ -285,7 +282,11 @@ class MqttLink:
     # --- event loop side ------------------------------------------------------------------------
 
     def _connack_arrived(self, code: int, receive_maximum: int | None) -> None:
-        self.window = min(self.config.max_inflight, receive_maximum or self.config.max_inflight)
+        # paho does not honour the broker's Receive Maximum (mosquitto: 20) and cannot change its
+        # own limit on an open connection; exceeding it is a protocol error. So the outbox window
+        # stays below it, leaving room for presence and command replies, which bypass the window.
+        limit = max(1, receive_maximum - RESERVED_INFLIGHT) if receive_maximum else self.config.max_inflight
+        self.window = min(self.config.max_inflight, limit)
         if self._connack is not None and not self._connack.done():
             self._connack.set_result(code)
 
