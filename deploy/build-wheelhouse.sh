@@ -14,8 +14,8 @@
 #   --offline        resolve dependencies from WHEELHOUSE_CACHE only, without an index
 #   WHEELHOUSE_CACHE=DIR  reuse dependency wheels downloaded before (same requirements)
 #
-# The tar holds wheelhouse/*.whl and wheelhouse/SHA256SUMS; the edge_agent role unpacks it and
-# installs with `pip install --no-index --find-links`.
+# The tar holds wheelhouse/*.whl, wheelhouse/SHA256SUMS and hooks/agent/ (the upgrade hooks of
+# this version); the edge_agent role unpacks it and installs with `pip install --no-index`.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -77,11 +77,19 @@ mkdir -p "$keep"
 for file in "$deps"/*.whl; do cp "$work/wheelhouse/$(basename "$file")" "$keep/"; done
 cp "$wheel" "$keep/"
 (cd "$keep" && sha256sum -- *.whl > SHA256SUMS)
+# The agent's upgrade hooks travel with the version they belong to.
+mkdir -p "$work/hooks"
+hooks_src="$source_dir/firmware_hooks/agent"
+[ -d "$hooks_src" ] || hooks_src="$here/../firmware_hooks/agent"
+cp -r "$hooks_src" "$work/hooks/agent"
+find "$work/hooks" -name '__pycache__' -prune -exec rm -rf {} +
 
 bundle="$out/edge-agent-$built_version-wheelhouse.tar"
 # Reproducible: same wheels, same bytes, so Ansible sees no change on a second run.
 (cd "$keep" && tar --transform 's,^,wheelhouse/,' --sort=name --mtime=@0 --owner=0 --group=0 \
   --numeric-owner -cf "$bundle.tmp" SHA256SUMS -- *.whl)
+tar -C "$work" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner --mode=go-w \
+  -rf "$bundle.tmp" hooks
 mv "$bundle.tmp" "$bundle"
 (cd "$out" && sha256sum "$(basename "$bundle")" > "$(basename "$bundle").sha256")
 echo "$bundle"

@@ -24,8 +24,9 @@ class UsageError(Exception):
 
 
 def env(name: str, default: str | None = None) -> str:
-    value = os.environ.get(name, default)
-    if value is None or value == "":
+    """A variable of the contract; unset or empty means `default`, and without one a usage error."""
+    value = os.environ.get(name) or default
+    if value is None:
         raise UsageError(f"{name} is not set")
     return value
 
@@ -60,7 +61,10 @@ class Result:
 
     def finish(self) -> int:
         failed = [c for c in self.checks if not c["ok"]]
-        summary = "; ".join(f"{c['name']}: {c['detail']}" for c in failed) or "all checks passed"
+        problems = [f"{c['name']}: {c['detail']}" for c in failed]
+        if self.fault is not None:
+            problems.append(f"{self.fault['code']}: {self.fault['message']}")
+        summary = "; ".join(problems) or "all checks passed"
         record = {"type": "result", "hook": self.hook, "ok": self.ok, "summary": summary}
         record.update(checks=self.checks, facts=self.facts, fault=self.fault)
         print(json.dumps(record, default=str), flush=True)

@@ -31,7 +31,7 @@ def main(result: _hook.Result) -> None:
         "--wait-s",
         str(wait_s),
     ]
-    if url := _hook.env("EDGE_AGENT_HEALTH_URL", "-").strip("-"):
+    if url := _hook.env("EDGE_AGENT_HEALTH_URL", ""):
         argv += ["--url", url]
     if _hook.env("EDGE_AGENT_REQUIRE_BROKER", "0") == "1":
         argv.append("--require-broker")
