@@ -51,7 +51,9 @@ tar -C "$source_dir" --exclude=.venv --exclude=.git --exclude=dist --exclude=bui
 mkdir -p "$work/src" && mv "$work/pyproject.toml" "$work/edge_agent" "$work/src/"
 [ -f "$work/README.md" ] && mv "$work/README.md" "$work/src/"
 if [ -n "$version" ]; then
-  sed -i -E "0,/^version = .*/s//version = \"$version\"/" "$work/src/pyproject.toml"
+  # The version is either static in pyproject.toml or a literal `__version__` in the package.
+  sed -i -E "0,/^version = \"[^\"]*\"/s//version = \"$version\"/" "$work/src/pyproject.toml"
+  sed -i -E "s/^__version__ = \"[^\"]*\"/__version__ = \"$version\"/" "$work/src/edge_agent/__init__.py"
 fi
 # A fixed date makes the wheel, and so the bundle, the same bytes on every build.
 SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-315532800}" \

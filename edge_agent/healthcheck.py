@@ -145,6 +145,8 @@ def probe_url(url: str, expect_version: str | None, timeout_s: float = HTTP_TIME
         answer = None
     if not isinstance(answer, dict):
         return Check("http", False, f"{url}: the answer is not a JSON object")
+    if answer.get("status", "ok") != "ok":
+        return Check("http", False, f"{url}: status {answer.get('status')!r}")
     version = answer.get("version", answer.get("agent_version"))
     if expect_version is not None and version != expect_version:
         return Check("http", False, f"{url}: reports version {version!r}, expected {expect_version}")

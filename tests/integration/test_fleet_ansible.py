@@ -144,8 +144,10 @@ def build_bundles(dist: Path, work: Path) -> None:
     environ = {**os.environ, "PYTHON": sys.executable, "WHEELHOUSE_CACHE": str(WHEEL_CACHE)}
 
     def build(*args: str) -> None:
-        subprocess.run([str(script), "--out", str(dist), *args], check=True, env=environ, timeout=300,
-                       capture_output=True)  # fmt: skip
+        done = subprocess.run(
+            [str(script), "--out", str(dist), *args], env=environ, timeout=300, capture_output=True, text=True
+        )
+        assert done.returncode == 0, f"build-wheelhouse.sh {' '.join(args)}: {done.stderr[-3000:]}"
 
     build("--version", "0.1.0")
     build("--version", "0.2.0", "--offline")
@@ -309,7 +311,24 @@ def test_invalid_config_is_refused_on_the_controller(fleet: Fleet) -> None:
 
 
 def test_upgrade_passes_the_health_gate(fleet: Fleet) -> None:
-    result = fleet.playbook("upgrade.yml", "-e", "edge_agent_version=0.2.0", "-e", "edge_agent_batch=50%")
+    home = fleet.home("cab-t2")
+    stale = [
+        home / "venvs" / "0.0.9",
+        home / "releases" / "0.0.9",
+        home / "bundles" / "edge-agent-0.0.9-wheelhouse.tar",
+    ]
+    for path in stale[:2]:
+        path.mkdir()
+    stale[2].write_bytes(b"")
+    result = fleet.playbook(
+        "upgrade.yml",
+        "-e",
+        "edge_agent_version=0.2.0",
+        "-e",
+        "edge_agent_batch=50%",
+        "-e",
+        "edge_agent_keep_versions=0",
+    )
     assert result.returncode == 0, failures(result)
     for cabinet in CABINETS:
         assert (fleet.active_version(cabinet), fleet.active_version(cabinet, "previous")) == (
@@ -318,6 +337,9 @@ def test_upgrade_passes_the_health_gate(fleet: Fleet) -> None:
         )
         report = fleet.health(cabinet, "0.2.0")
         assert report["ok"], report
+    # An older version beyond current and previous was removed; those two stay.
+    assert not any(path.exists() for path in stale)
+    assert sorted(p.name for p in (home / "venvs").iterdir()) == ["0.1.0", "0.2.0"]
     # Canary alone, then the rest in batches: the gate ran once per batch, in inventory order.
     assert task_runs(result.stdout, "edge_agent : Health gate") == [["cab-t1"], ["cab-t2"]]
 

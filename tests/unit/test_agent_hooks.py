@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from support.processes import wait_exec
 
 from edge_agent import __version__
 from edge_agent.liveness import Liveness, liveness_path, write_liveness
@@ -45,6 +46,7 @@ def running_agent(install: Path) -> Iterator[int]:
         version=__version__, boot_id="b", pid=process.pid, started_at=now, updated_at=now,
         broker_connected=True, outbox_depth=3,
     )  # fmt: skip
+    wait_exec(process.pid)
     write_liveness(liveness_path(install / "state"), record)
     yield process.pid
     process.kill()

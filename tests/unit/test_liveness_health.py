@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from support.processes import wait_exec
 
 from edge_agent.cli import main
 from edge_agent.healthcheck import check_health, data_dir_of, probe_url
@@ -23,6 +24,7 @@ from edge_agent.liveness import Liveness, LivenessError, liveness_path, read_liv
 def agent_like_pid() -> Iterator[int]:
     """A live process whose command line names edge-agent, as the real one's does."""
     process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "edge-agent"])
+    wait_exec(process.pid)
     yield process.pid
     process.kill()
     process.wait()
@@ -104,6 +106,7 @@ def test_a_dead_pid_fails(tmp_path: Path) -> None:
 
 def test_a_pid_reused_by_another_program_fails(tmp_path: Path) -> None:
     process = subprocess.Popen(["sleep", "30"])
+    wait_exec(process.pid, b"sleep")
     try:
         write_liveness(liveness_path(tmp_path), record(process.pid))
         assert checks(check_health(tmp_path))["process"] is False
