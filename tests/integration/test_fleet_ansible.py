@@ -33,6 +33,7 @@ from pathlib import Path
 import pytest
 import yaml
 from support.netns import CABINET_ADDRESS, NetnsLab, unavailable_reason
+from support.requirements import missing
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -149,7 +150,9 @@ def build_bundles(dist: Path, work: Path) -> None:
         )
         assert done.returncode == 0, f"build-wheelhouse.sh {' '.join(args)}: {done.stderr[-3000:]}"
 
-    build("--version", "0.1.0")
+    # Offline when earlier runs filled the cache; the first run downloads the dependency wheels.
+    cached = WHEEL_CACHE.is_dir() and any(WHEEL_CACHE.glob("*.whl"))
+    build("--version", "0.1.0", *(["--offline"] if cached else []))
     build("--version", "0.2.0", "--offline")
     broken = work / "broken-source"
     broken.mkdir()
@@ -210,9 +213,9 @@ def write_inventory(root: Path, net: NetnsLab, user: str) -> Path:
 def fleet() -> Iterator[Fleet]:
     reason = unavailable_reason()
     if reason:
-        pytest.skip(reason)
+        missing(reason)
     if not (VENV_BIN / "ansible-playbook").exists():
-        pytest.skip("ansible-core is not installed: pip install -e '.[fleet]'")
+        missing("ansible-core is not installed: pip install -e '.[fleet]'")
     root = Path(tempfile.mkdtemp(prefix="ea-fleet-"))
     root.chmod(0o755)  # the service user must reach its venv, config and state below here
     user = f"eat{secrets.token_hex(3)}"
@@ -311,6 +314,10 @@ def test_invalid_config_is_refused_on_the_controller(fleet: Fleet) -> None:
 
 
 def test_upgrade_passes_the_health_gate(fleet: Fleet) -> None:
+    # An interrupted earlier staging left a half-built venv on the canary: rebuilt, not trusted.
+    half_built = fleet.home("cab-t1") / "venvs" / "0.2.0"
+    half_built.mkdir()
+    (half_built / "left-over").write_text("interrupted")
     home = fleet.home("cab-t2")
     stale = [
         home / "venvs" / "0.0.9",
@@ -337,6 +344,7 @@ def test_upgrade_passes_the_health_gate(fleet: Fleet) -> None:
         )
         report = fleet.health(cabinet, "0.2.0")
         assert report["ok"], report
+    assert not (half_built / "left-over").exists()
     # An older version beyond current and previous was removed; those two stay.
     assert not any(path.exists() for path in stale)
     assert sorted(p.name for p in (home / "venvs").iterdir()) == ["0.1.0", "0.2.0"]

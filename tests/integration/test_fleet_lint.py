@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.requirements import missing
 
 pytestmark = pytest.mark.integration
 
@@ -18,7 +19,7 @@ VENV_BIN = Path(sys.executable).parent
 def test_ansible_lint_is_clean(tmp_path: Path) -> None:
     lint = VENV_BIN / "ansible-lint"
     if not lint.exists():
-        pytest.skip("ansible-lint is not installed: pip install -e '.[fleet]'")
+        missing("ansible-lint is not installed: pip install -e '.[fleet]'")
     environ = {
         **os.environ,
         "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",

@@ -16,6 +16,7 @@ from typing import Any
 import jinja2
 import pytest
 import yaml
+from support.requirements import missing
 
 ROLE = Path(__file__).parents[2] / "deploy" / "ansible" / "roles" / "edge_agent"
 PACKAGED = Path(str(files("edge_agent") / "systemd" / "edge-agent.service"))
@@ -50,9 +51,10 @@ def fake_install(root: Path) -> None:
         (root / folder).mkdir(parents=True)
 
 
-needs_analyze = pytest.mark.skipif(
-    shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed (apt: systemd)"
-)
+@pytest.fixture
+def needs_analyze() -> None:
+    if shutil.which("systemd-analyze") is None:
+        missing("systemd-analyze is not installed (apt: systemd)")
 
 
 def test_packaged_unit_is_the_role_template_with_its_defaults() -> None:
@@ -76,7 +78,7 @@ def test_packaged_unit_has_the_required_settings() -> None:
     assert any(line.startswith("WatchdogSec=") for line in lines)
 
 
-@needs_analyze
+@pytest.mark.usefixtures("needs_analyze")
 @pytest.mark.parametrize(
     "overrides",
     [
@@ -94,7 +96,7 @@ def test_rendered_unit_verifies_clean(tmp_path: Path, overrides: dict[str, Any])
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
 
 
-@needs_analyze
+@pytest.mark.usefixtures("needs_analyze")
 def test_restart_back_off_only_where_systemd_knows_it(tmp_path: Path) -> None:
     """RestartSteps= exists from systemd 254 on; older systemd must not see it (it would warn)."""
     version = int(
@@ -111,7 +113,7 @@ def test_restart_back_off_only_where_systemd_knows_it(tmp_path: Path) -> None:
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
 
 
-@needs_analyze
+@pytest.mark.usefixtures("needs_analyze")
 def test_verify_catches_a_broken_unit(tmp_path: Path) -> None:
     """Guards the guard: a wrong type and a missing binary are reported."""
     unit = tmp_path / "edge-agent.service"
