@@ -247,6 +247,15 @@ def _teardown(root: Path, net: NetnsLab, user: str) -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def test_check_mode_on_a_fresh_cabinet_changes_nothing(fleet: Fleet) -> None:
+    result = fleet.playbook("site.yml", "--check", "--diff", "--limit", "cab-t1")
+    assert result.returncode == 0, failures(result)
+    assert recap(result.stdout)["cab-t1"]["changed"] > 0  # it says what it would do...
+    assert "cabinet:\n+  id: cab-t1" in result.stdout  # ...down to the configuration it would write
+    assert not fleet.prefix("cab-t1").exists()  # ...and does none of it
+    assert fleet.user not in {user.pw_name for user in pwd.getpwall()}
+
+
 def test_fresh_install(fleet: Fleet) -> None:
     result = fleet.playbook("site.yml")
     assert result.returncode == 0, failures(result)
