@@ -66,8 +66,10 @@ deps="$work/deps"
 if [ -n "${WHEELHOUSE_CACHE:-}" ] && [ -d "$WHEELHOUSE_CACHE" ]; then
   cp "$WHEELHOUSE_CACHE"/*.whl "$work/wheelhouse/" 2>/dev/null || true
 fi
+# pip itself too: the role runs it from its wheel to fill a venv made --without-pip, so a
+# cabinet needs neither ensurepip (python3-venv) nor a pip of its own.
 "$python" -m pip download --quiet --only-binary=:all: "${target[@]}" "${index[@]}" \
-  --find-links "$work/wheelhouse" -d "$deps" "$wheel"
+  --find-links "$work/wheelhouse" -d "$deps" "$wheel" pip
 cp -n "$deps"/*.whl "$work/wheelhouse/"
 if [ -n "${WHEELHOUSE_CACHE:-}" ]; then
   mkdir -p "$WHEELHOUSE_CACHE"
