@@ -7,8 +7,10 @@
 #   --out DIR        where edge-agent-<version>-wheelhouse.tar goes (default: dist/)
 #   --source DIR     the project to build (default: this checkout)
 #   --version V      build the wheel with this version instead of pyproject's (test builds)
-#   --target P V     cross-download binary wheels for another cabinet, e.g.
-#                    --target manylinux_2_36_aarch64 3.11   (Raspberry Pi OS 12, 64-bit)
+#   --target P V     cross-download binary wheels for another cabinet; P is a comma-separated
+#                    list of platform tags (pip matches them exactly), V the Python version:
+#                    --target manylinux2014_aarch64,manylinux_2_28_aarch64 3.11
+#                    (Raspberry Pi OS 12, 64-bit: glibc 2.36, Python 3.11)
 #                    Without it, wheels match the Python running this script.
 #   PYTHON=...       the interpreter used to build (default: python3)
 #   --offline        resolve dependencies from WHEELHOUSE_CACHE only, without an index
@@ -32,7 +34,10 @@ while [ $# -gt 0 ]; do
     --source) source_dir="$2"; shift 2 ;;
     --version) version="$2"; shift 2 ;;
     --target)
-      target=(--only-binary=:all: --platform "$2" --python-version "$3" --implementation cp)
+      # pip matches platform tags exactly: list every glibc level the cabinet accepts.
+      target=(--only-binary=:all: --python-version "$3" --implementation cp)
+      IFS=, read -r -a platforms <<< "$2"
+      for platform in "${platforms[@]}"; do target+=(--platform "$platform"); done
       shift 3 ;;
     --offline) index=(--no-index); shift ;;
     *) echo "unknown option: $1" >&2; exit 64 ;;
