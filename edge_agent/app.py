@@ -34,6 +34,7 @@ from edge_agent.emitter import Emitter
 from edge_agent.errors import CommandError, ConfigError
 from edge_agent.health.service import HealthService
 from edge_agent.live import LiveState
+from edge_agent.liveness import Liveness, liveness_loop, liveness_path, remove_liveness
 from edge_agent.memory import release_free_memory
 from edge_agent.mqtt.link import Incoming, MqttLink, Will
 from edge_agent.mqtt.payloads import StatusPayload
@@ -60,6 +61,7 @@ class Agent:
         self._reload_now = asyncio.Event()
         self.boot_id = uuid.uuid4().hex
         self.started_monotonic = time.monotonic()
+        self.started_at = utc_now()
         self.topics = Topics(config.mqtt.prefix, config.cabinet.id)
         self.live = LiveState()
         self.outbox = Outbox(
@@ -147,6 +149,9 @@ class Agent:
                     group.create_task(self.link.run(), name="mqtt-link"),
                     group.create_task(self.reporter.run(), name="mqtt-reporter"),
                     group.create_task(watchdog_loop(), name="systemd-watchdog"),
+                    group.create_task(
+                        liveness_loop(self._liveness_path, self.liveness), name="liveness-file"
+                    ),
                 ]
                 # Stopped with the device loops, before the ledger closes: they write to it.
                 devices = [group.create_task(self.health.run(), name="health")]
@@ -214,6 +219,9 @@ class Agent:
         await self.link.close()
         for task in service:
             task.cancel()
+        await asyncio.gather(*service, return_exceptions=True)
+        # Last, so a deployment tool never sees "stopped" while the outbox is still draining.
+        remove_liveness(self._liveness_path)
         for task in self._background:
             task.cancel()
 
@@ -312,6 +320,23 @@ class Agent:
         task = asyncio.get_running_loop().create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    # --- liveness (read by `edge-agent health`, the upgrade gate) -------------------------------
+
+    @property
+    def _liveness_path(self) -> Path:
+        return liveness_path(self.config.storage.data_dir)
+
+    def liveness(self) -> Liveness:
+        return Liveness(
+            version=__version__,
+            boot_id=self.boot_id,
+            pid=os.getpid(),
+            started_at=self.started_at,
+            updated_at=utc_now(),
+            broker_connected=self.link.connected.is_set(),
+            outbox_depth=self.outbox.stats().depth,
+        )
 
     # --- figures --------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Command line: `edge-agent run | check | demo | watch | user | audit verify | report`."""
+"""Command line: `edge-agent run | check | demo | watch | user | audit verify | report | health | unit`."""
 
 from __future__ import annotations
 
@@ -45,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(handler=_demo)
 
+    _add_health(commands)
+    unit = commands.add_parser("unit", help="print the systemd unit shipped with this version")
+    unit.set_defaults(handler=_unit)
+
     watch = commands.add_parser("watch", help="print what cabinets publish on a broker")
     watch.add_argument("--host", default="127.0.0.1")
     watch.add_argument("--port", type=int, default=1883)
@@ -69,6 +73,50 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=("json", "csv"), default="json")
     report.set_defaults(handler=_report)
     return parser
+
+
+def _add_health(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    health = commands.add_parser(
+        "health",
+        help="check that the agent runs here (and its version); JSON on stdout, exit 0 healthy, 1 not",
+    )
+    where = health.add_mutually_exclusive_group(required=True)
+    where.add_argument("--config", "-c", type=Path, help="configuration naming the state directory")
+    where.add_argument("--data-dir", type=Path, help="the agent's state directory")
+    health.add_argument("--expect-version", help="fail unless the running agent reports this version")
+    health.add_argument("--url", help="also GET this health endpoint (e.g. http://127.0.0.1:8080/healthz)")
+    health.add_argument("--max-age-s", type=float, default=None, help="oldest acceptable liveness record")
+    health.add_argument("--require-broker", action="store_true", help="fail unless the broker link is up")
+    health.add_argument("--wait-s", type=float, default=0, help="keep looking this long for a healthy agent")
+    health.set_defaults(handler=_health)
+
+
+def _health(args: argparse.Namespace) -> int:
+    from edge_agent.healthcheck import DEFAULT_MAX_AGE_S, data_dir_of, wait_healthy
+    from edge_agent.liveness import LivenessError
+
+    try:
+        data_dir = args.data_dir or data_dir_of(args.config)
+    except LivenessError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    report = wait_healthy(
+        data_dir,
+        wait_s=args.wait_s,
+        expect_version=args.expect_version,
+        url=args.url,
+        max_age_s=args.max_age_s if args.max_age_s is not None else DEFAULT_MAX_AGE_S,
+        require_broker=args.require_broker,
+    )
+    print(report.to_json())
+    return 0 if report.ok else 1
+
+
+def _unit(args: argparse.Namespace) -> int:
+    from importlib.resources import files
+
+    print((files("edge_agent") / "systemd" / "edge-agent.service").read_text(encoding="utf-8"), end="")
+    return 0
 
 
 def _load(path: Path) -> object:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,23 +22,48 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+_SECRET_FORMS = "{env: NAME}, {file: PATH} or {credential: NAME}"  # noqa: S105 - the forms, not a secret
+# systemd's LoadCredential= puts each credential in a private directory named by this variable.
+CREDENTIALS_VARIABLE = "CREDENTIALS_DIRECTORY"
+CREDENTIAL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+
+
 def _read_secret(value: Any, info: ValidationInfo) -> SecretStr:
     if isinstance(value, SecretStr):
         return value
     if isinstance(value, str):
-        raise ValueError("inline secrets are not allowed; write {env: NAME} or {file: PATH}")
-    if not isinstance(value, dict) or len(value) != 1 or not ({"env", "file"} & set(value)):
-        raise ValueError("expected {env: NAME} or {file: PATH}")
+        raise ValueError(f"inline secrets are not allowed; write {_SECRET_FORMS}")
+    if not isinstance(value, dict) or len(value) != 1 or not ({"env", "file", "credential"} & set(value)):
+        raise ValueError(f"expected {_SECRET_FORMS}")
     context = info.context or {}
+    environ = context.get("environ", os.environ)
     if "env" in value:
-        environ = context.get("environ", os.environ)
         name = str(value["env"])
         if name not in environ:
             raise ValueError(f"environment variable {name} is not set")
         return SecretStr(environ[name])
+    if "credential" in value:
+        return _read_file(_credential_path(str(value["credential"]), environ))
     path = Path(str(value["file"]))
     if not path.is_absolute():
         path = Path(context.get("base_dir", ".")) / path
+    return _read_file(path)
+
+
+def _credential_path(name: str, environ: Any) -> Path:
+    """A systemd credential (`LoadCredential=NAME:SOURCE` in the unit) by its name."""
+    if not CREDENTIAL_NAME_PATTERN.match(name):
+        raise ValueError(f"credential name {name!r} must be letters, digits, '_', '.', '-'")
+    directory = environ.get(CREDENTIALS_VARIABLE)
+    if not directory:
+        raise ValueError(
+            f"credential {name!r}: {CREDENTIALS_VARIABLE} is not set "
+            f"(the unit needs LoadCredential={name}:<file>)"
+        )
+    return Path(directory) / name
+
+
+def _read_file(path: Path) -> SecretStr:
     try:
         return SecretStr(path.read_text(encoding="utf-8").strip())
     except OSError as exc:
@@ -48,6 +74,9 @@ Secret = Annotated[
     SecretStr,
     BeforeValidator(_read_secret),
     Field(
-        description="A secret, never written inline: {env: NAME} or {file: PATH} (relative to the config)."
+        description=(
+            "A secret, never written inline: {env: NAME}, {file: PATH} (relative to the config) or "
+            "{credential: NAME} (a systemd credential from LoadCredential=)."
+        )
     ),
 ]
