@@ -70,7 +70,7 @@ case "${1:-help}" in
   test)
     setup
     shift
-    "$VENV/bin/ruff" check edge_agent tests benchmarks firmware_hooks
+    "$VENV/bin/ruff" check edge_agent tests benchmarks firmware_hooks hil_tests
     "$VENV/bin/mypy"
     exec "$PY" -m pytest -q -ra "$@"
     ;;

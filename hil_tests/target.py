@@ -1,0 +1,124 @@
+"""The cabinet under test: the simulated demo cabinet started here, or a bench cabinet reached by MQTT."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+HERE = Path(__file__).parent
+DEFAULT_TARGET = HERE / "targets" / "simulated.yaml"
+
+
+@dataclass(frozen=True)
+class Expectation:
+    states: list[str]
+    faults: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the cabinet's broker is and what the cabinet must show."""
+
+    host: str
+    port: int
+    prefix: str
+    cabinet_id: str
+    expect: dict[str, Expectation]
+    settle_s: float
+    operator: str = "hil"
+    username: str | None = None
+    password: str | None = None
+    ca_file: Path | None = None
+
+    @property
+    def root(self) -> str:
+        return f"{self.prefix}/v1/{self.cabinet_id}"
+
+
+def target_file() -> Path:
+    return Path(os.environ.get("EDGE_AGENT_HIL_TARGET", DEFAULT_TARGET))
+
+
+@contextmanager
+def cabinet(path: Path, workdir: Path, port: int, page_port: int) -> Iterator[Target]:
+    """Yield the target; for `kind: simulated`, run the demo cabinet meanwhile."""
+    spec: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    expect = {
+        device_id: Expectation(list(e["state"]), list(e.get("faults", [])))
+        for device_id, e in spec["expect"].items()
+    }
+    if spec["kind"] == "bench":
+        broker = spec["broker"]
+        yield Target(
+            host=broker["host"],
+            port=int(broker["port"]),
+            prefix=spec.get("prefix", "edge"),
+            cabinet_id=spec["cabinet_id"],
+            expect=expect,
+            settle_s=float(spec.get("settle_s", 120)),
+            operator=spec.get("operator", "hil"),
+            username=broker.get("username"),
+            password=os.environ.get(broker.get("password_env", "")),
+            ca_file=Path(broker["ca_file"]) if "ca_file" in broker else None,
+        )
+        return
+    config = _simulated_config((path.parent / spec["config"]).resolve(), workdir, port, page_port)
+    document = yaml.safe_load(config.read_text())
+    with _demo(config, (path.parent / spec["config"]).resolve().with_name("demo-simulators.yaml"), workdir):
+        yield Target(
+            host="127.0.0.1",
+            port=port,
+            prefix=document["mqtt"].get("prefix", "edge"),
+            cabinet_id=document["cabinet"]["id"],
+            expect=expect,
+            settle_s=float(spec.get("settle_s", 60)),
+        )
+
+
+def _simulated_config(demo: Path, workdir: Path, port: int, page_port: int) -> Path:
+    document = yaml.safe_load(demo.read_text(encoding="utf-8"))
+    document["mqtt"]["port"] = port
+    document["storage"]["data_dir"] = str(workdir / "data")
+    document["diagnostics"].update(port=page_port, users_file=str(workdir / "users.json"))
+    for device in document["devices"]:
+        if "password" in device and "file" in device["password"]:
+            device["password"] = {"file": str(demo.parent / device["password"]["file"])}
+        if device["type"] == "link":
+            device["broker"]["port"] = port
+    path = workdir / "cabinet.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+@contextmanager
+def _demo(config: Path, simulators: Path, workdir: Path) -> Iterator[None]:
+    log = (workdir / "demo.log").open("wb")
+    command = [
+        sys.executable,
+        "-m",
+        "edge_agent",
+        "demo",
+        "--config",
+        str(config),
+        "--simulators",
+        str(simulators),
+    ]
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield
+    finally:
+        process.send_signal(signal.SIGINT)  # the demo's Ctrl-C: agent, simulators and broker stop
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
