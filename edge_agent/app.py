@@ -313,6 +313,8 @@ class Agent:
                 "audit": self.audit,
                 "power": self.power,
                 "reload_config": self.reload_config,
+                "runners": self.runners,
+                "firmware_dir": self.config.storage.data_dir / "firmware",
             },
         )
 
