@@ -84,8 +84,7 @@ async def run_phase(phase: str) -> PhaseResult:
         if phase == "apply":
             return await camera.apply(request)
         if phase == "post":
-            down_s = _number("EDGE_FIRMWARE_EXPECTED_DOWN_S", 0)
-            return await camera.post(request, _flag("EDGE_CAMERA_RECORDING"), down_s)
+            return await camera.post(request, _flag("EDGE_CAMERA_RECORDING"))
         return await camera.rollback(os.environ.get("EDGE_CAMERA_MANUFACTURER"))
     finally:
         await camera.close()

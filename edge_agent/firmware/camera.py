@@ -175,11 +175,9 @@ class CameraFirmware:
 
     # --- post -------------------------------------------------------------------------------------
 
-    async def post(
-        self, request: Request, recording_before: bool | None, expected_down_s: float
-    ) -> PhaseResult:
+    async def post(self, request: Request, recording_before: bool | None) -> PhaseResult:
         result = PhaseResult("camera/post")
-        version = await self._back_on_version(request, expected_down_s, result)
+        version = await self._back_on_version(request, result)
         if version is None or not result.ok:
             return result
         await self.progress("checking streams and recording", {"version": version})
@@ -191,31 +189,29 @@ class CameraFirmware:
             await self.session.reset()
         return result
 
-    async def _back_on_version(
-        self, request: Request, expected_down_s: float, result: PhaseResult
-    ) -> str | None:
-        """Wait for the camera to answer with the expected version. Seen with another version after
-        it went down (or after its announced down time), it will not change any more."""
+    async def _back_on_version(self, request: Request, result: PhaseResult) -> str | None:
+        """Wait for the camera to answer with the expected version. Another version counts only
+        once the camera was seen down (before that it may still be flashing), or at the deadline."""
         started = time.monotonic()
         deadline = started + request.timeout_s
-        seen_down, last_error = False, "never answered"
+        seen_down, last_error, version = False, "never answered", None
         while time.monotonic() < deadline:
             try:
                 version = await self.version()
             except Exception as exc:
                 await self.session.reset()
-                seen_down, last_error = True, describe(classify(exc), exc)
+                seen_down, last_error, version = True, describe(classify(exc), exc), None
             else:
-                result.facts["to_version"] = version
-                settled = seen_down or time.monotonic() - started > expected_down_s
-                if version == request.expected_version or settled:
-                    result.facts["back_after_s"] = round(time.monotonic() - started, 1)
-                    detail = f"camera reports {version!r}, expected {request.expected_version!r}"
-                    result.check("version", version == request.expected_version, detail)
-                    return version
+                if version == request.expected_version or seen_down:
+                    break
             await asyncio.sleep(RETRY_S)
-        result.check("returned", False, f"not back within {request.timeout_s:g} s ({last_error})")
-        return None
+        if version is None:
+            result.check("returned", False, f"not back within {request.timeout_s:g} s ({last_error})")
+            return None
+        result.facts.update(to_version=version, back_after_s=round(time.monotonic() - started, 1))
+        detail = f"camera reports {version!r}, expected {request.expected_version!r}"
+        result.check("version", version == request.expected_version, detail)
+        return version
 
     async def _check_streams(self, result: PhaseResult, recording_before: bool | None) -> None:
         profiles = await self._call("media", "GetProfiles") or []

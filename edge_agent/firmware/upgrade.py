@@ -115,9 +115,7 @@ class Upgrader:
                 outcome.status = "failed"  # the camera refused the image: nothing was changed
                 return
             recording = pre.facts.get("recording")
-            post = await self._phase(
-                outcome, camera.post(request, recording, apply.facts.get("expected_down_s", 0))
-            )
+            post = await self._phase(outcome, camera.post(request, recording))
             outcome.to_version = post.facts.get("to_version")
             if post.ok:
                 outcome.status = "succeeded"

@@ -60,9 +60,11 @@ class Cabinet:
         """Wait for an event: events leave through the outbox, maybe after the command's reply."""
         message = await asyncio.to_thread(
             self.subscriber.wait_for,
-            lambda m: m.topic == f"{ROOT}/event"
-            and m.json()["type"] == type_
-            and m.json()["device_id"] == device_id,
+            lambda m: (
+                m.topic == f"{ROOT}/event"
+                and m.json()["type"] == type_
+                and m.json()["device_id"] == device_id
+            ),
             10.0,
         )
         event: dict[str, Any] = message.json()
@@ -244,8 +246,10 @@ async def test_camera_that_never_returns_stops_the_batch(
     assert [(e["device_id"], e["detail"]["status"]) for e in failed] == [("cam-3", "manual_recovery_needed")]
     state = await asyncio.to_thread(
         cabinet.subscriber.wait_for,
-        lambda m: m.topic == f"{ROOT}/device/cam-3/state"
-        and any(f["code"] == "manual_recovery_needed" for f in m.json()["faults"]),
+        lambda m: (
+            m.topic == f"{ROOT}/device/cam-3/state"
+            and any(f["code"] == "manual_recovery_needed" for f in m.json()["faults"])
+        ),
         10.0,
     )
     assert state.json()["state"] in ("offline", "fault")

@@ -84,10 +84,7 @@ async def test_pre_apply_post_then_rollback_answer(
     assert records[-1]["facts"]["from_version"] == OLD
     code, records = await hook("apply", env)
     assert code == 0, records[-1]
-    down_s = str(records[-1]["facts"]["expected_down_s"])
-    code, records = await hook(
-        "post", {**env, "EDGE_CAMERA_RECORDING": "1", "EDGE_FIRMWARE_EXPECTED_DOWN_S": down_s}
-    )
+    code, records = await hook("post", {**env, "EDGE_CAMERA_RECORDING": "1"})
     assert code == 0, records[-1]
     assert records[-1]["facts"]["to_version"] == NEW and records[-1]["facts"]["recording"] is True
     assert camera.state.firmware == NEW and len(camera.uploads) == 1
@@ -112,7 +109,8 @@ async def test_scripted_camera_failures(camera_env: tuple[CameraSimulator, dict[
     camera.state.firmware_outcome = "old_version"  # reboots, but the old firmware boots again
     code, records = await hook("apply", env)
     assert code == 0
-    code, records = await hook("post", env)
+    # Back before this process started, so never seen down: the deadline decides. Kept short.
+    code, records = await hook("post", {**env, "EDGE_FIRMWARE_TIMEOUT_S": "3"})
     assert code == 1
     assert records[-1]["facts"]["to_version"] == OLD
     assert [c["name"] for c in records[-1]["checks"] if not c["ok"]] == ["version"]
