@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -255,3 +256,44 @@ async def test_camera_that_never_returns_stops_the_batch(
     assert state.json()["state"] in ("offline", "fault")
     results = {r["target"]: r["result"] for r in cabinet.audit("firmware/camera_upgrade")}
     assert results == {"cam-1": "ok", "cam-2": "ok", "cam-3": "error: manual_recovery_needed", "cam-4": "ok"}
+
+
+async def test_batch_from_the_cabinet_command_line(
+    stack: AsyncExitStack, tmp_path: Path, broker: Broker, subscriber_factory: Callable[..., Subscriber]
+) -> None:
+    """What deploy/ansible/camera-firmware.yml does: `edge-agent command` through the local socket."""
+    cabinet = await start_cabinet(stack, tmp_path, broker, subscriber_factory)
+    args = {
+        "device_ids": ["cam-1", "cam-2", "cam-3"],
+        "batch_size": 2,
+        "image": IMAGE,
+        "sha256": cabinet.sha256,
+        "expected_version": NEW,
+        "timeout_s": 20,
+    }
+    argv = ["command", "camera_firmware_batch", "--data-dir", str(cabinet.data), "--args", json.dumps(args)]
+    code, out = await edge_agent_cli(*argv, "--operator", "ansible")
+    assert code == 0, out
+    reply = json.loads(out)
+    assert reply["status"] == "ok" and reply["data"]["batches"] == [["cam-1", "cam-2"], ["cam-3"]]
+    assert [cabinet.cameras[d].state.firmware for d in ("cam-1", "cam-2", "cam-3", "cam-4")] == [NEW] * 3 + [
+        OLD
+    ]
+    [record] = cabinet.audit("cmd/camera_firmware_batch")
+    assert (record["source"], record["operator"], record["result"]) == ("cli", "ansible", "ok")
+    code, out = await edge_agent_cli(*argv)  # no operator: refused, as on MQTT
+    assert code == 1 and json.loads(out)["error"]["code"] == "missing_operator"
+    reader, writer = await asyncio.open_unix_connection(str(cabinet.data / "command.sock"))
+    writer.write(b"\xff garbage\n")
+    answer = json.loads(await asyncio.wait_for(reader.readline(), 10))
+    writer.close()
+    assert answer["error"]["code"] == "malformed_json"
+
+
+async def edge_agent_cli(*argv: str) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "edge_agent", *argv, stdout=asyncio.subprocess.PIPE
+    )
+    stdout, _ = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, stdout.decode()
