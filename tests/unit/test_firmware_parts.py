@@ -1,0 +1,63 @@
+"""Pure parts of the camera firmware upgrade: the simulator's image format (hostile bytes), the
+contract's exit codes, and the command arguments."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from edge_agent.commands.firmware import BatchArgs, UpgradeArgs
+from edge_agent.firmware.result import EXIT_CHANGED, EXIT_MANUAL, EXIT_OK, EXIT_REFUSED, PhaseResult
+from edge_agent.simulators.onvif_camera.firmware import MAGIC, image_version, make_image
+
+SHA = "ab" * 32
+
+
+@given(st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=64))
+def test_image_round_trip(version: str) -> None:
+    assert image_version(make_image(version, 512)) == version
+
+
+@given(st.binary(max_size=400))
+def test_any_bytes_are_an_answer_never_an_error(data: bytes) -> None:
+    version = image_version(data)
+    assert version is None or (data.startswith(MAGIC) and 0 < len(version) <= 64)
+
+
+def test_exit_codes_follow_the_contract() -> None:
+    result = PhaseResult("camera/pre")
+    result.check("image_digest", True, "matches")
+    assert result.exit_code == EXIT_OK and result.summary == "all checks passed"
+    result.check("device_healthy", False, "device state is offline")
+    assert result.exit_code == EXIT_REFUSED and result.summary == "device_healthy: device state is offline"
+    result.changed = True
+    assert result.exit_code == EXIT_CHANGED
+    result.fault = {"code": "manual_recovery_needed", "severity": "critical", "message": "on site"}
+    assert result.exit_code == EXIT_MANUAL and result.record()["fault"]["code"] == "manual_recovery_needed"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"image": "../etc/shadow"},  # a file name only: nothing outside the firmware folder
+        {"image": "sub/dir.bin"},
+        {"sha256": "ab" * 31},
+        {"sha256": "zz" * 32},
+        {"expected_version": ""},
+        {"timeout_s": 0},
+    ],
+)
+def test_upgrade_args_refused(args: dict[str, object]) -> None:
+    base = {"device_id": "cam-1", "image": "fw.bin", "sha256": SHA, "expected_version": "V2"}
+    with pytest.raises(ValidationError):
+        UpgradeArgs.model_validate({**base, **args})
+
+
+def test_batch_args() -> None:
+    base = {"image": "fw.bin", "sha256": SHA, "expected_version": "V2"}
+    assert BatchArgs.model_validate({**base, "device_ids": ["a", "b"], "batch_size": 2}).batch_size == 2
+    for bad in ({"device_ids": []}, {"device_ids": ["a", "a"]}, {"device_ids": ["a"], "batch_size": 0}):
+        with pytest.raises(ValidationError):
+            BatchArgs.model_validate({**base, **bad})
