@@ -319,6 +319,7 @@ class Agent:
                 "reload_config": self.reload_config,
                 "runners": self.runners,
                 "firmware_dir": self.config.storage.data_dir / "firmware",
+                "firmware_busy": lambda: self.config.firmware.busy_now(self.config.health.tz),
             },
         )
 

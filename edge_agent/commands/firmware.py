@@ -68,6 +68,7 @@ def _setup(args: FirmwareArgs, device_ids: list[str], context: CommandContext) -
         runners=context.services["runners"],
         audit=context.services.get("audit"),
         operator=context.operator,
+        busy=context.services.get("firmware_busy") or (lambda: None),
     )
     return Upgrader(services), Request(image, args.sha256.lower(), args.expected_version, args.timeout_s)
 

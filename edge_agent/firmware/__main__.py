@@ -79,6 +79,7 @@ async def run_phase(phase: str) -> PhaseResult:
                 os.environ.get("EDGE_CAMERA_HEALTH") or None,
                 _flag("EDGE_CAMERA_RECORDING"),
                 _flag("EDGE_CABINET_MAINS_PRESENT"),
+                config.firmware.busy_now(config.health.tz),
             )
             return await camera.pre(request, observed)
         if phase == "apply":

@@ -56,6 +56,7 @@ class Observed:
     health_state: str | None
     recording: bool | None
     mains_present: bool | None
+    busy: str | None = None  # the declared busy period in force, described
 
 
 def file_sha256(path: Path) -> str:
@@ -105,6 +106,7 @@ class CameraFirmware:
         result.check(
             "mains_present", mains is not False, "mains lost" if mains is False else "no mains loss seen"
         )
+        result.check("not_busy", observed.busy is None, observed.busy or "no declared busy period now")
         result.facts["recording"] = observed.recording
         try:
             result.facts["from_version"] = await self.version()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -68,6 +68,7 @@ class Services:
     runners: Mapping[str, DeviceRunner]
     audit: AuditLog | None
     operator: str | None
+    busy: Callable[[], str | None] = lambda: None  # the declared busy period in force, if any
 
 
 _busy: set[str] = set()  # cameras being upgraded right now (one upgrade per camera at a time)
@@ -142,6 +143,7 @@ class Upgrader:
             health_state=snapshot.health.state if snapshot is not None else None,
             recording=recording if isinstance(recording, bool) else None,
             mains_present=None if not mains else all(value is not False for value in mains),
+            busy=self.services.busy(),
         )
 
     def _manufacturer(self, device_id: str) -> str | None:

@@ -9,6 +9,7 @@ import json
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,7 @@ async def start_cabinet(
     broker: Broker,
     subscriber_factory: Callable[..., Subscriber],
     states: dict[str, str] | None = None,
+    **sections: Any,
 ) -> Cabinet:
     subscriber = subscriber_factory(broker.host, broker.port, [f"{ROOT}/#"])
     await asyncio.to_thread(subscriber.wait_connected)
@@ -106,6 +108,7 @@ async def start_cabinet(
             camera_fields(camera, device_id, password={"file": "cam.pass"}, poll_interval_s=1)
             for device_id, camera in cameras.items()
         ],
+        **sections,
     }
     (tmp_path / "agent.yaml").write_text(yaml.safe_dump(document))
     agent = Agent(load_config(tmp_path / "agent.yaml"))
@@ -212,6 +215,29 @@ async def test_bad_digest_refused_before_any_upload(
     assert record["result"] == "error: refused" and record["params"]["phases"][0]["hook"] == "camera/pre"
     assert [r["result"] for r in cabinet.audit("cmd/camera_firmware_upgrade")] == ["error: firmware_refused"]
     assert not cabinet.events("fault_raised")  # nothing was changed: nothing to recover
+
+
+async def test_declared_busy_period_refuses(
+    stack: AsyncExitStack, tmp_path: Path, broker: Broker, subscriber_factory: Callable[..., Subscriber]
+) -> None:
+    now = datetime.now(UTC)
+    window = {"start": f"{now - timedelta(hours=1):%H:%M}", "end": f"{now + timedelta(hours=1):%H:%M}"}
+    busy = {"busy_periods": [{**window, "reason": "school run"}]}
+    cabinet = await start_cabinet(stack, tmp_path, broker, subscriber_factory, firmware=busy)
+    reply = await cabinet.command(
+        "camera_firmware_batch",
+        "fw-busy",
+        device_ids=["cam-1", "cam-2"],
+        batch_size=2,
+        image=IMAGE,
+        sha256=cabinet.sha256,
+        expected_version=NEW,
+    )
+    assert reply["error"]["code"] == "firmware_batch_stopped"
+    assert reply["error"]["message"] == "stopped at batch 1: cam-1: refused; cam-2: refused; untouched: none"
+    assert all(camera.calls["StartFirmwareUpgrade"] == 0 for camera in cabinet.cameras.values())
+    phases = [r["params"]["phases"] for r in cabinet.audit("firmware/camera_upgrade")]
+    assert all("school run" in phase[0]["summary"] for phase in phases) and len(phases) == 2
 
 
 async def test_camera_that_never_returns_stops_the_batch(

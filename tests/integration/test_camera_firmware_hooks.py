@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -114,3 +115,28 @@ async def test_scripted_camera_failures(camera_env: tuple[CameraSimulator, dict[
     assert code == 1
     assert records[-1]["facts"]["to_version"] == OLD
     assert [c["name"] for c in records[-1]["checks"] if not c["ok"]] == ["version"]
+
+
+async def test_pre_refuses_in_a_declared_busy_period(
+    camera_env: tuple[CameraSimulator, dict[str, str]],
+) -> None:
+    camera, env = camera_env
+    now = datetime.now(UTC)
+    window = {
+        "start": f"{now - timedelta(hours=1):%H:%M}",
+        "end": f"{now + timedelta(hours=1):%H:%M}",  # past midnight near midnight: still covered
+        "reason": "enforcement campaign",
+    }
+    add_to_config(
+        Path(env["EDGE_AGENT_CONFIG"]), health={"timezone": "UTC"}, firmware={"busy_periods": [window]}
+    )
+    code, records = await hook("pre", env)
+    failed = {c["name"]: c["detail"] for c in records[-1]["checks"] if not c["ok"]}
+    assert code == 1 and "enforcement campaign" in failed["not_busy"], records[-1]
+    assert camera.calls["StartFirmwareUpgrade"] == 0
+
+
+def add_to_config(path: Path, **sections: Any) -> None:
+    document = yaml.safe_load(path.read_text())
+    document.update(sections)
+    path.write_text(yaml.safe_dump(document))

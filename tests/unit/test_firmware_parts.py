@@ -61,3 +61,26 @@ def test_batch_args() -> None:
     for bad in ({"device_ids": []}, {"device_ids": ["a", "a"]}, {"device_ids": ["a"], "batch_size": 0}):
         with pytest.raises(ValidationError):
             BatchArgs.model_validate({**base, **bad})
+
+
+def test_busy_periods() -> None:
+    from datetime import datetime
+
+    from edge_agent.firmware.config import FirmwareConfig
+
+    config = FirmwareConfig.model_validate(
+        {
+            "busy_periods": [
+                {"weekdays": [0, 1, 2, 3, 4], "start": "07:00", "end": "09:30", "reason": "rush hour"},
+                {"weekdays": [4], "start": "22:00", "end": "02:00"},  # Friday night, past midnight
+            ]
+        }
+    )
+    monday, saturday = datetime(2026, 11, 23, 8, 0), datetime(2026, 11, 28, 8, 0)
+    assert config.busy_at(monday) is not None and config.busy_at(saturday) is None
+    assert config.busy_at(datetime(2026, 11, 23, 9, 30)) is None  # the end is not inside
+    assert config.busy_at(datetime(2026, 11, 27, 23, 0)) is not None  # Friday 23:00
+    assert config.busy_at(datetime(2026, 11, 28, 1, 59)) is not None  # Saturday 01:59, same window
+    assert config.busy_at(datetime(2026, 11, 29, 1, 0)) is None  # Sunday 01:00: Saturday has none
+    with pytest.raises(ValidationError):
+        FirmwareConfig.model_validate({"busy_periods": [{"weekdays": [7], "start": "01:00", "end": "02:00"}]})
