@@ -143,11 +143,12 @@ class CameraFirmware:
             return result
         finally:
             await self.session.reset()
-        uri = str(answer.UploadUri)
-        if not result.check("upload_uri", self._own_uri(uri), "on the camera" if self._own_uri(uri) else uri):
+        uri = str(getattr(answer, "UploadUri", "") or "")[:512]  # hostile input like any answer
+        own = self._own_uri(uri)
+        if not result.check("upload_uri", own, "on the camera" if own else f"refused: {uri!r}"):
             return result  # never send an image anywhere but to the camera itself
-        delay = min(_seconds(answer.UploadDelay), MAX_UPLOAD_DELAY_S)
-        result.facts["expected_down_s"] = _seconds(answer.ExpectedDownTime)
+        delay = min(_seconds(getattr(answer, "UploadDelay", None)), MAX_UPLOAD_DELAY_S)
+        result.facts["expected_down_s"] = _seconds(getattr(answer, "ExpectedDownTime", None))
         if delay > 0:
             await asyncio.sleep(delay)  # the camera asked for this pause before the upload
         await self.progress("uploading the image", {"upload_delay_s": delay})

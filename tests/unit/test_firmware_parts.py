@@ -84,3 +84,29 @@ def test_busy_periods() -> None:
     assert config.busy_at(datetime(2026, 11, 29, 1, 0)) is None  # Sunday 01:00: Saturday has none
     with pytest.raises(ValidationError):
         FirmwareConfig.model_validate({"busy_periods": [{"weekdays": [7], "start": "01:00", "end": "02:00"}]})
+
+
+@pytest.mark.parametrize(
+    ("uri", "own"),
+    [
+        ("http://192.0.2.10/firmware/upload/ab12", True),
+        ("https://192.0.2.10:8443/up", True),
+        ("http://192.0.2.99/firmware/upload/ab12", False),  # another host: the image never goes there
+        ("http://192.0.2.10.example.net/up", False),
+        ("ftp://192.0.2.10/up", False),
+        ("", False),
+    ],
+)
+def test_image_goes_only_to_the_camera_itself(uri: str, own: bool) -> None:
+    from pydantic import SecretStr
+
+    from edge_agent.devices.onvif_camera.config import OnvifCameraConfig
+    from edge_agent.firmware.camera import CameraFirmware
+
+    fields = {"type": "onvif_camera", "device_id": "cam-1", "host": "192.0.2.10", "username": "u"}
+    config = OnvifCameraConfig.model_validate({**fields, "password": SecretStr("p")})
+
+    async def progress(_message: str, _facts: dict[str, object]) -> None:
+        """Not called here."""
+
+    assert CameraFirmware(config, progress)._own_uri(uri) is own
