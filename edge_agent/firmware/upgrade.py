@@ -24,9 +24,8 @@ from edge_agent.devices.base import Poller
 from edge_agent.emitter import Emitter
 from edge_agent.firmware.camera import CameraFirmware, Observed, Request
 from edge_agent.firmware.result import PhaseResult
-from edge_agent.health.tracker import ActiveFault, FaultRaised
 from edge_agent.live import LiveState
-from edge_agent.readings import Fault, utc_now
+from edge_agent.readings import Fault
 
 log = logging.getLogger(__name__)
 
@@ -180,11 +179,8 @@ class Upgrader:
         if isinstance(pinned, dict):
             pinned[fault.code] = fault
         runner = self.services.runners.get(device_id)
-        if runner is None or fault.code in runner.tracker.health.faults:
-            return
-        runner.tracker.health.faults[fault.code] = ActiveFault(fault, utc_now())
-        await self.services.emitter.device_changes(runner.snapshot, [FaultRaised(fault)])
-        self.services.live.changed(device_id)
+        if runner is not None:
+            await runner.raise_fault(fault)
 
     def _clear_faults(self, device_id: str) -> None:
         """A successful upgrade ends the faults of an earlier failed one (the next poll clears them)."""

@@ -110,3 +110,20 @@ def test_image_goes_only_to_the_camera_itself(uri: str, own: bool) -> None:
         """Not called here."""
 
     assert CameraFirmware(config, progress)._own_uri(uri) is own
+
+
+def test_fault_raised_outside_a_poll_stays_while_the_poller_reports_it() -> None:
+    from edge_agent.errors import DeviceTimeout
+    from edge_agent.health.tracker import FaultCleared, FaultRaised, HealthTracker
+    from edge_agent.readings import Fault, PollResult, utc_now
+
+    tracker = HealthTracker(offline_after_failures=1, now=utc_now())
+    tracker.on_failure(DeviceTimeout("rebooting"), utc_now())
+    fault = Fault("manual_recovery_needed", "critical", "recover on site")
+    assert tracker.raise_fault(fault, utc_now()) == [FaultRaised(fault)]
+    assert tracker.raise_fault(fault, utc_now()) == []  # once
+    assert tracker.health.state == "offline" and "manual_recovery_needed" in tracker.health.faults
+    assert not tracker.on_success(PollResult(faults=[fault]), utc_now())[:-1]  # only the state moves
+    assert tracker.health.state == "fault"
+    changes = tracker.on_success(PollResult(), utc_now())  # the poller stopped reporting it
+    assert isinstance(changes[0], FaultCleared) and tracker.health.state == "ok"
