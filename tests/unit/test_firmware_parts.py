@@ -127,3 +127,11 @@ def test_fault_raised_outside_a_poll_stays_while_the_poller_reports_it() -> None
     assert tracker.health.state == "fault"
     changes = tracker.on_success(PollResult(), utc_now())  # the poller stopped reporting it
     assert isinstance(changes[0], FaultCleared) and tracker.health.state == "ok"
+
+
+def test_command_line_without_a_running_agent(tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
+    from edge_agent.cli import main
+
+    assert main(["command", "ping", "--data-dir", str(tmp_path), "--wait-s", "2"]) == 2
+    assert "cannot ask the agent" in capsys.readouterr().err
+    assert main(["command", "ping", "--data-dir", str(tmp_path), "--args", "{not json"]) == 2
