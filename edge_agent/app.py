@@ -24,6 +24,7 @@ from edge_agent.actions.auto_cycle import AutoRecovery
 from edge_agent.actions.door import DoorWatcher
 from edge_agent.actions.power import PowerCycler
 from edge_agent.audit import AuditLog
+from edge_agent.command_socket import SOCKET_NAME, CommandSocket
 from edge_agent.commands.context import CommandContext
 from edge_agent.commands.dispatcher import Dispatcher
 from edge_agent.config import AgentConfig, load_config
@@ -117,6 +118,7 @@ class Agent:
             audit=self.audit,
             make_context=self._command_context,
         )
+        self.command_socket = CommandSocket(config.storage.data_dir / SOCKET_NAME, self.dispatcher)
         self.shared = SharedResources()
         self.pollers: dict[str, Poller[Any]] = {}
         self.runners: dict[str, DeviceRunner] = {}
@@ -160,6 +162,7 @@ class Agent:
                 devices += [group.create_task(r.run(), name=f"device:{r.config.device_id}") for r in runners]
                 if self.config.diagnostics.enabled:
                     await self._start_page(group, service)
+                await self.command_socket.start()
                 release_free_memory()
                 notify("READY=1")
                 self.ready.set()
@@ -177,6 +180,7 @@ class Agent:
                     task.cancel()
                 await asyncio.gather(*devices, return_exceptions=True)
                 await self.health.stop()
+                await self.command_socket.stop()
                 await self._shutdown(service)
             await self.power.close()
             if self.door is not None:
@@ -313,6 +317,9 @@ class Agent:
                 "audit": self.audit,
                 "power": self.power,
                 "reload_config": self.reload_config,
+                "runners": self.runners,
+                "firmware_dir": self.config.storage.data_dir / "firmware",
+                "firmware_busy": lambda: self.config.firmware.busy_now(self.config.health.tz),
             },
         )
 

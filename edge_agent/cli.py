@@ -1,4 +1,5 @@
-"""Command line: `edge-agent run | check | demo | watch | user | audit verify | report | health | unit`."""
+"""Command line: `edge-agent run | check | demo | watch | user | audit verify | report | health |
+command | unit`."""
 
 from __future__ import annotations
 
@@ -46,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_demo)
 
     _add_health(commands)
+    from edge_agent.command_client import add_parser as add_command_parser
+
+    add_command_parser(commands)
     unit = commands.add_parser("unit", help="print the systemd unit shipped with this version")
     unit.set_defaults(handler=_unit)
 

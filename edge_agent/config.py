@@ -23,6 +23,7 @@ from edge_agent.devices import KINDS
 from edge_agent.devices.base import DeviceConfig
 from edge_agent.diagnostics.config import DiagnosticsConfig
 from edge_agent.errors import ConfigError, ConfigProblem
+from edge_agent.firmware.config import FirmwareConfig
 from edge_agent.health.config import AuditConfig, HealthConfig
 from edge_agent.mqtt.config import MqttConfig
 
@@ -79,6 +80,7 @@ class AgentConfig(StrictModel):
     health: HealthConfig = Field(default_factory=HealthConfig)  # type: ignore[arg-type]
     audit: AuditConfig = Field(default_factory=AuditConfig)  # type: ignore[arg-type]
     actions: ActionsConfig = Field(default_factory=ActionsConfig)
+    firmware: FirmwareConfig = Field(default_factory=FirmwareConfig)
     devices: list[AnyDeviceConfig] = Field(default_factory=list, description="The devices in this cabinet.")
 
     def secrets(self) -> list[str]:

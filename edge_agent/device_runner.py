@@ -16,7 +16,7 @@ from edge_agent.emitter import Emitter
 from edge_agent.errors import DeviceError, DeviceTimeout
 from edge_agent.health.tracker import HealthChange, HealthTracker
 from edge_agent.live import DeviceSnapshot, LiveState
-from edge_agent.readings import PollResult, utc_now
+from edge_agent.readings import Fault, PollResult, utc_now
 from edge_agent.telemetry_filter import TelemetryFilter
 
 log = logging.getLogger(__name__)
@@ -145,6 +145,10 @@ class DeviceRunner:
         snapshot.diagnostics["last_error"] = str(error)
         log.debug("device %s: poll failed: %s", self.config.device_id, error)
         await self._publish_changes(self.tracker.on_failure(error, snapshot.last_poll), None)
+
+    async def raise_fault(self, fault: Fault) -> None:
+        """Raise a fault found outside a poll now (events, retained state), even while offline."""
+        await self._publish_changes(self.tracker.raise_fault(fault, utc_now()), None)
 
     async def _publish_changes(self, changes: list[HealthChange], result: PollResult | None) -> None:
         if self.observer is not None:

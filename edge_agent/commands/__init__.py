@@ -53,6 +53,7 @@ _COMMAND_MODULES = (
     "edge_agent.commands.camera",
     "edge_agent.commands.health",
     "edge_agent.commands.actions",
+    "edge_agent.commands.firmware",
 )
 for _module in _COMMAND_MODULES:
     importlib.import_module(_module)

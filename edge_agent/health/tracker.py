@@ -94,6 +94,14 @@ class HealthTracker:
             return []
         return self._move("offline", error.cause, str(error), now)
 
+    def raise_fault(self, fault: Fault, now: datetime) -> list[HealthChange]:
+        """A fault found outside a poll (a failed firmware upgrade), raised now whatever the state.
+        The poller must report it too from then on, or the next successful poll clears it."""
+        if fault.code in self.health.faults:
+            return []
+        self.health.faults[fault.code] = ActiveFault(fault, now)
+        return [FaultRaised(fault)]
+
     def _move(
         self, state: DeviceStateName, cause: Cause | None, reason: str, now: datetime
     ) -> list[HealthChange]:

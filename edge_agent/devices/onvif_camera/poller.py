@@ -67,6 +67,8 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
         self._drift_s: float | None = None
         self._auth_error: str | None = None
         self._events: list[DeviceEvent] = []
+        # Faults the poll cannot see, set by a failed firmware upgrade (edge_agent/firmware/).
+        self.pinned_faults: dict[str, Fault] = {}
 
     async def open(self) -> None:
         # The runner calls open() again after a failure here: every step is done at most once.
@@ -285,6 +287,9 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
             faults.extend(evidence.faults)
         if self._auth_error is not None and not any(f.code == "auth_failed" for f in faults):
             faults.append(self._auth_fault(self._auth_error))
+        faults.extend(
+            fault for code, fault in self.pinned_faults.items() if all(f.code != code for f in faults)
+        )
         events, self._events = self._events, []
         diagnostics: dict[str, Any] = {"check_errors": self.schedule.errors(), "missing_evidence": missing}
         return PollResult(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -14,7 +15,7 @@ from typing import Any
 from aiohttp import web
 from lxml import etree
 
-from edge_agent.simulators.onvif_camera import http_digest, soap, vendor
+from edge_agent.simulators.onvif_camera import firmware, http_digest, soap, vendor
 from edge_agent.simulators.onvif_camera.rtsp import RtspResponder
 from edge_agent.simulators.onvif_camera.states import VENDOR_IDENTITY, CameraState, state_named
 from edge_agent.simulators.onvif_camera.wsse import token_valid
@@ -54,6 +55,8 @@ class CameraSimulator:
         self._off_since = 0.0
         self.went_down = asyncio.Event()  # set when a reboot takes the camera off the network
         self.came_up = asyncio.Event()  # set when it is back
+        self.uploads: list[firmware.Upload] = []  # firmware images received, in order
+        self._upload_tokens: set[str] = set()
         self._nonces: set[str] = set()
         self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -69,6 +72,7 @@ class CameraSimulator:
         app.router.add_post("/onvif/{service}", self._soap)
         for path in vendor.PATHS.values():
             app.router.add_get(path, self._storage)
+        app.router.add_post("/firmware/upload/{token}", self._firmware_upload)
         app.router.add_put("/_sim/state/{name}", self._set_state)
         app.router.add_post("/_sim/reboot", self._power_cycle)
         self._runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
@@ -157,6 +161,7 @@ class CameraSimulator:
             "SystemReboot": self._reboot,
             "SetSystemDateAndTime": self._set_time,
             "SetNTP": self._set_ntp,
+            "StartFirmwareUpgrade": self._start_firmware_upgrade,
         }
 
     def _reboot(self, _envelope: etree._Element) -> str:
@@ -164,17 +169,51 @@ class CameraSimulator:
         self._spawn(self._reboot_cycle())
         return soap.reboot_message()
 
-    async def _reboot_cycle(self) -> None:
+    async def _reboot_cycle(self, new_firmware: str | None = None, *, stays_down: bool = False) -> None:
         await asyncio.sleep(0.05)  # let the reply leave before the "power" goes
         self.rebooting = True
         self.came_up.clear()
         if self._site is not None:
             await self._site.stop()  # new connections are refused, as from a camera booting
         self.went_down.set()
+        if stays_down:
+            return  # a bricked camera: off the network until the simulator stops
         await asyncio.sleep(self.state.reboot_s)
+        if new_firmware is not None:
+            self.state.firmware = new_firmware
         self.rebooting = False
         await self._listen()
         self.came_up.set()
+
+    # --- firmware upgrade: StartFirmwareUpgrade, then an HTTP POST of the image -----------------
+
+    def _start_firmware_upgrade(self, _envelope: etree._Element) -> str:
+        token = secrets.token_hex(8)
+        self._upload_tokens.add(token)
+        uri = f"{self.base_url}/firmware/upload/{token}"
+        return soap.start_firmware_upgrade(uri, self.state.reboot_s)
+
+    async def _firmware_upload(self, request: web.Request) -> web.StreamResponse:
+        if self.rebooting:
+            return await self._drop(request)
+        token = request.match_info["token"]
+        if token not in self._upload_tokens:
+            raise web.HTTPNotFound(text="no upgrade started with this URI\n")
+        self._upload_tokens.discard(token)  # an upload URI is good for one upload
+        image = await _read_image(request)
+        outcome = self.state.firmware_outcome
+        upload = firmware.describe(image, outcome != "reject_image")
+        if upload.version is None:
+            upload = firmware.describe(image, False)
+        self.uploads.append(upload)
+        self.calls["firmware_upload"] += 1
+        if not upload.accepted:
+            raise web.HTTPBadRequest(text="image rejected: integrity check failed\n")
+        keep_old = outcome == "old_version"
+        self._spawn(
+            self._reboot_cycle(None if keep_old else upload.version, stays_down=outcome == "stays_down")
+        )
+        return web.Response(text=f"upgrading to {upload.version}; rebooting\n")
 
     def _set_time(self, envelope: etree._Element) -> str:
         ns = soap.NAMESPACES
@@ -297,6 +336,19 @@ class CameraSimulator:
         """Switch the camera to another vendor (identity and storage API follow)."""
         _, model = VENDOR_IDENTITY[name]  # type: ignore[index]
         self.state = replace(self.state, vendor=name, model=model)  # type: ignore[arg-type]
+
+
+async def _read_image(request: web.Request) -> bytes:
+    """The uploaded image, refused beyond `MAX_IMAGE_BYTES` before it is buffered."""
+    declared = request.content_length or 0
+    if declared > firmware.MAX_IMAGE_BYTES:
+        raise web.HTTPRequestEntityTooLarge(max_size=firmware.MAX_IMAGE_BYTES, actual_size=declared)
+    image = bytearray()
+    async for chunk in request.content.iter_chunked(65536):
+        image += chunk
+        if len(image) > firmware.MAX_IMAGE_BYTES:
+            raise web.HTTPRequestEntityTooLarge(max_size=firmware.MAX_IMAGE_BYTES, actual_size=len(image))
+    return bytes(image)
 
 
 def _xml(body: str, status: int = 200) -> web.Response:

@@ -142,6 +142,14 @@ def empty(operation: str, prefix: str = "tds") -> str:
     return envelope(f"<{prefix}:{operation}Response/>")
 
 
+def start_firmware_upgrade(upload_uri: str, expected_down_s: float) -> str:
+    return envelope(
+        f"<tds:StartFirmwareUpgradeResponse><tds:UploadUri>{escape(upload_uri)}</tds:UploadUri>"
+        f"<tds:UploadDelay>PT0S</tds:UploadDelay><tds:ExpectedDownTime>PT{expected_down_s:g}S"
+        "</tds:ExpectedDownTime></tds:StartFirmwareUpgradeResponse>"
+    )
+
+
 def reboot_message() -> str:
     return envelope(
         "<tds:SystemRebootResponse><tds:Message>Rebooting in 1 second</tds:Message>"

@@ -17,6 +17,8 @@ WireMode = Literal[
 ]
 
 GIB = 2**30
+# What the camera does with a firmware upload (scripted failures for the upgrade tests).
+FirmwareOutcome = Literal["ok", "stays_down", "old_version", "reject_image"]
 
 
 @dataclass
@@ -37,6 +39,7 @@ class CameraState:
     rtsp_serves_video: bool = True
     reboot_s: float = 3.0  # how long the camera is unreachable after SystemReboot
     ntp_server: str | None = None
+    firmware_outcome: FirmwareOutcome = "ok"
 
 
 # Scripted states: name -> how it differs from a healthy camera. The agent's expected verdict for
@@ -54,6 +57,10 @@ STATES: dict[str, dict[str, object]] = {
     "hung": {"wire": "hung"},  # offline (timeout)
     "no_profile_g": {"profile_g": False},  # retention unknown
     "no_video": {"rtsp_serves_video": False},  # stream_unavailable (when the RTSP probe is on)
+    # Firmware upgrade failures (the agent's verdict: firmware_upgrade_failed, batch stopped).
+    "firmware_stays_down": {"firmware_outcome": "stays_down"},  # never returns after the upload
+    "firmware_old_version": {"firmware_outcome": "old_version"},  # returns with the old version
+    "firmware_rejects": {"firmware_outcome": "reject_image"},  # refuses the image (its own check)
 }
 # "wrong password" is not a camera state but a mismatch: start the camera with another password.
 # "reboot" is the SystemReboot operation: the camera refuses connections for `reboot_s`.
