@@ -10,6 +10,8 @@ All three recognise the boot signature FE FD FD FE (power-up or reset).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from edge_agent.devices.serial.codec import BootFrame, Decoded, Direction, IdleFrame, SpeedFrame
 
 BOOT = b"\xfe\xfd\xfd\xfe"
@@ -29,6 +31,24 @@ def _boot_at(buffer: bytes, index: int) -> str:
 
 
 def decode_byte(buffer: bytes) -> Decoded:
+    return _scan(buffer, _one_byte)
+
+
+def decode_direction(buffer: bytes) -> Decoded:
+    return _scan(buffer, _direction_and_speed)
+
+
+def decode_ascii(buffer: bytes) -> Decoded:
+    return _scan(buffer, _ascii_reading)
+
+
+# A step decodes the reading at buffer[i]: it returns how many bytes it used, or None when the
+# buffer ends inside the reading (kept as `rest` for the next read).
+Step = Callable[[bytes, int, Decoded], int | None]
+
+
+def _scan(buffer: bytes, step: Step) -> Decoded:
+    """Walk the buffer: a boot signature wherever it starts, otherwise one reading per `step`."""
     out = Decoded()
     i = 0
     while i < len(buffer):
@@ -37,82 +57,57 @@ def decode_byte(buffer: bytes) -> Decoded:
             out.frames.append(BootFrame())
             i += len(BOOT)
             continue
-        if boot == "maybe":
+        used = None if boot == "maybe" else step(buffer, i, out)
+        if used is None:
             out.rest = buffer[i:]
             return out
-        byte = buffer[i]
-        if byte == 0:
-            out.frames.append(IdleFrame())
-        elif SPEED_MIN <= byte <= SPEED_MAX:
-            out.frames.append(SpeedFrame(byte))
-        else:
-            out.garbage += 1
-        i += 1
+        i += used
     return out
 
 
-def decode_direction(buffer: bytes) -> Decoded:
-    out = Decoded()
-    i = 0
-    while i < len(buffer):
-        boot = _boot_at(buffer, i)
-        if boot != "no":
-            if boot == "maybe":
-                out.rest = buffer[i:]
-                return out
-            out.frames.append(BootFrame())
-            i += len(BOOT)
-            continue
-        direction = _DIRECTIONS.get(buffer[i])
-        if direction is None:
-            out.garbage += 1
-            i += 1
-            continue
-        if i + 1 >= len(buffer):
-            out.rest = buffer[i:]
-            return out
-        speed = buffer[i + 1]
-        if speed == 0:
-            out.frames.append(IdleFrame())
-        elif SPEED_MIN <= speed <= SPEED_MAX:
-            out.frames.append(SpeedFrame(speed, direction))
-        else:
-            out.garbage += 1  # only the direction byte: the next byte may start a frame
-            i += 1
-            continue
-        i += 2
-    return out
+def _one_byte(buffer: bytes, i: int, out: Decoded) -> int:
+    _speed(buffer[i], None, out)
+    return 1
 
 
-def decode_ascii(buffer: bytes) -> Decoded:
-    out = Decoded()
-    i = 0
-    while i < len(buffer):
-        boot = _boot_at(buffer, i)
-        if boot != "no":
-            if boot == "maybe":
-                out.rest = buffer[i:]
-                return out
-            out.frames.append(BootFrame())
-            i += len(BOOT)
-            continue
-        direction = _SIGNS.get(buffer[i])
-        if direction is None:
-            out.garbage += 1
-            i += 1
-            continue
-        digits = buffer[i + 1 : i + 4]
-        if len(digits) < 3 and (not digits or digits.isdigit()):  # may still complete
-            out.rest = buffer[i:]
-            return out
-        if len(digits) < 3 or not digits.isdigit():
-            out.garbage += 1
-            i += 1
-            continue
-        speed = int(digits)
-        out.frames.append(SpeedFrame(speed, direction) if speed else IdleFrame())
-        i += 4
-    return out
+def _direction_and_speed(buffer: bytes, i: int, out: Decoded) -> int | None:
+    direction = _DIRECTIONS.get(buffer[i])
+    if direction is None:
+        out.garbage += 1
+        return 1
+    if i + 1 >= len(buffer):
+        return None
+    if not _speed(buffer[i + 1], direction, out):
+        return 1  # only the direction byte is garbage: the next byte may start a frame
+    return 2
+
+
+def _ascii_reading(buffer: bytes, i: int, out: Decoded) -> int | None:
+    direction = _SIGNS.get(buffer[i])
+    if direction is None:
+        out.garbage += 1
+        return 1
+    digits = buffer[i + 1 : i + 4]
+    if len(digits) < 3 and (not digits or digits.isdigit()):  # may still complete
+        return None
+    if len(digits) < 3 or not digits.isdigit():
+        out.garbage += 1
+        return 1
+    speed = int(digits)
+    out.frames.append(SpeedFrame(speed, direction) if speed else IdleFrame())
+    return 4
+
+
+def _speed(byte: int, direction: Direction | None, out: Decoded) -> bool:
+    """One speed byte: a reading, no target (0), or garbage (False)."""
+    if byte == 0:
+        out.frames.append(IdleFrame())
+    elif SPEED_MIN <= byte <= SPEED_MAX:
+        out.frames.append(SpeedFrame(byte, direction))
+    else:
+        out.garbage += 1
+        return False
+    return True
 
 
 def encode_byte(speed_kmh: int) -> bytes:
