@@ -179,6 +179,7 @@ def test_shipped_examples_are_valid(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("EDGE_AGENT_MQTT_PASSWORD", "example")
+    monkeypatch.setenv("EDGE_AGENT_CAMERA_PASSWORD", "example")
     for name in ("cabinet.yaml", "demo.yaml"):  # the other files there are simulator scenarios
         example = Path(__file__).parents[2] / "examples" / name
         assert main(["check", "--config", str(example)]) == 0, capsys.readouterr().err
