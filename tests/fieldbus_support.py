@@ -4,7 +4,6 @@ edge_agent (tests/support deliberately does not)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -12,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from support.agent import running_agent as start_agent
 from support.ports import free_port
 
 from edge_agent.app import Agent
-from edge_agent.config import load_config
 from edge_agent.devices.base import DeviceContext
 from edge_agent.devices.modbus.config import ModbusConfig
 from edge_agent.devices.modbus.poller import ModbusPoller
@@ -84,14 +83,5 @@ async def running_agent(
     }
     path = tmp_path / "agent.yaml"
     path.write_text(yaml.safe_dump(raw))
-    agent = Agent(load_config(path))
-    stop = asyncio.Event()
-    task = asyncio.get_running_loop().create_task(agent.run(stop))
-    try:
-        async with asyncio.timeout(10):
-            await agent.ready.wait()
+    async with start_agent(path) as agent:
         yield agent
-    finally:
-        stop.set()
-        async with asyncio.timeout(15):
-            await task

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 import yaml
 from camera_sim import PASSWORD, camera_fields, start_camera
+from support.agent import running_agent
 from support.mosquitto import Broker
 from support.subscriber import Received, Subscriber
 
 from edge_agent.app import Agent
-from edge_agent.config import load_config
 from edge_agent.simulators.onvif_camera.firmware import make_image
 from edge_agent.simulators.onvif_camera.server import CameraSimulator
 
@@ -111,16 +111,7 @@ async def start_cabinet(
         **sections,
     }
     (tmp_path / "agent.yaml").write_text(yaml.safe_dump(document))
-    agent = Agent(load_config(tmp_path / "agent.yaml"))
-    stop = asyncio.Event()
-    task = asyncio.create_task(agent.run(stop))
-
-    async def shutdown() -> None:
-        stop.set()
-        await asyncio.wait_for(task, 20)
-
-    stack.push_async_callback(shutdown)
-    await asyncio.wait_for(agent.ready.wait(), 10)
+    agent = await stack.enter_async_context(running_agent(tmp_path / "agent.yaml"))
     for device_id in cameras:  # pre wants a healthy camera: wait until each was seen whole
         await asyncio.to_thread(subscriber.wait_for, state_is(device_id, "ok"), 20.0)
     return Cabinet(agent, cameras, subscriber, data)

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 import yaml
 from camera_sim import PASSWORD, camera_fields, start_camera
+from support.agent import running_agent
 from support.mosquitto import Broker
 from support.subscriber import Subscriber
 
 from edge_agent.app import Agent
-from edge_agent.config import load_config
 from edge_agent.simulators.onvif_camera.server import CameraSimulator
 
 pytestmark = pytest.mark.integration
@@ -47,16 +47,7 @@ async def run_agent(
     }
     path = tmp_path / "agent.yaml"
     path.write_text(yaml.safe_dump(document))
-    agent = Agent(load_config(path))
-    stop = asyncio.Event()
-    task = asyncio.create_task(agent.run(stop))
-
-    async def shutdown() -> None:
-        stop.set()
-        await asyncio.wait_for(task, 20)
-
-    stack.push_async_callback(shutdown)
-    await asyncio.wait_for(agent.ready.wait(), 10)
+    agent = await stack.enter_async_context(running_agent(path))
     return agent
 
 
