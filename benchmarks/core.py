@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 from common import Recorder, broker, free_port, percentile, start_agent, stop_agent, write_config
 
-from edge_agent.outbox import NewMessage, Outbox
+from edge_agent.runtime.outbox import NewMessage, Outbox
 
 
 def steady_state(seconds: float) -> dict[str, float]:

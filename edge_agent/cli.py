@@ -47,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_demo)
 
     _add_health(commands)
-    from edge_agent.command_client import add_parser as add_command_parser
+    from edge_agent.local.command_client import add_parser as add_command_parser
 
     add_command_parser(commands)
     unit = commands.add_parser("unit", help="print the systemd unit shipped with this version")
@@ -96,8 +96,8 @@ def _add_health(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def _health(args: argparse.Namespace) -> int:
-    from edge_agent.healthcheck import DEFAULT_MAX_AGE_S, data_dir_of, wait_healthy
-    from edge_agent.liveness import LivenessError
+    from edge_agent.local.health_gate import DEFAULT_MAX_AGE_S, data_dir_of, wait_healthy
+    from edge_agent.runtime.liveness_file import LivenessError
 
     try:
         data_dir = args.data_dir or data_dir_of(args.config)
@@ -148,9 +148,9 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from edge_agent.app import run_agent
     from edge_agent.config import AgentConfig
     from edge_agent.logging_setup import setup_logging
+    from edge_agent.runtime.agent import run_agent
 
     try:
         config = _load(args.config)
@@ -165,7 +165,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from edge_agent.demo import run_demo
+    from edge_agent.simulators.demo import run_demo
 
     try:
         return run_demo(args.config, args.seconds, args.simulators)
@@ -177,7 +177,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _watch(args: argparse.Namespace) -> int:
-    from edge_agent.watch import watch
+    from edge_agent.fleet.watch import watch
 
     return watch(args.host, args.port, args.topic, count=args.count, seconds=args.seconds)
 

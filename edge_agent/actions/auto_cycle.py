@@ -11,9 +11,9 @@ from datetime import date
 from edge_agent.actions.config import AutoPowerCycle
 from edge_agent.actions.power import PowerCycler
 from edge_agent.audit import AuditLog
-from edge_agent.emitter import Emitter
 from edge_agent.errors import CommandError
-from edge_agent.live import LiveState
+from edge_agent.runtime.emitter import Emitter
+from edge_agent.runtime.live_state import LiveState
 
 log = logging.getLogger(__name__)
 OPERATOR = "auto-recovery"

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from edge_agent.actions.config import DoorConfig
-from edge_agent.emitter import Emitter
+from edge_agent.runtime.emitter import Emitter
 
 log = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 from edge_agent.actions.config import RelayConfig
 from edge_agent.actions.relay import Relay, RelayError, make_relay
 from edge_agent.audit import AuditLog, Source
-from edge_agent.emitter import Emitter
 from edge_agent.errors import CommandError
 from edge_agent.readings import Severity
+from edge_agent.runtime.emitter import Emitter
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edge_agent.devices.base import Poller
-from edge_agent.emitter import Emitter
-from edge_agent.live import LiveState
+from edge_agent.runtime.emitter import Emitter
+from edge_agent.runtime.live_state import LiveState
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from pydantic import Field
 from edge_agent.config_base import Identifier, StrictModel
 from edge_agent.errors import CommandError
 from edge_agent.readings import PollResult, Value
-from edge_agent.shared_resources import SharedResources
+from edge_agent.runtime.shared_resources import SharedResources
 
 
 class TelemetryConfig(StrictModel):

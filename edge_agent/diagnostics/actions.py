@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from edge_agent.commands import COMMANDS
 
 if TYPE_CHECKING:
-    from edge_agent.app import Agent
+    from edge_agent.runtime.agent import Agent
 
 ACTION_TIMEOUT_S = 90.0  # a power cycle keeps the power off >= 5 s, a camera takes a minute to boot
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import deque
 
-from edge_agent.live import DeviceSnapshot
+from edge_agent.runtime.live_state import DeviceSnapshot
 
 MAX_POINTS = 360  # per value: 6 hours at one point a minute
 MAX_VALUES_PER_DEVICE = 32

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from edge_agent.diagnostics.state import session_of, state_of
 from edge_agent.diagnostics.views import cabinet_values, device_summary
-from edge_agent.live import LiveState
+from edge_agent.runtime.live_state import LiveState
 
 AGENT_EVERY_S = 5.0
 COALESCE_S = 0.1

@@ -15,7 +15,7 @@ from edge_agent.diagnostics.views import ordered_devices
 from edge_agent.readings import iso_ts, utc_now
 
 if TYPE_CHECKING:
-    from edge_agent.app import Agent
+    from edge_agent.runtime.agent import Agent
 
 
 class ReportSource(Protocol):

@@ -24,7 +24,7 @@ from edge_agent.diagnostics.state import STATE, PageState
 from edge_agent.diagnostics.users import UserStore
 
 if TYPE_CHECKING:
-    from edge_agent.app import Agent
+    from edge_agent.runtime.agent import Agent
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from edge_agent.diagnostics.users import User, UserError, UserStore
 from edge_agent.readings import iso_ts, utc_now
 
 if TYPE_CHECKING:
-    from edge_agent.app import Agent
+    from edge_agent.runtime.agent import Agent
 
 log = logging.getLogger(__name__)
 

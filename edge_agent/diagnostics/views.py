@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from edge_agent.live import DeviceSnapshot, LiveState
 from edge_agent.readings import iso_ts
+from edge_agent.runtime.live_state import DeviceSnapshot, LiveState
 
 _SECRET_WORDS = ("password", "passwd", "secret", "token", "credential", "auth", "key")
 _STATE_RANK = {"fault": 0, "offline": 1, "degraded": 2, "unknown": 3, "ok": 4}

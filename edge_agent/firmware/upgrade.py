@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from edge_agent.audit import AuditLog
-from edge_agent.device_runner import DeviceRunner
 from edge_agent.devices.base import Poller
-from edge_agent.emitter import Emitter
 from edge_agent.firmware.camera import CameraFirmware, Observed, Request
 from edge_agent.firmware.result import PhaseResult
-from edge_agent.live import LiveState
 from edge_agent.readings import Fault
+from edge_agent.runtime.device_runner import DeviceRunner
+from edge_agent.runtime.emitter import Emitter
+from edge_agent.runtime.live_state import LiveState
 
 log = logging.getLogger(__name__)
 

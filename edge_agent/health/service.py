@@ -24,7 +24,6 @@ from typing import Any, TypeVar, cast
 
 import psutil
 
-from edge_agent.emitter import Emitter
 from edge_agent.health.attribution import CABINET, EVIDENCE_NAMES, Change
 from edge_agent.health.config import HealthConfig
 from edge_agent.health.core import MAINS_EVENTS, HealthCore
@@ -32,8 +31,9 @@ from edge_agent.health.ledger import MaintenanceWindow
 from edge_agent.health.recovery import DeadWindow
 from edge_agent.health.report import DeviceNow, build_report, load_report, next_report_time, save_report
 from edge_agent.health.tracker import FaultCleared, FaultRaised, HealthChange, StateChanged
-from edge_agent.live import DeviceSnapshot, LiveState
 from edge_agent.readings import Cause, PollResult, iso_ts
+from edge_agent.runtime.emitter import Emitter
+from edge_agent.runtime.live_state import DeviceSnapshot, LiveState
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

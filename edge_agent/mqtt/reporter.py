@@ -14,7 +14,7 @@ import logging
 from collections.abc import Coroutine
 
 from edge_agent.mqtt.link import ConnectionLost, MqttLink
-from edge_agent.outbox import Outbox, StoredMessage
+from edge_agent.runtime.outbox import Outbox, StoredMessage
 
 log = logging.getLogger(__name__)
 

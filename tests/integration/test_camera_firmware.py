@@ -20,7 +20,7 @@ from support.agent import running_agent
 from support.mosquitto import Broker
 from support.subscriber import Received, Subscriber
 
-from edge_agent.app import Agent
+from edge_agent.runtime.agent import Agent
 from edge_agent.simulators.onvif_camera.firmware import make_image
 from edge_agent.simulators.onvif_camera.server import CameraSimulator
 

@@ -17,10 +17,10 @@ from support.mosquitto import Broker
 from support.ports import free_port
 from support.scripted_device import SCRIPTS, Script, ScriptedConfig
 
-from edge_agent.app import Agent
 from edge_agent.config import load_config
 from edge_agent.diagnostics.users import UserStore
 from edge_agent.readings import Fault
+from edge_agent.runtime.agent import Agent
 
 pytestmark = pytest.mark.integration
 

@@ -10,10 +10,10 @@ import pytest
 from support.mosquitto import Broker
 
 from edge_agent import __version__
-from edge_agent.app import Agent
 from edge_agent.config import load_config
-from edge_agent.healthcheck import check_health
-from edge_agent.liveness import liveness_path, read_liveness
+from edge_agent.local.health_gate import check_health
+from edge_agent.runtime.agent import Agent
+from edge_agent.runtime.liveness_file import liveness_path, read_liveness
 
 pytestmark = pytest.mark.integration
 

@@ -18,7 +18,7 @@ from support.agent import running_agent
 from support.mosquitto import Broker
 from support.subscriber import Subscriber
 
-from edge_agent.app import Agent
+from edge_agent.runtime.agent import Agent
 from edge_agent.simulators.onvif_camera.server import CameraSimulator
 
 pytestmark = pytest.mark.integration

@@ -15,8 +15,8 @@ from typing import IO, Any
 
 import yaml
 
-from edge_agent.app import Agent
 from edge_agent.config import AgentConfig, load_config
+from edge_agent.runtime.agent import Agent
 
 
 def write_config(

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge_agent.app import Agent
 from edge_agent.config import load_config
 from edge_agent.diagnostics.users import UserStore
+from edge_agent.runtime.agent import Agent
 from support.ports import free_port
 from support.scripted_device import SCRIPTS, Script, ScriptedConfig, registered
 

@@ -18,7 +18,7 @@ import pytest
 from support.processes import wait_exec
 
 from edge_agent import __version__
-from edge_agent.liveness import Liveness, liveness_path, write_liveness
+from edge_agent.runtime.liveness_file import Liveness, liveness_path, write_liveness
 
 HOOKS = Path(__file__).parents[2] / "firmware_hooks" / "agent"
 VENV_BIN = Path(sys.executable).parent

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from edge_agent.device_runner import DeviceRunner
 from edge_agent.devices.base import DeviceConfig, DeviceContext, Poller
-from edge_agent.emitter import Emitter
-from edge_agent.live import LiveState
 from edge_agent.mqtt.topics import Topics
-from edge_agent.outbox import Outbox
 from edge_agent.readings import PollResult
-from edge_agent.shared_resources import SharedResources
+from edge_agent.runtime.device_runner import DeviceRunner
+from edge_agent.runtime.emitter import Emitter
+from edge_agent.runtime.live_state import LiveState
+from edge_agent.runtime.outbox import Outbox
+from edge_agent.runtime.shared_resources import SharedResources
 
 
 class SlowCounter(Poller[DeviceConfig]):

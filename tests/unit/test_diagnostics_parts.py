@@ -16,7 +16,7 @@ from edge_agent.diagnostics.sessions import MAX_SESSIONS, LoginLimiter, Sessions
 from edge_agent.diagnostics.views import ordered_devices, redact
 from edge_agent.errors import ConfigError
 from edge_agent.health.tracker import DeviceHealth
-from edge_agent.live import DeviceSnapshot, LiveState
+from edge_agent.runtime.live_state import DeviceSnapshot, LiveState
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

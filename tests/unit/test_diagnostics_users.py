@@ -88,7 +88,7 @@ def test_cli_user_add_list_passwd_remove(
 
 
 def test_the_agent_without_the_page_does_not_load_aiohttp_web() -> None:
-    code = "import sys, edge_agent.app, edge_agent.cli; print('aiohttp.web' in sys.modules)"
+    code = "import sys, edge_agent.runtime.agent, edge_agent.cli; print('aiohttp.web' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )

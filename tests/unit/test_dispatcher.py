@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from edge_agent.commands.context import CommandContext
 from edge_agent.commands.dispatcher import Dispatcher
-from edge_agent.live import LiveState
+from edge_agent.runtime.live_state import LiveState
 
 
 def _context(operator: str | None) -> CommandContext:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from edge_agent.outbox import NewMessage, Outbox
+from edge_agent.runtime.outbox import NewMessage, Outbox
 
 
 def _msg(kind: str, size: int = 10) -> NewMessage:

@@ -16,7 +16,7 @@ from edge_agent.actions.power import PowerCycler
 from edge_agent.audit import AuditLog, verify_log
 from edge_agent.errors import CommandError
 from edge_agent.health.tracker import DeviceHealth
-from edge_agent.live import DeviceSnapshot, LiveState
+from edge_agent.runtime.live_state import DeviceSnapshot, LiveState
 
 T0 = 1_790_000_000.0
 

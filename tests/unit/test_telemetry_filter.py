@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from edge_agent.devices.base import TelemetryConfig
-from edge_agent.telemetry_filter import TelemetryFilter
+from edge_agent.runtime.telemetry_filter import TelemetryFilter
 
 
 def test_first_poll_and_every_refresh_send_everything() -> None:

@@ -1,5 +1,5 @@
 """`edge-agent command NAME`: send one command to the agent running on this cabinet, through its
-local socket (edge_agent/command_socket.py), and print the reply. Exit 0 when the command
+local socket (edge_agent/local/command_socket.py), and print the reply. Exit 0 when the command
 succeeded, 1 when it was refused or failed, 2 when the agent could not be asked."""
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from edge_agent.command_socket import SOCKET_NAME
-    from edge_agent.healthcheck import data_dir_of
-    from edge_agent.liveness import LivenessError
+    from edge_agent.local.command_socket import SOCKET_NAME
+    from edge_agent.local.health_gate import data_dir_of
+    from edge_agent.runtime.liveness_file import LivenessError
 
     try:
         data_dir = args.data_dir or data_dir_of(args.config)

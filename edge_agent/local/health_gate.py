@@ -1,7 +1,7 @@
 """`edge-agent health`: is an agent running here, and is it the version we expect?
 
 The upgrade health gate and the agent's post-upgrade hook run this on the cabinet. It reads the
-liveness file the agent rewrites every few seconds (`edge_agent.liveness`) and checks that the
+liveness file the agent rewrites every few seconds (`edge_agent.runtime.liveness_file`) and checks that the
 process named there is alive, that the record is fresh and that it reports the expected version.
 Optionally it also asks an HTTP endpoint (the diagnostics page's `/healthz`, once it exists).
 
@@ -25,7 +25,13 @@ import yaml
 from pydantic import ValidationError
 
 from edge_agent.config import StorageConfig
-from edge_agent.liveness import LIVENESS_INTERVAL_S, Liveness, LivenessError, liveness_path, read_liveness
+from edge_agent.runtime.liveness_file import (
+    LIVENESS_INTERVAL_S,
+    Liveness,
+    LivenessError,
+    liveness_path,
+    read_liveness,
+)
 
 DEFAULT_MAX_AGE_S = 4 * LIVENESS_INTERVAL_S
 HTTP_TIMEOUT_S = 5.0

@@ -25,7 +25,7 @@ from typing import IO
 import yaml
 
 from edge_agent.config import AgentConfig, load_config
-from edge_agent.watch import watch
+from edge_agent.fleet.watch import watch
 
 STARTUP_TIMEOUT_S = 10.0
 

@@ -24,27 +24,27 @@ from edge_agent.actions.auto_cycle import AutoRecovery
 from edge_agent.actions.door import DoorWatcher
 from edge_agent.actions.power import PowerCycler
 from edge_agent.audit import AuditLog
-from edge_agent.command_socket import SOCKET_NAME, CommandSocket
 from edge_agent.commands.context import CommandContext
 from edge_agent.commands.dispatcher import Dispatcher
 from edge_agent.config import AgentConfig, load_config
-from edge_agent.device_runner import DeviceRunner
 from edge_agent.devices import kind_of
 from edge_agent.devices.base import DeviceContext, Poller
-from edge_agent.emitter import Emitter
 from edge_agent.errors import CommandError, ConfigError
 from edge_agent.health.service import HealthService
-from edge_agent.live import LiveState
-from edge_agent.liveness import Liveness, liveness_loop, liveness_path, remove_liveness
-from edge_agent.memory import release_free_memory
+from edge_agent.local.command_socket import SOCKET_NAME, CommandSocket
 from edge_agent.mqtt.link import Incoming, MqttLink, Will
 from edge_agent.mqtt.payloads import StatusPayload
 from edge_agent.mqtt.reporter import Reporter
 from edge_agent.mqtt.topics import Topics
-from edge_agent.outbox import Outbox
 from edge_agent.readings import Value, utc_now
-from edge_agent.shared_resources import SharedResources
-from edge_agent.systemd import notify, watchdog_loop
+from edge_agent.runtime.device_runner import DeviceRunner
+from edge_agent.runtime.emitter import Emitter
+from edge_agent.runtime.live_state import LiveState
+from edge_agent.runtime.liveness_file import Liveness, liveness_loop, liveness_path, remove_liveness
+from edge_agent.runtime.memory_trim import release_free_memory
+from edge_agent.runtime.outbox import Outbox
+from edge_agent.runtime.shared_resources import SharedResources
+from edge_agent.runtime.systemd_notify import notify, watchdog_loop
 
 if TYPE_CHECKING:
     from edge_agent.diagnostics.server import DiagnosticsServer

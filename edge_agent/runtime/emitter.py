@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from edge_agent.health.tracker import FaultCleared, FaultRaised, HealthChange, StateChanged
-from edge_agent.live import DeviceSnapshot
 from edge_agent.mqtt.payloads import (
     AuditPayload,
     DailyReportPayload,
@@ -23,8 +22,9 @@ from edge_agent.mqtt.payloads import (
     TelemetryPayload,
 )
 from edge_agent.mqtt.topics import Topics
-from edge_agent.outbox import NewMessage, Outbox, PayloadBuilder
 from edge_agent.readings import Cause, Severity, Value, utc_now
+from edge_agent.runtime.live_state import DeviceSnapshot
+from edge_agent.runtime.outbox import NewMessage, Outbox, PayloadBuilder
 
 log = logging.getLogger(__name__)
 

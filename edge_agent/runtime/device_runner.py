@@ -12,12 +12,12 @@ import time
 from typing import Any, Protocol
 
 from edge_agent.devices.base import DeviceConfig, Poller
-from edge_agent.emitter import Emitter
 from edge_agent.errors import DeviceError, DeviceTimeout
 from edge_agent.health.tracker import HealthChange, HealthTracker
-from edge_agent.live import DeviceSnapshot, LiveState
 from edge_agent.readings import Fault, PollResult, utc_now
-from edge_agent.telemetry_filter import TelemetryFilter
+from edge_agent.runtime.emitter import Emitter
+from edge_agent.runtime.live_state import DeviceSnapshot, LiveState
+from edge_agent.runtime.telemetry_filter import TelemetryFilter
 
 log = logging.getLogger(__name__)
 
