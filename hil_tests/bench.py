@@ -29,7 +29,9 @@ class Credentials(_Model):
 
 
 class Device(_Model):
-    serial_port: str | None = Field(None, description="Serial port (real: /dev/ttyUSB0; simulated: a pty name).")
+    serial_port: str | None = Field(
+        None, description="Serial port (real: /dev/ttyUSB0; simulated: a pty name)."
+    )
     unit: int | None = Field(None, ge=1, le=247, description="Modbus unit id on that port.")
     profile: str | None = Field(None, description="Register map (simulated bench: what the rig serves).")
     values: dict[str, float | bool] = Field(default_factory=dict, description="Simulated start values.")
@@ -98,20 +100,30 @@ def rig_spec(bench: Bench, workdir: Path) -> dict[str, Any]:
     return {
         "rs485": str(workdir / "rs485.pty"),
         "radar": str(workdir / "radar.pty"),
-        "radar_scenario": {"protocol": "csr", "frame_interval_s": 0.2, "vehicle_every_s": 2,
-                           "speeds_kmh": [48, 63, 88], "boot_on_start": True},  # fmt: skip
+        "radar_scenario": {
+            "protocol": "csr",
+            "frame_interval_s": 0.2,
+            "vehicle_every_s": 2,
+            "speeds_kmh": [48, 63, 88],
+            "boot_on_start": True,
+        },
         "modbus": [
             {"unit_id": d.unit, "profile": d.profile, "values": d.values}
             for d in devices.values()
             if d.unit is not None
         ],
         "cameras": [
-            {"device_id": name, "host": d.address, "port": 80, "rtsp_port": CAMERA_RTSP_PORT} for name, d in cameras
+            {"device_id": name, "host": d.address, "port": 80, "rtsp_port": CAMERA_RTSP_PORT}
+            for name, d in cameras
         ],
         "user": "admin",
         "password_file": str(bench.path(credentials.file)),
-        "relay_board": {"host": bench.relay_board.address, "port": bench.relay_board.port,
-                        "unit": bench.relay_board.unit, "coils": {r.coil: r.cuts for r in bench.relays}},  # fmt: skip
+        "relay_board": {
+            "host": bench.relay_board.address,
+            "port": bench.relay_board.port,
+            "unit": bench.relay_board.unit,
+            "coils": {r.coil: r.cuts for r in bench.relays},
+        },
     }
 
 

@@ -33,8 +33,14 @@ class Row:
         detected = "-" if self.detected_s is None else f"{self.detected_s:.1f} s"
         verdict = "" if self.detected_s is None or self.detected_s <= self.goal_s else " (over goal)"
         lost = "-" if self.lost is None else str(self.lost)
-        return [self.scenario, detected + verdict, f"{CONTRACT_LIMIT_S // 60} min", f"<= {self.goal_s:g} s",
-                self.cause or "-", lost]  # fmt: skip
+        return [
+            self.scenario,
+            detected + verdict,
+            f"{CONTRACT_LIMIT_S // 60} min",
+            f"<= {self.goal_s:g} s",
+            self.cause or "-",
+            lost,
+        ]
 
 
 ROWS: list[Row] = []
@@ -60,18 +66,24 @@ class CabinetView:
         return self.central.wait_for(lambda m: m.at >= since and predicate(m), timeout=timeout)
 
     def status(self, state: str, since: float, timeout: float) -> Received:
-        return self.wait(lambda m: m.topic == f"{self.root}/status" and _json(m).get("state") == state,
-                         timeout, since)  # fmt: skip
+        return self.wait(
+            lambda m: m.topic == f"{self.root}/status" and _json(m).get("state") == state, timeout, since
+        )
 
     def event(self, kind: str, since: float, timeout: float, **detail: Any) -> Received:
         def matches(m: Received) -> bool:
             document = _json(m)
-            return (m.topic == f"{self.root}/event" and document.get("type") == kind
-                    and all(document.get(k) == v for k, v in detail.items()))  # fmt: skip
+            return (
+                m.topic == f"{self.root}/event"
+                and document.get("type") == kind
+                and all(document.get(k) == v for k, v in detail.items())
+            )
 
         return self.wait(matches, timeout, since)
 
-    def state(self, device_id: str, since: float, timeout: float, test: Callable[[dict[str, Any]], bool]) -> Received:
+    def state(
+        self, device_id: str, since: float, timeout: float, test: Callable[[dict[str, Any]], bool]
+    ) -> Received:
         topic = f"{self.root}/device/{device_id}/state"
         return self.wait(lambda m: m.topic == topic and test(_json(m)), timeout, since)
 
@@ -80,8 +92,11 @@ class CabinetView:
         request = {"transaction": transaction, "operator": "hil", "args": args}
         since = time.monotonic()
         self.central.publish(f"{self.root}/cmd/{name}", json.dumps(request).encode())
-        reply = self.wait(lambda m: m.topic == f"{self.root}/cmd-reply" and _json(m).get("transaction") == transaction,
-                          timeout, since)  # fmt: skip
+        reply = self.wait(
+            lambda m: m.topic == f"{self.root}/cmd-reply" and _json(m).get("transaction") == transaction,
+            timeout,
+            since,
+        )
         result: dict[str, Any] = reply.json()
         return result
 

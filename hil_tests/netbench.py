@@ -67,8 +67,13 @@ class Process:
 
     def start(self, env: dict[str, str] | None = None) -> Process:
         with self.log.open("ab") as output:
-            self.popen = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=output,
-                                          stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})  # fmt: skip
+            self.popen = subprocess.Popen(
+                self.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **(env or {})},
+            )
         return self
 
     def signal(self, sig: signal.Signals, timeout: float = 30) -> None:
@@ -124,8 +129,10 @@ class SimulatedCabinet:
     def rig_call(self, method: str, path: str, body: Any = None) -> Any:
         """One request to the rig's control API (HTTP over its Unix socket)."""
         payload = b"" if body is None else json.dumps(body).encode()
-        request = (f"{method} {path} HTTP/1.0\r\nContent-Type: application/json\r\n"
-                   f"Content-Length: {len(payload)}\r\n\r\n").encode() + payload  # fmt: skip
+        request = (
+            f"{method} {path} HTTP/1.0\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(payload)}\r\n\r\n"
+        ).encode() + payload
         with socket.socket(socket.AF_UNIX) as conn:
             conn.settimeout(10)
             conn.connect(str(self.control))
@@ -153,8 +160,19 @@ class SimulatedCabinet:
 
     def degrade_uplink(self, loss_percent: float, delay_ms: int) -> None:
         """netem on the cabinet side only shapes what leaves; the centre side gets its own (see bench)."""
-        self.ns.run("tc", "qdisc", "replace", "dev", self.uplink, "root", "netem",
-                    "loss", f"{loss_percent}%", "delay", f"{delay_ms}ms")  # fmt: skip
+        self.ns.run(
+            "tc",
+            "qdisc",
+            "replace",
+            "dev",
+            self.uplink,
+            "root",
+            "netem",
+            "loss",
+            f"{loss_percent}%",
+            "delay",
+            f"{delay_ms}ms",
+        )
 
     def uplink_down(self) -> None:
         self.ns.run("ip", "link", "set", self.uplink, "down")
@@ -191,7 +209,9 @@ class SimulatedBench:
             f"set_tcp_nodelay true\nlistener 1883 0.0.0.0\nlistener 0 {self.broker_socket}\n"
         )
         self.broker_socket.unlink(missing_ok=True)
-        self.broker = Process(self.centre.exec("mosquitto", "-c", str(conf)), self.workdir / "centre.log").start()
+        self.broker = Process(
+            self.centre.exec("mosquitto", "-c", str(conf)), self.workdir / "centre.log"
+        ).start()
         _wait(lambda: self.broker_socket.exists(), "the centre broker's socket", self.broker)
 
     def stop_broker(self) -> None:
@@ -208,8 +228,21 @@ class SimulatedBench:
         workdir.mkdir(parents=True, exist_ok=True)
         cabinet = SimulatedCabinet(index, ns, workdir, f"10.77.{index}.1")
         centre_end = f"up{index}"
-        run("ip", "-n", self.centre.name, "link", "add", centre_end, "type", "veth",
-            "peer", "name", cabinet.uplink, "netns", ns.name)  # fmt: skip
+        run(
+            "ip",
+            "-n",
+            self.centre.name,
+            "link",
+            "add",
+            centre_end,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            cabinet.uplink,
+            "netns",
+            ns.name,
+        )
         self.centre.run("ip", "addr", "add", f"{cabinet.centre_address}/30", "dev", centre_end)
         self.centre.run("ip", "link", "set", centre_end, "up")
         ns.run("ip", "addr", "add", f"{cabinet.address}/30", "dev", cabinet.uplink)
@@ -226,8 +259,19 @@ class SimulatedBench:
         return cabinet
 
     def degrade_centre_end(self, cabinet: SimulatedCabinet, loss_percent: float, delay_ms: int) -> None:
-        self.centre.run("tc", "qdisc", "replace", "dev", cabinet.extra["centre_end"], "root", "netem",
-                        "loss", f"{loss_percent}%", "delay", f"{delay_ms}ms")  # fmt: skip
+        self.centre.run(
+            "tc",
+            "qdisc",
+            "replace",
+            "dev",
+            cabinet.extra["centre_end"],
+            "root",
+            "netem",
+            "loss",
+            f"{loss_percent}%",
+            "delay",
+            f"{delay_ms}ms",
+        )
 
     def restore_centre_end(self, cabinet: SimulatedCabinet) -> None:
         self.centre.run("tc", "qdisc", "del", "dev", cabinet.extra["centre_end"], "root", check=False)
@@ -236,7 +280,9 @@ class SimulatedBench:
         path = cabinet.workdir / "rig.json"
         path.write_text(json.dumps({**spec, "control": str(cabinet.control)}))
         cabinet.control.unlink(missing_ok=True)
-        rig = Process(cabinet.ns.exec(sys.executable, str(HERE / "rig.py"), str(path)), cabinet.workdir / "rig.log")
+        rig = Process(
+            cabinet.ns.exec(sys.executable, str(HERE / "rig.py"), str(path)), cabinet.workdir / "rig.log"
+        )
         cabinet.rig = rig.start()
         _wait(lambda: cabinet.control.exists(), f"the rig of {cabinet.ns.name}", rig)
 

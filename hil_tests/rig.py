@@ -39,9 +39,14 @@ class Rig:
         self.bus = ModbusSimulator(Scenario.model_validate({"devices": spec["modbus"]}))
         password = Path(spec["password_file"]).read_text(encoding="utf-8").strip()
         self.cameras = {
-            c["device_id"]: CameraSimulator(user=spec["user"], password=password, host=c["host"],
-                                            port=c["port"], rtsp_port=c["rtsp_port"],
-                                            state=state_named(c.get("state", "healthy")))  # fmt: skip
+            c["device_id"]: CameraSimulator(
+                user=spec["user"],
+                password=password,
+                host=c["host"],
+                port=c["port"],
+                rtsp_port=c["rtsp_port"],
+                state=state_named(c.get("state", "healthy")),
+            )
             for c in spec["cameras"]
         }
         self.coils: dict[int, str] = {int(k): v for k, v in spec["relay_board"]["coils"].items()}
@@ -66,8 +71,12 @@ class Rig:
     async def _relay_board(self, stack: contextlib.AsyncExitStack) -> None:
         board = self.spec["relay_board"]
         # Coils start energised: every supply on, as after the cabinet powers up.
-        device = SimDevice(board["unit"], simdata=[SimData(0, count=4, values=0xFFFF, datatype=DataType.REGISTERS)],
-                           use_bit_addressing=True, action=self._coil_written)  # fmt: skip
+        device = SimDevice(
+            board["unit"],
+            simdata=[SimData(0, count=4, values=0xFFFF, datatype=DataType.REGISTERS)],
+            use_bit_addressing=True,
+            action=self._coil_written,
+        )
         server = ModbusTcpServer(device, address=(board["host"], board["port"]))
         await server.serve_forever(background=True)
         stack.push_async_callback(server.shutdown)
@@ -100,7 +109,9 @@ class Rig:
 
     async def _set_camera_state(self, request: web.Request) -> web.Response:
         camera = self.cameras[request.match_info["device_id"]]
-        camera.state = state_named(request.match_info["name"], vendor=camera.state.vendor, model=camera.state.model)
+        camera.state = state_named(
+            request.match_info["name"], vendor=camera.state.vendor, model=camera.state.model
+        )
         return web.json_response({"ok": True})
 
     async def _set_camera_power(self, request: web.Request) -> web.Response:
@@ -109,8 +120,14 @@ class Rig:
 
     async def _camera(self, request: web.Request) -> web.Response:
         camera = self.cameras[request.match_info["device_id"]]
-        return web.json_response({"powered": camera.powered, "power_cycles": camera.power_cycles,
-                                  "wire": camera.state.wire, "clock_skew_s": camera.state.clock_skew_s})  # fmt: skip
+        return web.json_response(
+            {
+                "powered": camera.powered,
+                "power_cycles": camera.power_cycles,
+                "wire": camera.state.wire,
+                "clock_skew_s": camera.state.clock_skew_s,
+            }
+        )
 
     async def _radar(self, request: web.Request) -> web.Response:
         assert self.radar is not None
@@ -118,8 +135,7 @@ class Rig:
         return web.json_response({"ok": True})
 
 
-async def main(spec_path: Path) -> None:
-    spec = json.loads(spec_path.read_text(encoding="utf-8"))
+async def main(spec: dict[str, Any]) -> None:
     rig = Rig(spec)
     async with contextlib.AsyncExitStack() as stack:
         await rig.run(stack)
@@ -133,4 +149,4 @@ async def main(spec_path: Path) -> None:
 
 if __name__ == "__main__":
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main(Path(sys.argv[1])))
+        asyncio.run(main(json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))))

@@ -37,7 +37,9 @@ def run_demo(config_path: Path, seconds: float, simulators_path: Path | None = N
     workdir = config.storage.data_dir.parent
     problems = taken(_needs(config, simulators))
     if problems:
-        raise SystemExit("the demo cannot start, another process holds what it needs:\n  " + "\n  ".join(problems))
+        raise SystemExit(
+            "the demo cannot start, another process holds what it needs:\n  " + "\n  ".join(problems)
+        )
     signal.signal(signal.SIGTERM, _stop_on_sigterm)  # unwinds the stack below: everything started stops
     shutil.rmtree(config.storage.data_dir, ignore_errors=True)  # every demo starts from a clean cabinet
     workdir.mkdir(parents=True, exist_ok=True)

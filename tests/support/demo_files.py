@@ -60,7 +60,9 @@ def _cameras(workdir: Path) -> dict[int, int]:
     return moved
 
 
-def _rewrite_device(device: dict[str, Any], cameras: dict[int, int], links: dict[str, str], broker: int) -> None:
+def _rewrite_device(
+    device: dict[str, Any], cameras: dict[int, int], links: dict[str, str], broker: int
+) -> None:
     if "password" in device and "file" in device["password"]:
         device["password"] = {"file": str(EXAMPLES / device["password"]["file"])}
     if device["type"] == "onvif_camera":
@@ -80,7 +82,9 @@ def _simulators(workdir: Path, cameras: dict[int, int], links: dict[str, str]) -
         args = [str(a) for a in entry.get("args", [])]
         args = [links.get(a, a) for a in args]
         args = [str(workdir / a) if a == "cameras.yaml" else a for a in args]
-        entry["args"] = [str(EXAMPLES / a) if a.endswith(".yaml") and not a.startswith("/") else a for a in args]
+        entry["args"] = [
+            str(EXAMPLES / a) if a.endswith(".yaml") and not a.startswith("/") else a for a in args
+        ]
         entry["ports"] = [cameras[p] for p in entry.get("ports", [])]
         entry["paths"] = [links[p] for p in entry.get("paths", [])]
     return entries

@@ -109,7 +109,10 @@ class Subscriber:
         self._client.loop_start()
 
     def _make_client(
-        self, protocol: MQTTProtocolVersion, username: str | None, password: str | None,
+        self,
+        protocol: MQTTProtocolVersion,
+        username: str | None,
+        password: str | None,
         transport: Literal["tcp", "websockets", "unix"],
     ) -> mqtt.Client:
         client = mqtt.Client(
