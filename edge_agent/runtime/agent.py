@@ -1,6 +1,6 @@
 """Wires the agent together and runs it: one asyncio process, one task per device.
 
-Start: outbox -> MQTT link (birth on every connect) -> reporter -> device loops -> READY=1.
+Start: outbox -> MQTT link (birth and device states on every connect) -> reporter -> device loops -> READY=1.
 Stop (SIGTERM/SIGINT): device loops stop, the outbox gets `shutdown_flush_s` to drain, then the
 retained status becomes offline with reason `shutdown` and the link disconnects cleanly.
 """
@@ -76,6 +76,7 @@ class Agent:
             on_connected=self._on_connected,
             on_message=self._on_message,
             subscriptions=[self.topics.command_filter] if config.commands.enabled else [],
+            protocol_file=config.storage.data_dir / "mqtt_protocol.json",
         )
         self.reporter = Reporter(self.link, self.outbox)
         data_dir = config.storage.data_dir
@@ -258,13 +259,17 @@ class Agent:
         )
 
     def _on_connected(self) -> None:
+        # As Sparkplug's birth: presence and every device's retained state on every connection, so
+        # a broker that lost its retained store (restart without persistence) has them again.
         self.publish_birth()
+        self._spawn(self.emitter.device_states(list(self.live.devices.values())))
 
     def publish_birth(self) -> asyncio.Future[int]:
         return self.link.publish(self.topics.status, self._status(online=True), qos=1, retain=True)
 
     async def _resend_birth(self) -> None:
         await self.publish_birth()
+        await self.emitter.device_states(list(self.live.devices.values()))
 
     # --- commands -------------------------------------------------------------------------------
 
