@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 RATE_PER_S = 10.0
 BURST = 20
+# Arguments are flat records; anything deeper is an attack on the recursion of whoever walks it.
+MAX_ARGS_DEPTH = 16
 
 
 class Dispatcher:
@@ -117,10 +119,15 @@ class Dispatcher:
             document = json.loads(payload)
         except (UnicodeDecodeError, ValueError) as exc:
             raise CommandError("malformed_json", f"payload is not JSON: {exc}") from None
+        except RecursionError:
+            raise CommandError("malformed_json", "payload is nested too deeply") from None
         try:
-            return CommandRequest.model_validate(document)
+            request = CommandRequest.model_validate(document)
         except ValidationError as exc:
             raise CommandError("invalid_request", _first_error(exc)) from None
+        if not all(_is_unicode(text) for text in (request.transaction, request.operator or "")):
+            raise CommandError("invalid_request", "transaction and operator must be valid Unicode")
+        return request
 
     async def _run(self, name: str, request: CommandRequest) -> dict[str, Any]:
         command = COMMANDS.get(name)
@@ -132,6 +139,7 @@ class Dispatcher:
             raise CommandError("disabled", f"command {name!r} is disabled on this cabinet")
         if command.acts_on_hardware and not request.operator:
             raise CommandError("missing_operator", f"command {name!r} acts on hardware: give an operator")
+        _check_args_shape(request.args)
         try:
             args = command.args_model.model_validate(request.args)
         except ValidationError as exc:
@@ -154,14 +162,42 @@ def _first_error(exc: ValidationError) -> str:
     return f"{path}: {error['msg']}"
 
 
+def _check_args_shape(args: dict[str, Any]) -> None:
+    """Refuse arguments nested too deeply or holding text that is not Unicode (a lone surrogate
+    such as "\\ud800" is valid JSON but cannot be encoded, logged or written to the audit log)."""
+    pending: list[tuple[str, Any, int]] = [("args", args, 1)]
+    while pending:
+        path, value, depth = pending.pop()
+        if depth > MAX_ARGS_DEPTH:
+            raise CommandError("invalid_args", f"{path}: nested deeper than {MAX_ARGS_DEPTH} levels")
+        if isinstance(value, str) and not _is_unicode(value):
+            raise CommandError("invalid_args", f"{path}: not valid Unicode text (lone surrogate)")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not _is_unicode(key):
+                    raise CommandError("invalid_args", f"{path}: a key is not valid Unicode text")
+                pending.append((f"{path}.{key}", item, depth + 1))
+        elif isinstance(value, list):
+            pending.extend((f"{path}[{index}]", item, depth + 1) for index, item in enumerate(value))
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _salvage_transaction(payload: bytes) -> str | None:
     """Echo the transaction of a request that failed later checks, so the caller can match it."""
     try:
         document = json.loads(payload)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     transaction = document.get("transaction") if isinstance(document, dict) else None
-    return transaction if isinstance(transaction, str) and 0 < len(transaction) <= 128 else None
+    valid = isinstance(transaction, str) and 0 < len(transaction) <= 128 and _is_unicode(transaction)
+    return transaction if valid else None
 
 
 def _reply(
