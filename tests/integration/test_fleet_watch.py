@@ -16,13 +16,21 @@ def _cli(*args: str) -> str:
     return subprocess.run(command, capture_output=True, text=True, timeout=60, check=True).stdout
 
 
-def test_table_shows_retained_fleet_worst_first_and_raw_prints_whole_messages(broker, subscriber_factory) -> None:
+def test_table_shows_retained_fleet_worst_first_and_raw_prints_whole_messages(
+    broker, subscriber_factory
+) -> None:
     publisher = subscriber_factory(broker.host, broker.port, [])
     publisher.wait_connected()
-    for message in (status("cab-a"), state("cab-a", 9, "cam-1", "offline", "network_carrier"), status("cab-b")):
+    for message in (
+        status("cab-a"),
+        state("cab-a", 9, "cam-1", "offline", "network_carrier"),
+        status("cab-b"),
+    ):
         publisher.publish(message.topic, message.payload, qos=1, retain=True)
     port = str(broker.port)
-    table = _cli("fleet", "watch", "--host", "127.0.0.1", "--port", port, "--seconds", "3", "--refresh-s", "0.5")
+    table = _cli(
+        "fleet", "watch", "--host", "127.0.0.1", "--port", port, "--seconds", "3", "--refresh-s", "0.5"
+    )
     last = table.split("\x1b[H\x1b[2J")[-1]
     assert last.index("cab-a") < last.index("cab-b")
     assert "network_carrier" in last
