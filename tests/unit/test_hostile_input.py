@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from edge_agent.audit import AuditLog, verify_log
+from edge_agent.audit import AuditLog, Source, verify_log
 from edge_agent.cli import main
 from edge_agent.commands.context import CommandContext
 from edge_agent.commands.dispatcher import Dispatcher
@@ -32,7 +32,7 @@ VALID: dict[str, Any] = {
 ENV = {"EA_TEST_PW": "s3cret-value"}
 
 
-def _context(operator: str | None) -> CommandContext:
+def _context(operator: str | None, _source: Source) -> CommandContext:
     async def resend() -> None:
         return None
 
