@@ -11,14 +11,35 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:  # the report module imports this one
-    from edge_agent.fleet.month import MonthReport
+from edge_agent.fleet.contracts import Contract
+from edge_agent.fleet.links import LinkOutage
+
+
+class JudgedDevice(Protocol):
+    @property
+    def counted_offline_s(self) -> Fraction: ...
+
+
+class MonthReport(Protocol):
+    """What the rules read of a month (`month.MonthReport`, which imports this module)."""
+
+    @property
+    def contract(self) -> Contract: ...
+    @property
+    def pool_rate(self) -> Fraction | None: ...
+    @property
+    def under_threshold(self) -> Sequence[JudgedDevice]: ...
+    @property
+    def devices(self) -> Sequence[JudgedDevice]: ...
+    @property
+    def outages(self) -> Sequence[LinkOutage]: ...
 
 
 @dataclass(frozen=True, slots=True)
