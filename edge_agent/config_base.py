@@ -67,7 +67,7 @@ def _read_file(path: Path) -> SecretStr:
     try:
         return SecretStr(path.read_text(encoding="utf-8").strip())
     except OSError as exc:
-        raise ValueError(f"cannot read secret file {path}: {exc.strerror}") from None
+        raise ValueError(f"cannot read secret file {path}: {exc.strerror}") from exc
 
 
 Secret = Annotated[
