@@ -37,6 +37,7 @@ from edge_agent.mqtt.payloads import StatusPayload
 from edge_agent.mqtt.reporter import Reporter
 from edge_agent.mqtt.topics import Topics
 from edge_agent.readings import Value, utc_now
+from edge_agent.runtime.cabinet_health import CabinetHealth
 from edge_agent.runtime.device_runner import DeviceRunner
 from edge_agent.runtime.emitter import Emitter
 from edge_agent.runtime.live_state import LiveState
@@ -86,13 +87,10 @@ class Agent:
             max_file_age_days=config.audit.max_file_age_days,
             publish=self.emitter.audit,
         )
-        self.health = HealthService(
-            config.health,
-            data_dir,
-            cabinet_id=config.cabinet.id,
-            boot_id=self.boot_id,
-            emitter=self.emitter,
-            live=self.live,
+        self.health = CabinetHealth(
+            HealthService(config.health, data_dir, cabinet_id=config.cabinet.id, boot_id=self.boot_id),
+            self.emitter,
+            self.live,
         )
         self.reports = self.health  # daily reports for the diagnostics page
         self.power = PowerCycler(
@@ -122,6 +120,7 @@ class Agent:
         self.shared = SharedResources()
         self.pollers: dict[str, Poller[Any]] = {}
         self.runners: dict[str, DeviceRunner] = {}
+        self.health.runners = self.runners  # a change of a device's cause is published by its runner
         self.diagnostics: DiagnosticsServer | None = None  # while the page is enabled and listening
         self._process = psutil.Process(os.getpid())
         self._background: set[asyncio.Task[Any]] = set()
