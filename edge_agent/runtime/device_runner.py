@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from edge_agent.devices.base import DeviceConfig, Poller
 from edge_agent.errors import DeviceError, DeviceTimeout
@@ -18,7 +18,7 @@ from edge_agent.health.attribution import Change
 from edge_agent.health.core import Outcome
 from edge_agent.health.service import Observed
 from edge_agent.health.tracker import HealthChange, HealthTracker, StateChanged
-from edge_agent.readings import Fault, PollResult, utc_now
+from edge_agent.readings import Cause, Fault, PollResult, utc_now
 from edge_agent.runtime.emitter import Emitter
 from edge_agent.runtime.live_state import DeviceSnapshot, LiveState
 from edge_agent.runtime.telemetry_filter import TelemetryFilter
@@ -180,7 +180,7 @@ class DeviceRunner:
             return
         if health.cause == change.current.cause:
             return
-        previous, health.cause = health.cause, change.current.cause  # type: ignore[assignment]
+        previous, health.cause = health.cause, cast(Cause | None, change.current.cause)
         await self.emitter.event(
             "cause_attributed",
             severity="info",
