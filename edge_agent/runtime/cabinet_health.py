@@ -182,6 +182,8 @@ class CabinetHealth:
             wanted = date.fromisoformat(day)  # a day, never a path: the page passes what the URL said
         except ValueError:
             return None
+        if day not in await self.days():
+            return None  # before the cabinet kept reports, or in the future
         return await self.report(wanted)
 
 
