@@ -78,6 +78,11 @@ class Emitter:
     async def device_state(self, snapshot: DeviceSnapshot) -> None:
         await self._put([self._state(snapshot)])
 
+    async def device_states(self, snapshots: list[DeviceSnapshot]) -> None:
+        """Every device's state again (birth): queued behind what is stored, so order is kept."""
+        if snapshots:
+            await self._put([self._state(snapshot) for snapshot in snapshots])
+
     async def telemetry(
         self, device_id: str, values: Mapping[str, Value], units: Mapping[str, str], full: bool
     ) -> None:
