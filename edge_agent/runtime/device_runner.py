@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from typing import Any, Protocol
 
@@ -50,6 +51,7 @@ class DeviceRunner:
         live.devices[config.device_id] = self.snapshot
         self._opened = False
         self._unexpected_logged = False
+        self._bookkeeping_failing = False
         self._wake = asyncio.Event()
         self._waiting: list[asyncio.Future[None]] = []
 
@@ -154,11 +156,25 @@ class DeviceRunner:
         if self.observer is not None:
             try:
                 changes = await self.observer.observe(self.snapshot, changes, result)
-            except Exception:  # bookkeeping trouble (disk full) must not stop the device's loop
-                log.exception("device %s: health bookkeeping failed", self.config.device_id)
+            except Exception as exc:  # bookkeeping trouble (disk full) must not stop the device's loop
+                self._bookkeeping_failed(exc)
+            else:
+                if self._bookkeeping_failing:
+                    self._bookkeeping_failing = False
+                    log.warning("device %s: health bookkeeping works again", self.config.device_id)
         if changes:
             await self.emitter.device_changes(self.snapshot, changes)
         self.live.changed(self.config.device_id)
+
+    def _bookkeeping_failed(self, exc: Exception) -> None:
+        """Log once per episode: a full disk fails every poll, and the log is on a disk too."""
+        if self._bookkeeping_failing:
+            return
+        self._bookkeeping_failing = True
+        if isinstance(exc, OSError | sqlite3.Error):
+            log.error("device %s: health bookkeeping failed: %s", self.config.device_id, exc)
+        else:
+            log.exception("device %s: health bookkeeping failed", self.config.device_id)
 
     async def _close(self) -> None:
         if self._opened:
