@@ -143,7 +143,7 @@ class Emitter:
             return self._event("state_changed", severity, device_id, change.cause, detail)
         if isinstance(change, FaultRaised):
             detail = {"code": change.fault.code, "message": change.fault.message}
-            return self._event("fault_raised", change.fault.severity, device_id, "device", detail)
+            return self._event("fault_raised", change.fault.severity, device_id, change.fault.cause, detail)
         detail = {
             "code": change.fault.code,
             "message": change.fault.message,

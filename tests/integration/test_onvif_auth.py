@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from camera_sim import open_poller, start_camera
 
+from edge_agent.readings import PollResult
+
 pytestmark = pytest.mark.integration
 
 
@@ -24,7 +26,7 @@ async def stack() -> AsyncIterator[AsyncExitStack]:
         yield stack
 
 
-def _codes(result) -> list[str]:  # type: ignore[no-untyped-def]
+def _codes(result: PollResult) -> list[str]:
     return sorted(fault.code for fault in result.faults)
 
 

@@ -12,8 +12,8 @@ import aiohttp
 from edge_agent.devices.onvif_camera import codec
 from edge_agent.devices.onvif_camera.client import read_capped
 from edge_agent.devices.onvif_camera.codec import StorageStatus
-from edge_agent.devices.onvif_camera.failures import AuthFailed, HttpStatusError
 from edge_agent.devices.onvif_camera.web_auth import CameraWebAuth
+from edge_agent.errors import AuthFailed, HttpStatusError
 
 
 @dataclass(frozen=True)
