@@ -11,12 +11,13 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 APT_PACKAGES=(python3 python3-venv python3-pip mosquitto mosquitto-clients socat openssl chromium fonts-wqy-microhei
-  openssh-server iproute2 systemd nftables)
+  openssh-server iproute2 systemd postgresql nftables)
 # command that must exist -> the package that provides it
 declare -A NEEDED=([mosquitto]=mosquitto [mosquitto_sub]=mosquitto-clients [socat]=socat [openssl]=openssl
   [chromium]=chromium [sshd]=openssh-server [ip]=iproute2 [systemd-analyze]=systemd [nft]=nftables)
 # packages that provide no command (checked with dpkg)
-DATA_PACKAGES=(fonts-wqy-microhei) # Chinese glyphs for the page's screenshots
+DATA_PACKAGES=(fonts-wqy-microhei postgresql) # Chinese glyphs for the page's screenshots; PostgreSQL for the centre's tests
+# (its commands live in /usr/lib/postgresql/<version>/bin, not on PATH)
 VENV=.venv
 PY="$VENV/bin/python"
 
@@ -51,7 +52,7 @@ setup_venv() {
   if [ ! -x "$PY" ]; then python3 -m venv "$VENV"; fi
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
     echo "installing the project and its dev tools into $VENV (log: $VENV/install.log)"
-    if ! "$PY" -m pip install -q -e '.[dev,fleet]' >"$VENV/install.log" 2>&1; then
+    if ! "$PY" -m pip install -q -e '.[dev,fleet,centre]' >"$VENV/install.log" 2>&1; then
       tail -20 "$VENV/install.log" >&2
       exit 1
     fi
@@ -59,7 +60,22 @@ setup_venv() {
   fi
 }
 
-setup() { setup_system; setup_venv; }
+# The stock `onvif-zeep` (the 2018 client the design names) in a venv of its own: it and the
+# agent's onvif-zeep-async both install a package called `onvif`. Tests meet the simulator with it.
+ONVIF_ZEEP_VENV=.venv-onvif-zeep
+setup_onvif_zeep() {
+  local stamp="$ONVIF_ZEEP_VENV/.installed" want="onvif-zeep==0.2.12"
+  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return 0
+  echo "installing $want into $ONVIF_ZEEP_VENV (the independent ONVIF client of the tests)"
+  [ -x "$ONVIF_ZEEP_VENV/bin/python" ] || python3 -m venv "$ONVIF_ZEEP_VENV"
+  if ! "$ONVIF_ZEEP_VENV/bin/python" -m pip install -q "$want" >"$ONVIF_ZEEP_VENV/install.log" 2>&1; then
+    tail -20 "$ONVIF_ZEEP_VENV/install.log" >&2
+    exit 1
+  fi
+  echo "$want" >"$stamp"
+}
+
+setup() { setup_system; setup_venv; setup_onvif_zeep; }
 
 case "${1:-help}" in
   setup) setup ;;

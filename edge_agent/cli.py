@@ -1,5 +1,5 @@
-"""Command line: `edge-agent run | check | demo | watch | user | audit verify | report | health |
-command | unit`."""
+"""Command line: `edge-agent run | check | demo | fleet | watch | user | audit verify | report |
+health | command | unit`."""
 
 from __future__ import annotations
 
@@ -53,13 +53,11 @@ def _parser() -> argparse.ArgumentParser:
     unit = commands.add_parser("unit", help="print the systemd unit shipped with this version")
     unit.set_defaults(handler=_unit)
 
-    watch = commands.add_parser("watch", help="print what cabinets publish on a broker")
-    watch.add_argument("--host", default="127.0.0.1")
-    watch.add_argument("--port", type=int, default=1883)
-    watch.add_argument("--topic", default="edge/v1/#", help="topic filter (default: edge/v1/#)")
-    watch.add_argument("--count", type=int, default=0, help="exit after this many messages (0: never)")
-    watch.add_argument("--seconds", type=float, default=0, help="exit after this long (0: never)")
-    watch.set_defaults(handler=_watch)
+    from edge_agent.fleet.cli import add_parser as add_fleet_parser
+    from edge_agent.fleet.cli import add_watch_parser
+
+    add_fleet_parser(commands)
+    add_watch_parser(commands)  # `edge-agent watch`: the same as `edge-agent fleet watch`
 
     from edge_agent.diagnostics.user_cli import add_parser as add_user_parser
 
@@ -96,8 +94,8 @@ def _add_health(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def _health(args: argparse.Namespace) -> int:
+    from edge_agent.errors import LivenessError
     from edge_agent.local.health_gate import DEFAULT_MAX_AGE_S, data_dir_of, wait_healthy
-    from edge_agent.runtime.liveness_file import LivenessError
 
     try:
         data_dir = args.data_dir or data_dir_of(args.config)
@@ -176,12 +174,6 @@ def _demo(args: argparse.Namespace) -> int:
         return 0
 
 
-def _watch(args: argparse.Namespace) -> int:
-    from edge_agent.fleet.watch import watch
-
-    return watch(args.host, args.port, args.topic, count=args.count, seconds=args.seconds)
-
-
 def _day(text: str) -> str:
     from datetime import date
 
@@ -204,11 +196,11 @@ def _audit_verify(args: argparse.Namespace) -> int:
     from edge_agent.health.cli import audit_verify
 
     config = _loaded(args.config)
-    return 2 if config is None else audit_verify(config)  # type: ignore[arg-type]
+    return 2 if config is None else audit_verify(config)  # type: ignore[arg-type]  # the health CLI takes the config as loaded by `_loaded`
 
 
 def _report(args: argparse.Namespace) -> int:
     from edge_agent.health.cli import report
 
     config = _loaded(args.config)
-    return 2 if config is None else report(config, args.date, args.format)  # type: ignore[arg-type]
+    return 2 if config is None else report(config, args.date, args.format)  # type: ignore[arg-type]  # args are argparse's Any

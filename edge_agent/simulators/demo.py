@@ -25,7 +25,7 @@ from typing import IO
 import yaml
 
 from edge_agent.config import AgentConfig, load_config
-from edge_agent.fleet.watch import watch
+from edge_agent.fleet.watch import watch_raw
 from edge_agent.simulators.demo_ports import Need, taken
 
 STARTUP_TIMEOUT_S = 10.0
@@ -51,8 +51,8 @@ def run_demo(config_path: Path, seconds: float, simulators_path: Path | None = N
             stack.enter_context(_simulator(simulator, workdir))
         _print_banner(config, config_path.resolve(), workdir.resolve(), simulators, account)
         watcher = threading.Thread(
-            target=watch,
-            args=(config.mqtt.host, config.mqtt.effective_port, f"{config.mqtt.prefix}/v1/#"),
+            target=watch_raw,
+            args=(config.mqtt, None),
             kwargs={"stop": stop_watching},
             daemon=True,
         )

@@ -8,16 +8,17 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from edge_agent.audit import Source
 from edge_agent.commands.context import CommandContext
 from edge_agent.commands.dispatcher import Dispatcher
 from edge_agent.runtime.live_state import LiveState
 
 
-def _context(operator: str | None) -> CommandContext:
+def _context(operator: str | None, _source: Source) -> CommandContext:
     async def resend() -> None:
         return None
 
-    return CommandContext("cab", operator, LiveState(), None, {}, lambda: {}, resend)  # type: ignore[arg-type]
+    return CommandContext("cab", operator, LiveState(), None, {}, lambda: {}, resend)  # type: ignore[arg-type]  # a test double or a deliberately wrong value
 
 
 def _dispatcher() -> Dispatcher:
