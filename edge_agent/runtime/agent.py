@@ -68,7 +68,12 @@ class Agent:
         self.outbox = Outbox(
             config.storage.data_dir / "outbox.sqlite3", max_bytes=config.storage.outbox_max_bytes
         )
-        self.emitter = Emitter(self.outbox, self.topics, telemetry_qos=config.mqtt.telemetry_qos)
+        self.emitter = Emitter(
+            self.outbox,
+            self.topics,
+            telemetry_qos=config.mqtt.telemetry_qos,
+            units_inline=config.mqtt.telemetry_units == "inline",
+        )
         self.link = MqttLink(
             config.mqtt,
             client_id=config.mqtt.client_id or f"edge-{config.cabinet.id}",

@@ -124,19 +124,19 @@ class DeviceRunner:
         snapshot.diagnostics.update(result.diagnostics)
         snapshot.last_poll = now
         snapshot.polls_ok += 1
-        changes = self.tracker.on_success(result, now)
-        await self._publish_changes(changes, result)
+        changes = await self._observe(self.tracker.on_success(result, now), result)
+        # One outbox transaction per poll: its health changes, its events, its telemetry.
+        messages = self.emitter.change_messages(snapshot, changes)
+        device_id = self.config.device_id
         for event in result.events:
-            await self.emitter.event(
-                event.type,
-                severity=event.severity,
-                device_id=self.config.device_id,
-                cause=event.cause,
-                detail=event.detail,
+            messages.append(
+                self.emitter.event_message(event.type, event.severity, device_id, event.cause, event.detail)
             )
         selected, full = self.telemetry.select(result.values, time.monotonic())
         if selected:
-            await self.emitter.telemetry(self.config.device_id, selected, result.units, full)
+            messages.extend(self.emitter.telemetry_messages(snapshot, selected, result.units, full))
+        await self.emitter.put(messages)
+        self.live.changed(device_id)
 
     async def _failed(self, error: DeviceError) -> None:
         snapshot = self.snapshot
@@ -151,14 +151,18 @@ class DeviceRunner:
         await self._publish_changes(self.tracker.raise_fault(fault, utc_now()), None)
 
     async def _publish_changes(self, changes: list[HealthChange], result: PollResult | None) -> None:
-        if self.observer is not None:
-            try:
-                changes = await self.observer.observe(self.snapshot, changes, result)
-            except Exception:  # bookkeeping trouble (disk full) must not stop the device's loop
-                log.exception("device %s: health bookkeeping failed", self.config.device_id)
+        changes = await self._observe(changes, result)
         if changes:
             await self.emitter.device_changes(self.snapshot, changes)
         self.live.changed(self.config.device_id)
+
+    async def _observe(self, changes: list[HealthChange], result: PollResult | None) -> list[HealthChange]:
+        if self.observer is not None:
+            try:
+                return await self.observer.observe(self.snapshot, changes, result)
+            except Exception:  # bookkeeping trouble (disk full) must not stop the device's loop
+                log.exception("device %s: health bookkeeping failed", self.config.device_id)
+        return changes
 
     async def _close(self) -> None:
         if self._opened:

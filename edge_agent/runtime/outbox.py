@@ -14,6 +14,12 @@ messages are never dropped, even beyond the quota.
 
 Sequence: `seq` is per cabinet, persisted in the same transaction as the message, so it keeps
 increasing across restarts and a subscriber can detect gaps.
+
+Hot path: what was just stored is also kept in memory (the newest rows, up to `RECENT_ROWS`), so
+while the link keeps up the reporter publishes from memory instead of reading back what was just
+written. Deletes after PUBACK may be deferred (`ack_later`): they ride in the next `put`'s
+transaction, so a steady poll costs one transaction. A deferred delete lost to a crash is a
+duplicate on replay, as any lost delete.
 """
 
 from __future__ import annotations
@@ -30,10 +36,11 @@ from typing import Literal, TypeVar
 
 from edge_agent.errors import OutboxError
 
-Kind = Literal["event", "state", "report", "audit", "telemetry"]
+Kind = Literal["event", "state", "report", "audit", "telemetry", "meta"]
 SEQUENCED: frozenset[str] = frozenset({"event", "state", "report", "audit"})
 ROW_OVERHEAD_BYTES = 64  # rough per-row cost of SQLite bookkeeping, so many tiny rows still count
 THIN_BATCH = 4000
+RECENT_ROWS = 256  # newest rows kept in memory: beyond a broker's receive window, small in RSS
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -105,12 +112,18 @@ class Outbox:
         self._thinned_total = 0
         self._rejected_total = 0
         self._listeners: list[Callable[[], None]] = []
+        # Newest stored rows by position; complete above `_recent_floor` (older rows are on disk only).
+        self._recent: dict[int, StoredMessage] = {}
+        self._recent_floor = 0
+        self._deferred_acks: list[int] = []
 
     async def __aenter__(self) -> Outbox:
         await self._run(self._open)
         return self
 
     async def __aexit__(self, *_: object) -> None:
+        if self._deferred_acks:
+            await self.ack([])
         await self._run(self._close)
         self._executor.shutdown(wait=True)
 
@@ -119,29 +132,70 @@ class Outbox:
         self._listeners.append(listener)
 
     def stats(self) -> OutboxStats:
-        return OutboxStats(
-            self._depth, self._bytes, self.max_bytes, self._thinned_total, self._rejected_total
-        )
+        depth = self._depth - len(self._deferred_acks)
+        return OutboxStats(depth, self._bytes, self.max_bytes, self._thinned_total, self._rejected_total)
 
     async def put(self, messages: Sequence[NewMessage]) -> int:
-        """Store messages atomically, in order. Returns how many telemetry rows were thinned to make room."""
-        thinned = await self._run(self._put, messages)
+        """Store messages atomically, in order. Returns how many telemetry rows were thinned to make room.
+
+        Deferred deletes (`ack_later`) are applied in the same transaction.
+        """
+        deferred, self._deferred_acks = self._deferred_acks, []
+        try:
+            stored, thinned = await self._run(self._put, messages, deferred)
+        except BaseException:
+            self._deferred_acks[:0] = deferred  # not deleted: try again with the next transaction
+            raise
+        self._remember(stored, thinned)
         for listener in self._listeners:
             listener()
         return thinned
 
     async def read_after(self, position: int, limit: int) -> list[StoredMessage]:
-        """Messages after `position`, oldest first."""
+        """Messages after `position`, oldest first (from memory when the newest rows suffice)."""
+        if position >= self._recent_floor:
+            return [m for p, m in self._recent.items() if p > position][:limit]
         return await self._run(self._read_after, position, limit)
 
     async def ack(self, positions: Sequence[int]) -> None:
-        """The broker has the messages: forget them."""
-        if positions:
-            await self._run(self._delete, positions)
+        """The broker has the messages: forget them (and any deferred ones) now."""
+        self._forget(positions)
+        pending = [*self._deferred_acks, *positions]
+        self._deferred_acks = []
+        if pending:
+            await self._run(self._delete, pending)
+
+    def ack_later(self, positions: Sequence[int]) -> None:
+        """The broker has the messages: delete them with the next transaction (or `ack`, or close)."""
+        self._forget(positions)
+        self._deferred_acks.extend(positions)
+
+    @property
+    def deferred_acks(self) -> int:
+        return len(self._deferred_acks)
 
     async def reject(self, position: int, reason: str) -> None:
         """The broker refused the message for good (e.g. not authorised): keep it aside, never drop it."""
+        self._forget([position])
         await self._run(self._reject, position, reason)
+
+    # --- the in-memory tail (event loop side) ---------------------------------------------------
+
+    def _remember(self, stored: list[StoredMessage], thinned: int) -> None:
+        if thinned:  # rows may have gone from under the tail: read from disk until it refills
+            self._recent.clear()
+            self._recent_floor = stored[-1].position if stored else self._recent_floor
+            return
+        for message in stored:
+            self._recent[message.position] = message
+        while len(self._recent) > RECENT_ROWS:
+            oldest = next(iter(self._recent))
+            del self._recent[oldest]
+            self._recent_floor = max(self._recent_floor, oldest)
+
+    def _forget(self, positions: Sequence[int]) -> None:
+        for position in positions:
+            self._recent.pop(position, None)
 
     # --- worker thread side -------------------------------------------------------------------
 
@@ -161,6 +215,7 @@ class Outbox:
             ).fetchone()
             self._bytes += self._depth * ROW_OVERHEAD_BYTES
             self._rejected_total = db.execute("SELECT COUNT(*) FROM rejected").fetchone()[0]
+            self._recent_floor = db.execute("SELECT COALESCE(MAX(position), 0) FROM outbox").fetchone()[0]
         except sqlite3.Error as exc:
             raise OutboxError(f"cannot open outbox {self.path}: {exc}") from exc
         self._db = db
@@ -176,34 +231,44 @@ class Outbox:
             raise OutboxError("outbox is not open")
         return self._db
 
-    def _put(self, messages: Sequence[NewMessage]) -> int:
+    def _put(
+        self, messages: Sequence[NewMessage], deferred: Sequence[int]
+    ) -> tuple[list[StoredMessage], int]:
         db = self._conn
         durable = any(message.kind in SEQUENCED for message in messages)
         db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-        added = 0
+        stored: list[StoredMessage] = []
         try:
             db.execute("BEGIN IMMEDIATE")
-            next_seq = db.execute("SELECT value FROM meta WHERE key='next_seq'").fetchone()[0]
+            removed, freed = self._delete_rows(deferred)
+            next_seq = 0
+            if durable:
+                next_seq = db.execute("SELECT value FROM meta WHERE key='next_seq'").fetchone()[0]
             now = time.time()
             for message in messages:
                 seq = None
                 if message.kind in SEQUENCED:
                     seq, next_seq = next_seq, next_seq + 1
                 payload = message.build(uuid.uuid4().hex, seq)
-                db.execute(
+                cursor = db.execute(
                     "INSERT INTO outbox (kind, topic, payload, qos, retain, created) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
                     (message.kind, message.topic, payload, message.qos, int(message.retain), now),
                 )
-                added += len(payload) + len(message.topic) + ROW_OVERHEAD_BYTES
-            db.execute("UPDATE meta SET value=? WHERE key='next_seq'", (next_seq,))
+                position = cursor.lastrowid
+                assert position is not None
+                stored.append(
+                    StoredMessage(position, message.kind, message.topic, payload, message.qos, message.retain)
+                )
+            if durable:
+                db.execute("UPDATE meta SET value=? WHERE key='next_seq'", (next_seq,))
             db.execute("COMMIT")
         except sqlite3.Error as exc:
             db.execute("ROLLBACK")
             raise OutboxError(f"cannot store {len(messages)} message(s): {exc}") from exc
-        self._depth += len(messages)
-        self._bytes += added
-        return self._thin() if self._bytes > self.max_bytes else 0
+        self._depth += len(messages) - removed
+        self._bytes += sum(_size(m) for m in stored) - freed
+        return stored, (self._thin() if self._bytes > self.max_bytes else 0)
 
     def _thin(self) -> int:
         """Delete every other row of the oldest telemetry until 90 % of the quota is free."""
@@ -240,8 +305,14 @@ class Outbox:
         return [StoredMessage(p, k, t, bytes(pl), q, bool(r)) for p, k, t, pl, q, r in rows]
 
     def _delete(self, positions: Sequence[int]) -> None:
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        removed, freed = self._delete_rows(positions)
+        self._depth -= removed
+        self._bytes -= freed
+
+    def _delete_rows(self, positions: Sequence[int]) -> tuple[int, int]:
+        """Delete rows (in the caller's transaction, if any); returns (rows removed, bytes freed)."""
         db = self._conn
-        db.execute("PRAGMA synchronous=NORMAL")
         freed = 0
         removed = 0
         for start in range(0, len(positions), 500):
@@ -255,8 +326,7 @@ class Outbox:
             db.execute(f"DELETE FROM outbox WHERE position IN ({marks})", chunk)  # noqa: S608
             removed += row[0]
             freed += row[1] + row[0] * ROW_OVERHEAD_BYTES
-        self._depth -= removed
-        self._bytes -= freed
+        return removed, freed
 
     def _reject(self, position: int, reason: str) -> None:
         db = self._conn
@@ -269,3 +339,7 @@ class Outbox:
         db.execute("COMMIT")
         self._delete([position])
         self._rejected_total += 1
+
+
+def _size(message: StoredMessage) -> int:
+    return len(message.payload) + len(message.topic) + ROW_OVERHEAD_BYTES
