@@ -22,7 +22,6 @@ written as "***".
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
 import threading
@@ -34,10 +33,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from edge_agent.mqtt.audit_chain import GENESIS, record_hash
 from edge_agent.readings import iso_ts
 
 Source = Literal["mqtt", "web", "cli", "agent"]
-GENESIS = "0" * 64
 CURRENT = "current.jsonl"
 ANCHOR = "anchor.json"
 REDACTED = "***"
@@ -57,12 +56,6 @@ def redact(params: Mapping[str, Any]) -> dict[str, Any]:
         else:
             clean[str(name)] = value
     return clean
-
-
-def record_hash(record: Mapping[str, Any]) -> str:
-    body = {name: value for name, value in record.items() if name != "hash"}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class AuditLog:

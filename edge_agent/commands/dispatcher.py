@@ -5,10 +5,12 @@ own arguments. Nothing runs unless all of it is valid. A command that acts on ha
 an operator and must not be disabled on this cabinet (`commands.disabled`,
 `commands.hardware_actions: false`).
 
+One entry for every transport: `dispatch(name, parsed request, source=...)`; MQTT payloads go
+through `handle` (parse, then dispatch), the page and the local socket parse their own requests.
+
 Audit: every request for a known command that is not read-only is written to the audit log
-(source `mqtt`, or `web` for the page; module `cmd/<name>`, target = its `device_id` argument),
-refused or not, with
-its result (`ok` or `error: <code>`).
+(source `mqtt`, `web` for the page, `cli` for the socket; module `cmd/<name>`, target = its
+`device_id` argument), refused or not, with its result (`ok` or `error: <code>`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -34,13 +37,27 @@ RATE_PER_S = 10.0
 BURST = 20
 
 
+FLOODED = ("rate_limited", "too many commands")  # the page and the socket answer a flood with it
+
+
+@dataclass(frozen=True)
+class Unparsable:
+    """A request that failed parsing: refused with its error (and its transaction, when salvageable)."""
+
+    error: CommandError
+    transaction: str | None
+
+
+Parsed = CommandRequest | Unparsable
+
+
 class Dispatcher:
     def __init__(
         self,
         *,
         max_payload_bytes: int,
         disabled: frozenset[str],
-        make_context: Callable[[str | None], CommandContext],
+        make_context: Callable[[str | None, Source], CommandContext],
         hardware_actions: bool = True,
         audit: AuditLog | None = None,
     ) -> None:
@@ -57,9 +74,15 @@ class Dispatcher:
     async def handle(
         self, name: str, payload: bytes, *, source: Source = "mqtt"
     ) -> CommandReplyPayload | None:
-        """The reply to send, or None when flooding (replies would only add to the flood).
+        """A raw request (an MQTT payload): parsed as hostile, then `dispatch`ed."""
+        return await self.dispatch(name, self.parse(payload), source=source)
 
-        `source` is where the request came from, for the audit log: `mqtt`, or `web` for the page.
+    async def dispatch(self, name: str, request: Parsed, *, source: Source) -> CommandReplyPayload | None:
+        """The one entry of every transport: the reply, or None when flooding (replies would only
+        add to the flood; the page and the socket answer `FLOODED` then).
+
+        `source` is the transport (`mqtt`, `web` for the page, `cli` for the socket): it goes into
+        the audit record and, through the handler's context, into the events the command causes.
         """
         if not self._take_token():
             if not self._dropped:
@@ -70,25 +93,45 @@ class Dispatcher:
             log.warning("command flood over: %d command(s) dropped", self._dropped)
             self._dropped = 0
         self.handled_total += 1
-        transaction: str | None = None
-        request: CommandRequest | None = None
+        if isinstance(request, Unparsable):
+            return await self._refused(name, None, request.transaction, request.error, source)
         try:
-            request = self._parse(payload)
-            transaction = request.transaction
-            data = await self._run(name, request)
+            data = await self._run(name, request, source)
         except CommandError as exc:
-            log.info("command %r refused: %s", name[:64], exc)
-            if transaction is None and len(payload) <= self.max_payload_bytes:
-                transaction = _salvage_transaction(payload)
-            await self._audit(name, request, f"error: {exc.code}", source)
-            return _reply(transaction, name, error=(exc.code, str(exc)))
+            return await self._refused(name, request, request.transaction, exc, source)
         except Exception as exc:
             log.exception("command %r failed", name)
             await self._audit(name, request, "error: internal_error", source)
-            return _reply(transaction, name, error=("internal_error", f"{type(exc).__name__}"))
-        log.info("command %s (operator %s, transaction %s) done", name, request.operator or "-", transaction)
+            return _reply(request.transaction, name, error=("internal_error", f"{type(exc).__name__}"))
+        operator, transaction = request.operator or "-", request.transaction
+        log.info("command %s (operator %s, transaction %s) done", name, operator, transaction)
         await self._audit(name, request, "ok", source)
-        return _reply(transaction, name, data=data)
+        return _reply(request.transaction, name, data=data)
+
+    async def _refused(
+        self,
+        name: str,
+        request: CommandRequest | None,
+        transaction: str | None,
+        exc: CommandError,
+        source: Source,
+    ) -> CommandReplyPayload:
+        log.info("command %r refused: %s", name[:64], exc)
+        await self._audit(name, request, f"error: {exc.code}", source)
+        return _reply(transaction, name, error=(exc.code, str(exc)))
+
+    def parse(self, payload: bytes) -> Parsed:
+        """Size first, then JSON, then the envelope."""
+        if len(payload) > self.max_payload_bytes:
+            error = CommandError(
+                "payload_too_large", f"payload of {len(payload)} bytes exceeds {self.max_payload_bytes}"
+            )
+            return Unparsable(error, None)
+        try:
+            document = json.loads(payload)
+        except (UnicodeDecodeError, ValueError) as exc:
+            return Unparsable(CommandError("malformed_json", f"payload is not JSON: {exc}"), None)
+        return parse_document(document)
 
     async def _audit(self, name: str, request: CommandRequest | None, result: str, source: Source) -> None:
         command = COMMANDS.get(name)
@@ -108,21 +151,7 @@ class Dispatcher:
         except OSError:
             log.exception("command %s: could not write the audit record", name)
 
-    def _parse(self, payload: bytes) -> CommandRequest:
-        if len(payload) > self.max_payload_bytes:
-            raise CommandError(
-                "payload_too_large", f"payload of {len(payload)} bytes exceeds {self.max_payload_bytes}"
-            )
-        try:
-            document = json.loads(payload)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise CommandError("malformed_json", f"payload is not JSON: {exc}") from None
-        try:
-            return CommandRequest.model_validate(document)
-        except ValidationError as exc:
-            raise CommandError("invalid_request", _first_error(exc)) from None
-
-    async def _run(self, name: str, request: CommandRequest) -> dict[str, Any]:
+    async def _run(self, name: str, request: CommandRequest, source: Source) -> dict[str, Any]:
         command = COMMANDS.get(name)
         if command is None:
             raise CommandError(
@@ -136,7 +165,7 @@ class Dispatcher:
             args = command.args_model.model_validate(request.args)
         except ValidationError as exc:
             raise CommandError("invalid_args", _first_error(exc)) from None
-        return await command.handler(args, self.make_context(request.operator))
+        return await command.handler(args, self.make_context(request.operator, source))
 
     def _take_token(self) -> bool:
         now = time.monotonic()
@@ -154,12 +183,21 @@ def _first_error(exc: ValidationError) -> str:
     return f"{path}: {error['msg']}"
 
 
-def _salvage_transaction(payload: bytes) -> str | None:
-    """Echo the transaction of a request that failed later checks, so the caller can match it."""
+def parse_document(document: Any) -> Parsed:
+    """A decoded JSON document as a request envelope (the socket decodes its line itself)."""
     try:
-        document = json.loads(payload)
-    except (UnicodeDecodeError, ValueError):
-        return None
+        return CommandRequest.model_validate(document)
+    except ValidationError as exc:
+        return Unparsable(CommandError("invalid_request", _first_error(exc)), _salvage_transaction(document))
+
+
+def flood_reply(name: str, transaction: str | None) -> CommandReplyPayload:
+    """What the page and the socket answer when `dispatch` drops a request in a flood."""
+    return _reply(transaction, name, error=FLOODED)
+
+
+def _salvage_transaction(document: Any) -> str | None:
+    """Echo the transaction of a request that failed later checks, so the caller can match it."""
     transaction = document.get("transaction") if isinstance(document, dict) else None
     return transaction if isinstance(transaction, str) and 0 < len(transaction) <= 128 else None
 

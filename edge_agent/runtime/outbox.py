@@ -15,6 +15,12 @@ messages are never dropped, even beyond the quota.
 Sequence: `seq` is per cabinet, persisted in the same transaction as the message, so it keeps
 increasing across restarts and a subscriber can detect gaps.
 
+Journal: a sequenced message the broker acknowledged moves to the `sent` table, kept
+`journal_days` (default 35: a month's evidence plus a margin), so that the centre can ask for a
+range again (`requeue`, the `resend_events` command) after its own loss. A requeued message is the
+same bytes (same `id` and `seq`) and is never retained: an old state must not replace the
+retained current one.
+
 Hot path: what was just stored is also kept in memory (the newest rows, up to `RECENT_ROWS`), so
 while the link keeps up the reporter publishes from memory instead of reading back what was just
 written. Deletes after PUBACK may be deferred (`ack_later`): they ride in the next `put`'s
@@ -63,7 +69,16 @@ CREATE TABLE IF NOT EXISTS rejected (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('next_seq', 1);
+CREATE TABLE IF NOT EXISTS sent (
+    seq     INTEGER PRIMARY KEY,
+    kind    TEXT    NOT NULL,
+    topic   TEXT    NOT NULL,
+    payload BLOB    NOT NULL,
+    sent    REAL    NOT NULL
+);
 """
+JOURNAL_PRUNE_INTERVAL_S = 600.0
+MAX_REQUEUE = 10_000
 
 T = TypeVar("T")
 
@@ -102,9 +117,11 @@ class OutboxStats:
 class Outbox:
     """Async facade over the SQLite queue. Use as `async with Outbox(path, max_bytes=...) as outbox`."""
 
-    def __init__(self, path: Path, *, max_bytes: int) -> None:
+    def __init__(self, path: Path, *, max_bytes: int, journal_days: float = 35) -> None:
         self.path = path
         self.max_bytes = max_bytes
+        self.journal_s = journal_days * 86400
+        self._journal_pruned = 0.0
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
         self._db: sqlite3.Connection | None = None
         self._depth = 0
@@ -174,6 +191,21 @@ class Outbox:
     def deferred_acks(self) -> int:
         return len(self._deferred_acks)
 
+    async def requeue(self, first_seq: int, last_seq: int) -> tuple[int, list[tuple[int, int]]]:
+        """Queue the journaled messages `first_seq..last_seq` again; (how many, missing ranges).
+
+        Seqs still waiting in the outbox count as present (they go out anyway); a seq neither
+        there nor in the journal is gone (older than the journal, or thinned: never for sequenced).
+        """
+        if last_seq < first_seq or last_seq - first_seq >= MAX_REQUEUE:
+            raise OutboxError(f"requeue range {first_seq}..{last_seq}: at most {MAX_REQUEUE} seqs")
+        found, present, last_position = await self._run(self._requeue, first_seq, last_seq)
+        self._recent.clear()  # rows stored behind the tail's back: read them from disk
+        self._recent_floor = max(self._recent_floor, last_position)
+        for listener in self._listeners:
+            listener()
+        return found, _missing_ranges(first_seq, last_seq, present)
+
     async def reject(self, position: int, reason: str) -> None:
         """The broker refused the message for good (e.g. not authorised): keep it aside, never drop it."""
         self._forget([position])
@@ -240,7 +272,7 @@ class Outbox:
         stored: list[StoredMessage] = []
         try:
             db.execute("BEGIN IMMEDIATE")
-            removed, freed = self._delete_rows(deferred)
+            removed, freed = self._delete_rows(deferred, journal=True)
             next_seq = 0
             if durable:
                 next_seq = db.execute("SELECT value FROM meta WHERE key='next_seq'").fetchone()[0]
@@ -255,10 +287,9 @@ class Outbox:
                     "VALUES (?, ?, ?, ?, ?, ?)",
                     (message.kind, message.topic, payload, message.qos, int(message.retain), now),
                 )
-                position = cursor.lastrowid
-                assert position is not None
+                assert cursor.lastrowid is not None
                 stored.append(
-                    StoredMessage(position, message.kind, message.topic, payload, message.qos, message.retain)
+                    StoredMessage(cursor.lastrowid, message.kind, message.topic, payload, message.qos, message.retain)
                 )
             if durable:
                 db.execute("UPDATE meta SET value=? WHERE key='next_seq'", (next_seq,))
@@ -291,7 +322,7 @@ class Outbox:
                 freed += size + ROW_OVERHEAD_BYTES
                 if self._bytes - freed <= target:
                     break
-            self._delete(chosen)
+            self._delete(chosen, journal=False)
             thinned += len(chosen)
         self._thinned_total += thinned
         return thinned
@@ -304,13 +335,51 @@ class Outbox:
         ).fetchall()
         return [StoredMessage(p, k, t, bytes(pl), q, bool(r)) for p, k, t, pl, q, r in rows]
 
-    def _delete(self, positions: Sequence[int]) -> None:
+    def _requeue(self, first_seq: int, last_seq: int) -> tuple[int, set[int], int]:
+        db = self._conn
+        db.execute("BEGIN IMMEDIATE")
+        rows = db.execute(
+            "SELECT seq, kind, topic, payload FROM sent WHERE seq BETWEEN ? AND ? ORDER BY seq",
+            (first_seq, last_seq),
+        ).fetchall()
+        now = time.time()
+        for _seq, kind, topic, payload in rows:
+            db.execute(
+                "INSERT INTO outbox (kind, topic, payload, qos, retain, created) VALUES (?, ?, ?, 1, 0, ?)",
+                (kind, topic, payload, now),
+            )
+            self._depth += 1
+            self._bytes += len(payload) + len(topic) + ROW_OVERHEAD_BYTES
+        waiting = db.execute(
+            "SELECT json_extract(CAST(payload AS TEXT), '$.seq') FROM outbox WHERE kind != 'telemetry'"
+        ).fetchall()
+        last_position = db.execute("SELECT COALESCE(MAX(position), 0) FROM outbox").fetchone()[0]
+        db.execute("COMMIT")
+        present = {row[0] for row in rows} | {row[0] for row in waiting if isinstance(row[0], int)}
+        return len(rows), present, last_position
+
+    def _journal(self, chunk: list[int], marks: str) -> None:
+        """Keep acknowledged sequenced messages in `sent` (see the module docstring)."""
+        db = self._conn
+        now = time.time()
+        db.execute(
+            "INSERT OR IGNORE INTO sent (seq, kind, topic, payload, sent) "  # noqa: S608 - marks are only '?'
+            f"SELECT json_extract(CAST(payload AS TEXT), '$.seq'), kind, topic, payload, ? FROM outbox "
+            f"WHERE position IN ({marks}) AND kind != 'telemetry' "
+            "AND json_extract(CAST(payload AS TEXT), '$.seq') IS NOT NULL",
+            [now, *chunk],
+        )
+        if now - self._journal_pruned >= JOURNAL_PRUNE_INTERVAL_S:
+            self._journal_pruned = now
+            db.execute("DELETE FROM sent WHERE sent < ?", (now - self.journal_s,))
+
+    def _delete(self, positions: Sequence[int], *, journal: bool = True) -> None:
         self._conn.execute("PRAGMA synchronous=NORMAL")
-        removed, freed = self._delete_rows(positions)
+        removed, freed = self._delete_rows(positions, journal=journal)
         self._depth -= removed
         self._bytes -= freed
 
-    def _delete_rows(self, positions: Sequence[int]) -> tuple[int, int]:
+    def _delete_rows(self, positions: Sequence[int], *, journal: bool) -> tuple[int, int]:
         """Delete rows (in the caller's transaction, if any); returns (rows removed, bytes freed)."""
         db = self._conn
         freed = 0
@@ -323,6 +392,8 @@ class Outbox:
                 f"WHERE position IN ({marks})",
                 chunk,
             ).fetchone()
+            if journal:
+                self._journal(chunk, marks)
             db.execute(f"DELETE FROM outbox WHERE position IN ({marks})", chunk)  # noqa: S608
             removed += row[0]
             freed += row[1] + row[0] * ROW_OVERHEAD_BYTES
@@ -337,8 +408,21 @@ class Outbox:
             (reason, time.time(), position),
         )
         db.execute("COMMIT")
-        self._delete([position])
+        self._delete([position], journal=False)
         self._rejected_total += 1
+
+
+def _missing_ranges(first: int, last: int, present: set[int]) -> list[tuple[int, int]]:
+    """The runs of `first..last` not in `present`, as inclusive (from, to) pairs."""
+    ranges: list[tuple[int, int]] = []
+    start: int | None = None
+    for seq in range(first, last + 2):
+        if seq <= last and seq not in present:
+            start = seq if start is None else start
+        elif start is not None:
+            ranges.append((start, seq - 1))
+            start = None
+    return ranges
 
 
 def _size(message: StoredMessage) -> int:
