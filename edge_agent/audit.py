@@ -58,6 +58,18 @@ def redact(params: Mapping[str, Any]) -> dict[str, Any]:
     return clean
 
 
+def unicode_safe(value: Any) -> Any:
+    """`value` with every text that UTF-8 cannot encode (lone surrogates) escaped as `\\udXXX`:
+    a record must always be writable, whoever built its parameters."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, Mapping):
+        return {unicode_safe(str(name)): unicode_safe(item) for name, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [unicode_safe(item) for item in value]
+    return value
+
+
 class AuditLog:
     """Append-only, hash-chained, rotated audit log. Safe to call from several tasks at once."""
 
@@ -130,17 +142,19 @@ class AuditLog:
             self._rotate_if_due()
             n, prev_hash = self._last_link()
             now = self.clock()
-            record: dict[str, Any] = {
-                "n": n + 1,
-                "ts": iso_ts(datetime.fromtimestamp(now, UTC)),
-                "operator": operator,
-                "source": source,
-                "module": module,
-                "target": target,
-                "params": redact(params),
-                "result": result,
-                "prev_hash": prev_hash,
-            }
+            record: dict[str, Any] = unicode_safe(
+                {
+                    "n": n + 1,
+                    "ts": iso_ts(datetime.fromtimestamp(now, UTC)),
+                    "operator": operator,
+                    "source": source,
+                    "module": module,
+                    "target": target,
+                    "params": redact(params),
+                    "result": result,
+                    "prev_hash": prev_hash,
+                }
+            )
             record["hash"] = record_hash(record)
             self._append(record)
             self._last = (record["n"], record["hash"])

@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 RATE_PER_S = 10.0
 BURST = 20
+# Arguments are flat records; anything deeper is an attack on the recursion of whoever walks it.
+MAX_ARGS_DEPTH = 16
 
 
 FLOODED = ("rate_limited", "too many commands")  # the page and the socket answer a flood with it
@@ -131,6 +133,8 @@ class Dispatcher:
             document = json.loads(payload)
         except (UnicodeDecodeError, ValueError) as exc:
             return Unparsable(CommandError("malformed_json", f"payload is not JSON: {exc}"), None)
+        except RecursionError:
+            return Unparsable(CommandError("malformed_json", "payload is nested too deeply"), None)
         return parse_document(document)
 
     async def _audit(self, name: str, request: CommandRequest | None, result: str, source: Source) -> None:
@@ -161,6 +165,7 @@ class Dispatcher:
             raise CommandError("disabled", f"command {name!r} is disabled on this cabinet")
         if command.acts_on_hardware and not request.operator:
             raise CommandError("missing_operator", f"command {name!r} acts on hardware: give an operator")
+        _check_args_shape(request.args)
         try:
             args = command.args_model.model_validate(request.args)
         except ValidationError as exc:
@@ -183,12 +188,43 @@ def _first_error(exc: ValidationError) -> str:
     return f"{path}: {error['msg']}"
 
 
+def _check_args_shape(args: dict[str, Any]) -> None:
+    """Refuse arguments nested too deeply or holding text that is not Unicode (a lone surrogate
+    such as "\\ud800" is valid JSON but cannot be encoded, logged or written to the audit log)."""
+    pending: list[tuple[str, Any, int]] = [("args", args, 1)]
+    while pending:
+        path, value, depth = pending.pop()
+        if depth > MAX_ARGS_DEPTH:
+            raise CommandError("invalid_args", f"{path}: nested deeper than {MAX_ARGS_DEPTH} levels")
+        if isinstance(value, str) and not _is_unicode(value):
+            raise CommandError("invalid_args", f"{path}: not valid Unicode text (lone surrogate)")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not _is_unicode(key):
+                    raise CommandError("invalid_args", f"{path}: a key is not valid Unicode text")
+                pending.append((f"{path}.{key}", item, depth + 1))
+        elif isinstance(value, list):
+            pending.extend((f"{path}[{index}]", item, depth + 1) for index, item in enumerate(value))
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse_document(document: Any) -> Parsed:
     """A decoded JSON document as a request envelope (the socket decodes its line itself)."""
     try:
-        return CommandRequest.model_validate(document)
+        request = CommandRequest.model_validate(document)
     except ValidationError as exc:
         return Unparsable(CommandError("invalid_request", _first_error(exc)), _salvage_transaction(document))
+    if not all(_is_unicode(text) for text in (request.transaction, request.operator or "")):
+        error = CommandError("invalid_request", "transaction and operator must be valid Unicode text")
+        return Unparsable(error, None)
+    return request
 
 
 def flood_reply(name: str, transaction: str | None) -> CommandReplyPayload:
@@ -199,7 +235,8 @@ def flood_reply(name: str, transaction: str | None) -> CommandReplyPayload:
 def _salvage_transaction(document: Any) -> str | None:
     """Echo the transaction of a request that failed later checks, so the caller can match it."""
     transaction = document.get("transaction") if isinstance(document, dict) else None
-    return transaction if isinstance(transaction, str) and 0 < len(transaction) <= 128 else None
+    valid = isinstance(transaction, str) and 0 < len(transaction) <= 128 and _is_unicode(transaction)
+    return transaction if valid else None
 
 
 def _reply(

@@ -1,4 +1,4 @@
-"""`edge-agent fleet collect | watch`: the centre's command line."""
+"""`edge-agent fleet collect | watch | report`: the centre's command line."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from edge_agent.fleet.connection import ConnectionError_, add_broker_options, broker_config
 
@@ -20,6 +21,7 @@ def add_parser(commands: Subparsers[argparse.ArgumentParser]) -> None:
     actions = fleet.add_subparsers(metavar="ACTION")
     _add_collect(actions)
     add_watch_parser(actions)
+    _add_report(actions)
 
 
 def _add_collect(actions: Subparsers[argparse.ArgumentParser]) -> None:
@@ -52,6 +54,19 @@ def add_watch_parser(actions: Subparsers[argparse.ArgumentParser], name: str = "
     watch.add_argument("--seconds", type=float, default=0, help="exit after this long (0: never)")
     watch.add_argument("--refresh-s", type=float, default=1.0, help="table redraw interval")
     watch.set_defaults(handler=_watch)
+
+
+def _add_report(actions: Subparsers[argparse.ArgumentParser]) -> None:
+    report = actions.add_parser("report", help="the month's online rates and penalties per contract")
+    report.add_argument("--database", "-d", default=DEFAULT_DATABASE, help="SQLite file or PostgreSQL DSN")
+    report.add_argument("--month", required=True, help="YYYY-MM")
+    report.add_argument(
+        "--contract", action="append", type=Path, help="contract YAML (repeatable; default: the examples)"
+    )
+    report.add_argument("--format", choices=("table", "csv", "html", "json"), default="table")
+    report.add_argument("--lang", choices=("en", "zh-CN"), default="en", help="language of table and HTML")
+    report.add_argument("--output", "-o", type=Path, help="write here instead of stdout")
+    report.set_defaults(handler=_report)
 
 
 def _stop_on_signals() -> threading.Event:
@@ -105,3 +120,30 @@ def _watch(args: argparse.Namespace) -> int:
         return watch_raw(mqtt, args.topic, count=args.count, seconds=args.seconds)
     where = WatchFilter(sites=tuple(args.site or ()), districts=tuple(args.district or ()))
     return watch(mqtt, where, seconds=args.seconds, refresh_s=args.refresh_s)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from edge_agent.fleet.contracts import ContractError, example_contracts, load_contract
+    from edge_agent.fleet.month import MonthError, month_report
+    from edge_agent.fleet.render import render
+    from edge_agent.fleet.store import Store
+
+    try:
+        contracts = [load_contract(p) for p in args.contract] if args.contract else example_contracts()
+        store = Store.open(args.database)
+    except (ContractError, RuntimeError, OSError) as exc:
+        print(f"cannot report: {exc}", file=sys.stderr)
+        return 2
+    try:
+        reports = [month_report(store, args.month, contract) for contract in contracts]
+    except MonthError as exc:
+        print(f"cannot report: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    text = render(reports, args.format, args.lang)
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.write_text(text, encoding="utf-8")
+    return 0

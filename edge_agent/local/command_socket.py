@@ -80,6 +80,8 @@ class CommandSocket:
             name = document.pop("command")
         except (ValueError, UnicodeDecodeError, AttributeError, KeyError, TypeError):
             return _error("malformed_json", 'one JSON object with "command" expected')
+        except RecursionError:
+            return _error("malformed_json", "request is nested too deeply")
         if not isinstance(name, str):
             return _error("invalid_request", "command must be a string")
         request = parse_document(document)

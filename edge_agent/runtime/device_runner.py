@@ -9,12 +9,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, Protocol, cast
 
 from edge_agent.devices.base import DeviceConfig, Poller
 from edge_agent.errors import DeviceError, DeviceTimeout
-from edge_agent.health.tracker import HealthChange, HealthTracker
-from edge_agent.readings import Fault, PollResult, utc_now
+from edge_agent.health.attribution import Change
+from edge_agent.health.core import Outcome
+from edge_agent.health.service import Observed
+from edge_agent.health.tracker import HealthChange, HealthTracker, StateChanged
+from edge_agent.readings import Cause, Fault, PollResult, utc_now
 from edge_agent.runtime.emitter import Emitter
 from edge_agent.runtime.live_state import DeviceSnapshot, LiveState
 from edge_agent.runtime.telemetry_filter import TelemetryFilter
@@ -23,11 +27,13 @@ log = logging.getLogger(__name__)
 
 
 class HealthObserver(Protocol):
-    """Sees each poll's health changes before they are published (cause attribution, ledger)."""
+    """Cabinet health: attributes a poll's changes (returns them), and publishes what else moved."""
 
     async def observe(
-        self, snapshot: DeviceSnapshot, changes: list[HealthChange], result: PollResult | None
-    ) -> list[HealthChange]: ...
+        self, device_id: str, changes: list[HealthChange], result: PollResult | None
+    ) -> Observed: ...
+
+    async def publish(self, outcome: Outcome) -> None: ...
 
 
 class DeviceRunner:
@@ -96,6 +102,7 @@ class DeviceRunner:
         await future
 
     async def poll_once(self) -> None:
+        started = utc_now()  # outages are booked from the start of the first failed poll
         try:
             async with asyncio.timeout(self.config.timeout_s):
                 if not self._opened:
@@ -105,26 +112,25 @@ class DeviceRunner:
         except asyncio.CancelledError:
             raise
         except TimeoutError:
-            await self._failed(DeviceTimeout(f"no answer within {self.config.timeout_s:g} s"))
+            await self._failed(DeviceTimeout(f"no answer within {self.config.timeout_s:g} s"), started)
         except DeviceError as exc:
-            await self._failed(exc)
+            await self._failed(exc, started)
         except Exception as exc:
             if not self._unexpected_logged:  # once per device, so a bug cannot flood the log
                 log.exception("device %s: unexpected error in poll", self.config.device_id)
                 self._unexpected_logged = True
-            await self._failed(DeviceError(f"{type(exc).__name__}: {exc}"))
+            await self._failed(DeviceError(f"{type(exc).__name__}: {exc}"), started)
         else:
-            await self._succeeded(result)
+            await self._succeeded(result, started)
 
-    async def _succeeded(self, result: PollResult) -> None:
-        now = utc_now()
+    async def _succeeded(self, result: PollResult, started: datetime) -> None:
         snapshot = self.snapshot
         snapshot.values.update(result.values)
         snapshot.units.update(result.units)
         snapshot.diagnostics.update(result.diagnostics)
-        snapshot.last_poll = now
+        snapshot.last_poll = utc_now()
         snapshot.polls_ok += 1
-        changes = await self._observe(self.tracker.on_success(result, now), result)
+        changes, outcome = await self._observe(self.tracker.on_success(result, started), result)
         # One outbox transaction per poll: its health changes, its events, its telemetry.
         messages = self.emitter.change_messages(snapshot, changes)
         device_id = self.config.device_id
@@ -136,33 +142,64 @@ class DeviceRunner:
         if selected:
             messages.extend(self.emitter.telemetry_messages(snapshot, selected, result.units, full))
         await self.emitter.put(messages)
-        self.live.changed(device_id)
+        await self._observed(outcome)
 
-    async def _failed(self, error: DeviceError) -> None:
+    async def _failed(self, error: DeviceError, started: datetime) -> None:
         snapshot = self.snapshot
         snapshot.polls_failed += 1
         snapshot.last_poll = utc_now()
         snapshot.diagnostics["last_error"] = str(error)
         log.debug("device %s: poll failed: %s", self.config.device_id, error)
-        await self._publish_changes(self.tracker.on_failure(error, snapshot.last_poll), None)
+        await self._publish_changes(self.tracker.on_failure(error, started), None)
 
     async def raise_fault(self, fault: Fault) -> None:
         """Raise a fault found outside a poll now (events, retained state), even while offline."""
         await self._publish_changes(self.tracker.raise_fault(fault, utc_now()), None)
 
     async def _publish_changes(self, changes: list[HealthChange], result: PollResult | None) -> None:
-        changes = await self._observe(changes, result)
+        changes, outcome = await self._observe(changes, result)
         if changes:
             await self.emitter.device_changes(self.snapshot, changes)
-        self.live.changed(self.config.device_id)
+        await self._observed(outcome)
 
-    async def _observe(self, changes: list[HealthChange], result: PollResult | None) -> list[HealthChange]:
+    async def _observe(
+        self, changes: list[HealthChange], result: PollResult | None
+    ) -> tuple[list[HealthChange], Outcome]:
+        outcome = Outcome()
         if self.observer is not None:
             try:
-                return await self.observer.observe(self.snapshot, changes, result)
+                observed = await self.observer.observe(self.config.device_id, changes, result)
+                changes, outcome = observed.changes, observed.outcome
             except Exception:  # bookkeeping trouble (disk full) must not stop the device's loop
                 log.exception("device %s: health bookkeeping failed", self.config.device_id)
-        return changes
+        for change in changes:
+            if isinstance(change, StateChanged):
+                self.snapshot.health.cause = change.cause  # the one writer of this device's cause
+        return changes, outcome
+
+    async def _observed(self, outcome: Outcome) -> None:
+        """After the device's own messages: tell the page, then publish what changed for the cabinet."""
+        self.live.changed(self.config.device_id)
+        if self.observer is not None and (outcome.changes or outcome.replace):
+            await self.observer.publish(outcome)
+
+    async def apply_cause(self, change: Change) -> None:
+        """Another input (evidence, a timer, an operator) changed why this device is offline."""
+        health = self.snapshot.health
+        if health.state != "offline" or change.current.state != "offline":
+            return
+        if health.cause == change.current.cause:
+            return
+        previous, health.cause = health.cause, cast(Cause | None, change.current.cause)
+        await self.emitter.event(
+            "cause_attributed",
+            severity="info",
+            device_id=self.config.device_id,
+            cause=health.cause,
+            detail={"previous_cause": previous},
+        )
+        await self.emitter.device_state(self.snapshot)
+        self.live.changed(self.config.device_id)
 
     async def _close(self) -> None:
         if self._opened:

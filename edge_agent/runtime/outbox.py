@@ -31,6 +31,7 @@ duplicate on replay, as any lost delete.
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 import time
 import uuid
@@ -81,6 +82,8 @@ JOURNAL_PRUNE_INTERVAL_S = 600.0
 MAX_REQUEUE = 10_000
 
 T = TypeVar("T")
+
+_Stored = tuple[list["StoredMessage"], int]  # what `_put` returns: the rows written, telemetry thinned
 
 # Builds the payload once the outbox has assigned the message id and (for sequenced kinds) seq.
 PayloadBuilder = Callable[[str, int | None], bytes]
@@ -158,14 +161,11 @@ class Outbox:
         Deferred deletes (`ack_later`) are applied in the same transaction.
         """
         deferred, self._deferred_acks = self._deferred_acks, []
-        try:
-            stored, thinned = await self._run(self._put, messages, deferred)
-        except BaseException:
-            self._deferred_acks[:0] = deferred  # not deleted: try again with the next transaction
-            raise
-        self._remember(stored, thinned)
-        for listener in self._listeners:
-            listener()
+        future = asyncio.get_running_loop().run_in_executor(self._executor, self._put, messages, deferred)
+        future.add_done_callback(functools.partial(self._stored, deferred))
+        # Shielded: once the worker has the batch, its rows must reach the in-memory tail (and the
+        # reporter be woken) even if the caller is cancelled meanwhile, or they would wait for a restart.
+        _stored, thinned = await asyncio.shield(future)
         return thinned
 
     async def read_after(self, position: int, limit: int) -> list[StoredMessage]:
@@ -199,11 +199,10 @@ class Outbox:
         """
         if last_seq < first_seq or last_seq - first_seq >= MAX_REQUEUE:
             raise OutboxError(f"requeue range {first_seq}..{last_seq}: at most {MAX_REQUEUE} seqs")
-        found, present, last_position = await self._run(self._requeue, first_seq, last_seq)
-        self._recent.clear()  # rows stored behind the tail's back: read them from disk
-        self._recent_floor = max(self._recent_floor, last_position)
-        for listener in self._listeners:
-            listener()
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._executor, self._requeue, first_seq, last_seq)
+        future.add_done_callback(self._requeued)
+        found, present, _last = await asyncio.shield(future)  # shielded, as in `put`
         return found, _missing_ranges(first_seq, last_seq, present)
 
     async def reject(self, position: int, reason: str) -> None:
@@ -212,6 +211,22 @@ class Outbox:
         await self._run(self._reject, position, reason)
 
     # --- the in-memory tail (event loop side) ---------------------------------------------------
+
+    def _stored(self, deferred: list[int], future: asyncio.Future[_Stored]) -> None:
+        if future.cancelled() or future.exception() is not None:
+            self._deferred_acks[:0] = deferred  # not deleted: try again with the next transaction
+            return
+        self._remember(*future.result())
+        for listener in self._listeners:
+            listener()
+
+    def _requeued(self, future: asyncio.Future[tuple[int, set[int], int]]) -> None:
+        if future.cancelled() or future.exception() is not None:
+            return
+        self._recent.clear()  # rows stored behind the tail's back: read them from disk
+        self._recent_floor = max(self._recent_floor, future.result()[2])
+        for listener in self._listeners:
+            listener()
 
     def _remember(self, stored: list[StoredMessage], thinned: int) -> None:
         if thinned:  # rows may have gone from under the tail: read from disk until it refills
@@ -287,9 +302,10 @@ class Outbox:
                     "VALUES (?, ?, ?, ?, ?, ?)",
                     (message.kind, message.topic, payload, message.qos, int(message.retain), now),
                 )
-                assert cursor.lastrowid is not None
+                position = cursor.lastrowid
+                assert position is not None
                 stored.append(
-                    StoredMessage(cursor.lastrowid, message.kind, message.topic, payload, message.qos, message.retain)
+                    StoredMessage(position, message.kind, message.topic, payload, message.qos, message.retain)
                 )
             if durable:
                 db.execute("UPDATE meta SET value=? WHERE key='next_seq'", (next_seq,))

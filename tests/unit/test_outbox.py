@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -108,3 +109,15 @@ async def test_deferred_acks_ride_in_the_next_put_and_are_written_at_close(tmp_p
         outbox.ack_later([second.position])
     async with Outbox(path, max_bytes=2**20) as outbox:
         assert outbox.stats().depth == 0 and await outbox.read_after(0, 10) == []
+
+
+async def test_a_put_whose_caller_is_cancelled_still_reaches_the_reader(tmp_path: Path) -> None:
+    async with Outbox(tmp_path / "o.sqlite3", max_bytes=2**20) as outbox:
+        woken = asyncio.Event()
+        outbox.on_put(woken.set)
+        task = asyncio.create_task(outbox.put([_msg("event")]))
+        await asyncio.sleep(0)  # the batch is with the worker thread now
+        task.cancel()
+        await woken.wait()  # stored all the same, and the reporter is told
+        (stored,) = await outbox.read_after(0, 10)
+        assert json.loads(stored.payload)["seq"] == 1
