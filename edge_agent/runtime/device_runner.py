@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from datetime import datetime
 from typing import Any, Protocol, cast
@@ -56,6 +57,7 @@ class DeviceRunner:
         live.devices[config.device_id] = self.snapshot
         self._opened = False
         self._unexpected_logged = False
+        self._bookkeeping_failing = False
         self._wake = asyncio.Event()
         self._waiting: list[asyncio.Future[None]] = []
 
@@ -170,8 +172,12 @@ class DeviceRunner:
             try:
                 observed = await self.observer.observe(self.config.device_id, changes, result)
                 changes, outcome = observed.changes, observed.outcome
-            except Exception:  # bookkeeping trouble (disk full) must not stop the device's loop
-                log.exception("device %s: health bookkeeping failed", self.config.device_id)
+            except Exception as exc:  # bookkeeping trouble (disk full) must not stop the device's loop
+                self._bookkeeping_failed(exc)
+            else:
+                if self._bookkeeping_failing:
+                    self._bookkeeping_failing = False
+                    log.warning("device %s: health bookkeeping works again", self.config.device_id)
         for change in changes:
             if isinstance(change, StateChanged):
                 self.snapshot.health.cause = change.cause  # the one writer of this device's cause
@@ -200,6 +206,16 @@ class DeviceRunner:
         )
         await self.emitter.device_state(self.snapshot)
         self.live.changed(self.config.device_id)
+
+    def _bookkeeping_failed(self, exc: Exception) -> None:
+        """Log once per episode: a full disk fails every poll, and the log is on a disk too."""
+        if self._bookkeeping_failing:
+            return
+        self._bookkeeping_failing = True
+        if isinstance(exc, OSError | sqlite3.Error):
+            log.error("device %s: health bookkeeping failed: %s", self.config.device_id, exc)
+        else:
+            log.exception("device %s: health bookkeeping failed", self.config.device_id)
 
     async def _close(self) -> None:
         if self._opened:
