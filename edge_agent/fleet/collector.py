@@ -19,6 +19,7 @@ import queue
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +65,8 @@ class CollectorOptions:
     batch_max: int = 500
     sweep_interval_s: float = 5.0
     gaps: GapPolicy = field(default_factory=GapPolicy)
+    stats_interval_s: float = 0  # 0: no periodic figures
+    on_stats: Callable[[dict[str, Any]], None] | None = None
 
 
 class Collector:
@@ -86,9 +89,13 @@ class Collector:
         self._client.connect(self.mqtt.host, self.mqtt.effective_port, keepalive=self.mqtt.keepalive_s)
         self._client.loop_start()
         next_sweep = time.monotonic() + self.options.sweep_interval_s
+        next_stats = time.monotonic() + (self.options.stats_interval_s or float("inf"))
         try:
             while not stop.is_set():
                 self._store_batch(self._take_batch(timeout_s=0.2))
+                if time.monotonic() >= next_stats and self.options.on_stats is not None:
+                    next_stats = time.monotonic() + self.options.stats_interval_s
+                    self.options.on_stats({"collector": self.options.name, **self.stats.summary()})
                 if time.monotonic() >= next_sweep:
                     next_sweep = time.monotonic() + self.options.sweep_interval_s
                     self.stats.resend_requests += sweep(

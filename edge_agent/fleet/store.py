@@ -129,11 +129,15 @@ class Store:
             return [tuple(row) for row in self.execute(sql, params).fetchall()]
 
     def size_bytes(self) -> int:
-        """Bytes the database takes on disk (SQLite: the file and its WAL; PostgreSQL: the database)."""
+        """Bytes the centre's tables take on disk (SQLite: the file and its WAL; PostgreSQL: tables
+        with their indexes and TOAST)."""
         if self.dialect == "sqlite":
             path = Path(self.where)
             return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
-        return int(self.query("SELECT pg_database_size(current_database())")[0][0])
+        tables = ("message", "cabinet", "presence", "device", "report", "audit", "audit_break", "gap")
+        marks = ", ".join("?" * len(tables))
+        sql = f"SELECT SUM(pg_total_relation_size(oid)) FROM pg_class WHERE relname IN ({marks})"  # noqa: S608
+        return int(self.query(sql, tables)[0][0] or 0)
 
 
 def _connect_postgres(dsn: str) -> Any:
