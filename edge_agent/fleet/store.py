@@ -126,7 +126,7 @@ class Store:
             if self.dialect == "sqlite":
                 cursor: Cursor = self._connection.execute(sql, params)
                 return cursor
-            return self._connection.execute(sql.replace("?", "%s"), params)  # type: ignore[no-any-return]
+            return self._connection.execute(sql.replace("?", "%s"), params)  # type: ignore[no-any-return]  # psycopg's cursor is untyped here
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """One statement for many rows (psycopg pipelines them: one round trip, not one per row)."""

@@ -47,7 +47,7 @@ async def test_probe_counts_refused_as_answering_and_silence_as_down(blackhole: 
     assert await probe(Target(host="127.0.0.1", port=blackhole.getsockname()[1]), 0.3) is None
 
 
-def _event(kind: str):  # type: ignore[no-untyped-def]
+def _event(kind: str):  # type: ignore[no-untyped-def]  # a matcher over the subscriber's untyped messages
     return lambda m: m.topic == f"{ROOT}/event" and m.json()["type"] == kind
 
 
@@ -76,5 +76,5 @@ async def test_uplink_cut_with_lan_up_is_a_network_carrier_window(
         blackhole.close()  # the carrier is back: the port now refuses, so the host answers
         ended = (await central.until(_event("cabinet_outage_ended"), timeout=15)).json()
         assert ended["cause"] == "network_carrier"
-        totals = agent.health.core.ledger.totals("_cabinet", "2000-01-01", "2100-01-01")
+        totals = agent.health.service.core.ledger.totals("_cabinet", "2000-01-01", "2100-01-01")
         assert totals.offline_cause_s["network_carrier"] > 0
