@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from pydantic import BaseModel
 
 from edge_agent.mqtt.audit_chain import GENESIS, record_hash
 from edge_agent.mqtt.payloads import (
@@ -144,7 +145,7 @@ class Generator:
     ) -> tuple[str, bytes]:
         message_id, now = uuid.uuid4().hex, _now()
         if kind == "event":
-            payload: object = EventPayload(
+            payload: BaseModel = EventPayload(
                 id=message_id,
                 seq=seq,
                 ts=now,
@@ -252,8 +253,8 @@ def _report(cabinet: Cabinet, message_id: str, seq: int, now: datetime) -> Daily
     )
 
 
-def _encode(payload: object) -> bytes:
-    return payload.model_dump_json().encode()  # type: ignore[attr-defined]
+def _encode(payload: BaseModel) -> bytes:
+    return payload.model_dump_json().encode()
 
 
 def _now() -> datetime:

@@ -34,7 +34,8 @@ if shutil.which(CHROMIUM) is None:
 @pytest.fixture
 def collector(broker: Any, tmp_path: Path) -> Iterator[Path]:
     database = tmp_path / "fleet.sqlite"
-    running = Collector(Store.open(database), MqttConfig(host="127.0.0.1", port=broker.port))  # type: ignore[call-arg]
+    mqtt = MqttConfig.model_validate({"host": "127.0.0.1", "port": broker.port})
+    running = Collector(Store.open(database), mqtt)
     stop = threading.Event()
     thread = threading.Thread(target=running.run, args=(stop,), name="collector")
     thread.start()
