@@ -122,7 +122,7 @@ class Store:
             if self.dialect == "sqlite":
                 cursor: Cursor = self._connection.execute(sql, params)
                 return cursor
-            return self._connection.execute(sql.replace("?", "%s"), params)  # type: ignore[no-any-return]
+            return self._connection.execute(sql.replace("?", "%s"), params)  # type: ignore[no-any-return]  # psycopg's cursor is untyped here
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self.lock:

@@ -504,13 +504,13 @@ class Outbox:
             chunk = list(positions[start : start + 500])
             marks = ",".join("?" * len(chunk))
             row = db.execute(
-                f"SELECT COUNT(*), COALESCE(SUM(LENGTH(payload) + LENGTH(topic)), 0) FROM outbox "  # noqa: S608
+                f"SELECT COUNT(*), COALESCE(SUM(LENGTH(payload) + LENGTH(topic)), 0) FROM outbox "  # noqa: S608 - only `?` placeholders and constants are interpolated
                 f"WHERE position IN ({marks})",
                 chunk,
             ).fetchone()
             if journal:
                 self._journal(chunk, marks)
-            db.execute(f"DELETE FROM outbox WHERE position IN ({marks})", chunk)  # noqa: S608
+            db.execute(f"DELETE FROM outbox WHERE position IN ({marks})", chunk)  # noqa: S608 - only `?` placeholders and constants are interpolated
             removed += row[0]
             freed += row[1] + row[0] * ROW_OVERHEAD_BYTES
         self._depth -= removed

@@ -25,7 +25,7 @@ EVENTS = 40
 def collectors(store_path: Path, port: int, count: int) -> Iterator[list[Collector]]:
     """`count` collectors of one group, each with its own connection to one SQLite file."""
     stop = threading.Event()
-    mqtt = MqttConfig(host="127.0.0.1", port=port)  # type: ignore[call-arg]
+    mqtt = MqttConfig(host="127.0.0.1", port=port)  # type: ignore[call-arg]  # pydantic fills the other fields from their defaults
     options = [
         CollectorOptions(name=f"c{i}", sweep_interval_s=0.2, gaps=GapPolicy(grace_s=0.5))
         for i in range(count)

@@ -106,7 +106,7 @@ def test_gaps_are_requested_once_then_filled_or_marked_lost(store: Store) -> Non
         data={"requeued": 0, "missing": [[7, 8]]},
         error=None,
         ts="2026-11-01T00:00:00Z",
-    )  # type: ignore[arg-type]
+    )  # type: ignore[arg-type]  # a test double or a deliberately wrong value
     apply_reply(store, "cab-1", reply)
     sweep(store, 202, policy, "c1", lambda *a: asked.append(a))
     assert sorted(store.query("SELECT from_seq, to_seq, status FROM gap")) == [

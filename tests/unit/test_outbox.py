@@ -12,7 +12,7 @@ def _msg(kind: str, size: int = 10) -> NewMessage:
     def build(message_id: str, seq: int | None) -> bytes:
         return json.dumps({"id": message_id, "seq": seq, "pad": "x" * size}).encode()
 
-    return NewMessage(kind, f"t/{kind}", build)  # type: ignore[arg-type]
+    return NewMessage(kind, f"t/{kind}", build)  # type: ignore[arg-type]  # a test double or a deliberately wrong value
 
 
 async def test_seq_keeps_increasing_across_restarts(tmp_path: Path) -> None:
