@@ -565,16 +565,21 @@ class Outbox:
         """Keep acknowledged sequenced messages in `sent` (see the module docstring)."""
         db = self._conn
         now = time.time()
-        db.execute(
-            "INSERT OR IGNORE INTO sent (seq, kind, topic, payload, sent) "  # noqa: S608 - marks are only '?'
-            f"SELECT json_extract(CAST(payload AS TEXT), '$.seq'), kind, topic, payload, ? FROM outbox "
-            f"WHERE position IN ({marks}) AND kind != 'telemetry' "
-            "AND json_extract(CAST(payload AS TEXT), '$.seq') IS NOT NULL",
-            [now, *chunk],
-        )
-        if now - self._journal_pruned >= JOURNAL_PRUNE_INTERVAL_S:
-            self._journal_pruned = now
-            db.execute("DELETE FROM sent WHERE sent < ?", (now - self.journal_s,))
+        try:
+            if now - self._journal_pruned >= JOURNAL_PRUNE_INTERVAL_S:
+                self._journal_pruned = now
+                db.execute("DELETE FROM sent WHERE sent < ?", (now - self.journal_s,))
+            db.execute(
+                "INSERT OR IGNORE INTO sent (seq, kind, topic, payload, sent) "  # noqa: S608 - marks are only '?'
+                f"SELECT json_extract(CAST(payload AS TEXT), '$.seq'), kind, topic, payload, ? FROM outbox "
+                f"WHERE position IN ({marks}) AND kind != 'telemetry' "
+                "AND json_extract(CAST(payload AS TEXT), '$.seq') IS NOT NULL",
+                [now, *chunk],
+            )
+        except sqlite3.Error:
+            # Best effort (e.g. a full disk): the journal must never stand in the way of an ack.
+            # The centre then gets `missing` for these seqs if it ever asks.
+            pass
 
     def _delete(self, positions: Sequence[int], *, journal: bool = True) -> None:
         self._conn.execute("PRAGMA synchronous=NORMAL")

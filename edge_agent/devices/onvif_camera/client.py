@@ -185,22 +185,18 @@ class OnvifSession:
         return self._camera
 
     async def system_date_and_time(self) -> Any:
-        """GetSystemDateAndTime, without login as ONVIF allows (with login for cameras that insist).
-        Before a session exists a throw-away device client asks, so the clock is read even when
-        the credentials are wrong."""
+        """GetSystemDateAndTime, without login as ONVIF Core allows, then with it for the cameras
+        that insist (some vendors do). Before a session exists a throw-away device client asks, so
+        the clock is read even when other calls would fail. A refusal is an auth failure only when
+        the call made with the configured credentials is refused too."""
         if self._camera is not None:
-            device = await self._camera.create_devicemgmt_service()
-            try:
-                return await device.authless_GetSystemDateAndTime()
-            except zeep.exceptions.Fault:
-                return await device.GetSystemDateAndTime()
+            return await _clock(await self._camera.create_devicemgmt_service())
         host, port, user, password = self._args
         probe = HardenedCamera(
             host, port, user, password, no_cache=True, max_response_bytes=self._max_response_bytes
         )
         try:
-            device = await probe.create_devicemgmt_service()
-            return await device.authless_GetSystemDateAndTime()
+            return await _clock(await probe.create_devicemgmt_service())
         finally:
             await _quiet_close(probe)
 
@@ -224,6 +220,13 @@ class OnvifSession:
         camera, self._camera = self._camera, None
         if camera is not None:
             await _quiet_close(camera)
+
+
+async def _clock(device: ONVIFService) -> Any:
+    try:
+        return await device.authless_GetSystemDateAndTime()
+    except zeep.exceptions.Fault:
+        return await device.GetSystemDateAndTime()  # signed with the configured credentials
 
 
 async def _quiet_close(camera: HardenedCamera) -> None:
