@@ -25,7 +25,7 @@ def month_replay(directory: Path) -> dict[str, float]:
 
     started = time.perf_counter()
     agent = SimulatedAgent(directory)
-    play(agent, script(agent))
+    play(agent, script())
     return {
         "wall_s": time.perf_counter() - started,
         "ledger_kib": (directory / "ledger.sqlite3").stat().st_size / 1024,

@@ -29,10 +29,16 @@ def emit(figure: str, value: str, note: str = "") -> None:
 
 
 def parse(source: str, output: str) -> list[Row]:
-    rows = []
+    """Rows from a script's output: `ROW` lines, `label: value` lines, and the indented lines under
+    a `heading:` line (each becomes a row of that heading)."""
+    rows, heading = [], ""
     for line in output.splitlines():
         if line.startswith(MARK):
             rows.append(Row(**{**json.loads(line[len(MARK) :]), "source": source}))
+        elif line.rstrip().endswith(":") and not line.startswith(" "):
+            heading = line.rstrip()[:-1].strip()
+        elif line.startswith(" ") and heading and line.strip():
+            rows.append(Row(source, heading, line.strip()))
         elif match := _LABELLED.match(line):
             rows.append(Row(source, match["figure"].strip(), match["value"].strip()))
     return rows
