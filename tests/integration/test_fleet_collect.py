@@ -63,7 +63,7 @@ async def test_shared_collectors_store_each_message_once_and_refill_a_lost_range
     with collectors(database, broker.port, 2) as running:
         async with running_agent(config) as agent:
             for number in range(EVENTS):
-                await agent.emitter.event("test_event", detail={"number": number})
+                await agent.core.emitter.event("test_event", detail={"number": number})
             await wait_until(lambda: len(_seqs(check)) >= EVENTS, timeout=30)
             assert all(c.stats.received > 0 for c in running)  # the broker split the load
             seqs = _seqs(check)
