@@ -62,6 +62,10 @@ def _state_of(device_id: str) -> Callable[[Any], bool]:
     return lambda m: m.topic == f"{ROOT}/device/{device_id}/state"
 
 
+def _meta_of(device_id: str) -> Callable[[Any], bool]:
+    return lambda m: m.topic == f"{ROOT}/device/{device_id}/meta"
+
+
 async def test_auto_falls_back_to_3_1_1_and_everything_works(
     only_311: Any, subscriber_factory: Any, tmp_path: Path
 ) -> None:
@@ -98,22 +102,32 @@ async def test_auto_falls_back_to_3_1_1_and_everything_works(
 async def test_every_device_state_is_republished_after_the_broker_lost_its_retained_messages(
     any_broker: Any, subscriber_factory: Any, tmp_path: Path
 ) -> None:
-    config = write_config(tmp_path, port=any_broker.port, devices=DEVICES)
+    # Compact telemetry: units go in the retained `meta`, which must come back too.
+    config = write_config(tmp_path, port=any_broker.port, devices=DEVICES, mqtt={"telemetry_units": "meta"})
+    watcher = subscriber_factory(any_broker.host, any_broker.port, [f"{ROOT}/device/+/+"], protocol=V311)
+    watcher.wait_connected()
     async with running_agent(config) as agent:
-        await wait_until(lambda: len(agent.live.devices) == 2 and agent.outbox.stats().depth == 0)
-        await wait_until(lambda: agent.link.connected.is_set())
+        await wait_until(lambda: len(agent.live.devices) == 2 and agent.link.connected.is_set())
+        await watcher.until(_meta_of("host"))
         any_broker.kill()  # no persistence: every retained message is gone
         await wait_until(lambda: not agent.link.connected.is_set())
+        watcher.wait_disconnected()
+        watcher.clear()
         any_broker.start()
-        await wait_until(agent.link.connected.is_set, timeout=20)
-        await wait_until(lambda: agent.outbox.stats().depth == 0)
-        # A subscriber joining now learns the whole cabinet from retained messages alone.
+        watcher.wait_connected()
+        # The republished states reach the broker (the watcher sees them, live or retained) ...
+        for device_id in ("host", "pulse"):
+            await watcher.until(_state_of(device_id), timeout=20)
+        await watcher.until(_meta_of("host"))
+        # ... so a subscriber joining now learns the whole cabinet from retained messages alone.
         late = subscriber_factory(any_broker.host, any_broker.port, [f"{ROOT}/#"], protocol=V311)
         late.wait_connected()
         await late.until(lambda m: _online(m) and m.retain)
         for device_id in ("host", "pulse"):
             state = await late.until(lambda m, d=device_id: _state_of(d)(m) and m.retain)
             assert state.json()["device_id"] == device_id
+        meta = await late.until(lambda m: _meta_of("host")(m) and m.retain)
+        assert meta.json()["units"]
 
 
 async def test_last_will_after_kill_9_on_a_3_1_1_broker(
