@@ -30,7 +30,11 @@ class HealthObserver(Protocol):
     """Cabinet health: attributes a poll's changes (returns them), and publishes what else moved."""
 
     async def observe(
-        self, device_id: str, changes: list[HealthChange], result: PollResult | None
+        self,
+        device_id: str,
+        changes: list[HealthChange],
+        result: PollResult | None,
+        polled_at: float | None = None,
     ) -> Observed: ...
 
     async def publish(self, outcome: Outcome) -> None: ...
@@ -131,7 +135,7 @@ class DeviceRunner:
         snapshot.last_poll = utc_now()
         snapshot.polls_ok += 1
         changes = self.tracker.on_success(result, started)
-        await self._publish_changes(changes, result)
+        await self._publish_changes(changes, result, started)
         for event in result.events:
             await self.emitter.event(
                 event.type,
@@ -156,11 +160,14 @@ class DeviceRunner:
         """Raise a fault found outside a poll now (events, retained state), even while offline."""
         await self._publish_changes(self.tracker.raise_fault(fault, utc_now()), None)
 
-    async def _publish_changes(self, changes: list[HealthChange], result: PollResult | None) -> None:
+    async def _publish_changes(
+        self, changes: list[HealthChange], result: PollResult | None, started: datetime | None = None
+    ) -> None:
         outcome = Outcome()
         if self.observer is not None:
             try:
-                observed = await self.observer.observe(self.config.device_id, changes, result)
+                polled_at = started.timestamp() if started is not None else None
+                observed = await self.observer.observe(self.config.device_id, changes, result, polled_at)
                 changes, outcome = observed.changes, observed.outcome
             except Exception:  # bookkeeping trouble (disk full) must not stop the device's loop
                 log.exception("device %s: health bookkeeping failed", self.config.device_id)
