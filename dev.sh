@@ -10,10 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 APT_PACKAGES=(python3 python3-venv python3-pip mosquitto mosquitto-clients socat openssl chromium fonts-wqy-microhei
-  openssh-server iproute2 systemd postgresql)
+  openssh-server iproute2 nftables systemd postgresql)
 # command that must exist -> the package that provides it
 declare -A NEEDED=([mosquitto]=mosquitto [mosquitto_sub]=mosquitto-clients [socat]=socat [openssl]=openssl
-  [chromium]=chromium [sshd]=openssh-server [ip]=iproute2 [systemd-analyze]=systemd)
+  [chromium]=chromium [sshd]=openssh-server [ip]=iproute2 [nft]=nftables [systemd-analyze]=systemd)
 # packages that provide no command (checked with dpkg)
 DATA_PACKAGES=(fonts-wqy-microhei postgresql) # Chinese glyphs for the page's screenshots; PostgreSQL for the centre's tests
 # (its commands live in /usr/lib/postgresql/<version>/bin, not on PATH)
