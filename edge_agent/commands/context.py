@@ -34,6 +34,7 @@ class Services:
     runners: Mapping[str, DeviceRunner] = field(default_factory=dict)
     firmware_dir: Path | None = None
     firmware_busy: Callable[[], str | None] = _never_busy  # the declared busy period in force, if any
+    firmware_upgrading: set[str] = field(default_factory=set)  # cameras being upgraded right now
 
 
 @dataclass(frozen=True)

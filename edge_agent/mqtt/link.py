@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,7 +28,9 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
+from tenacity import AsyncRetrying, RetryCallState, retry_if_result, wait_random_exponential
 
+from edge_agent.errors import ConnectionLost
 from edge_agent.mqtt.config import MqttConfig
 from edge_agent.mqtt.protocol_memory import ProtocolMemory
 
@@ -41,10 +42,6 @@ UNSUPPORTED_PROTOCOL = (132, 1)  # MQTT 5 "Unsupported Protocol Version"; 3.1.1 
 # unknown, more once it accepted this version (a broker restarting also drops connections unanswered).
 SILENT_TRIES_UNKNOWN = 1
 SILENT_TRIES_CONFIRMED = 3
-
-
-class ConnectionLost(Exception):
-    """The connection dropped before the broker acknowledged a message."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +72,9 @@ class MqttLink:
         protocol_file: Path | None = None,
     ) -> None:
         self.config = config
+        self._wait = wait_random_exponential(
+            multiplier=config.reconnect_min_s, min=config.reconnect_min_s, max=config.reconnect_max_s
+        )
         self.client_id = client_id
         self.will = will
         self._on_connected = on_connected
@@ -120,7 +120,7 @@ class MqttLink:
             return future
         properties = None
         if correlation_data is not None and self.protocol == MQTTProtocolVersion.MQTTv5:
-            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]  # paho's Properties is untyped
             properties.CorrelationData = correlation_data
         info = client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
         if info.rc != paho.MQTT_ERR_SUCCESS:
@@ -135,19 +135,31 @@ class MqttLink:
         await self._lost.wait()
 
     async def run(self) -> None:
+        """Connect, and after every failure or loss reconnect with jittered exponential backoff."""
         self._loop = asyncio.get_running_loop()
-        attempt = 0
+        lost_before = False
         while not self._stopping:
-            if await self._connect_once():
-                attempt = 0
+            if lost_before:
+                await asyncio.sleep(self._backoff_delay(1))  # a lost link waits too: no reconnect storm
+            if await self._reconnecting()(self._connect_unless_closed):
                 await self._lost.wait()
                 await self._teardown()
-                if self._stopping:
-                    return
-            attempt += 1
-            delay = self._backoff_delay(attempt)
-            log.debug("reconnecting to %s in %.1f s", self.config.host, delay)
-            await asyncio.sleep(delay)
+            lost_before = True
+
+    async def _connect_unless_closed(self) -> bool:
+        return False if self._stopping else await self._connect_once()
+
+    def _reconnecting(self) -> AsyncRetrying:
+        """Retries a connect until it succeeds, or the link is closed."""
+        return AsyncRetrying(
+            wait=self._wait,
+            retry=retry_if_result(lambda connected: not connected),
+            stop=lambda _state: self._stopping,
+            retry_error_callback=lambda _state: False,
+            before_sleep=lambda state: log.debug(
+                "reconnecting to %s in %.1f s", self.config.host, state.upcoming_sleep
+            ),
+        )
 
     async def close(self) -> None:
         """Disconnect cleanly (the broker then does not send our last will)."""
@@ -165,8 +177,11 @@ class MqttLink:
     # --- connection ---------------------------------------------------------------------------
 
     def _backoff_delay(self, attempt: int) -> float:
-        ceiling = min(self.config.reconnect_max_s, self.config.reconnect_min_s * 2 ** min(attempt - 1, 30))
-        return random.uniform(self.config.reconnect_min_s, max(ceiling, self.config.reconnect_min_s))  # noqa: S311
+        """The wait before reconnect attempt `attempt` (1, 2, ...): uniform in [min, min * 2^(n-1)],
+        capped at `reconnect_max_s`, so a fleet does not reconnect in lock-step."""
+        state = RetryCallState(AsyncRetrying(), None, (), {})
+        state.attempt_number = attempt
+        return self._wait(state)
 
     async def _connect_once(self) -> bool:
         assert self._loop is not None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from datetime import datetime
 from typing import Any, Protocol, cast
@@ -60,6 +61,7 @@ class DeviceRunner:
         live.devices[config.device_id] = self.snapshot
         self._opened = False
         self._unexpected_logged = False
+        self._bookkeeping_failing = False
         self._wake = asyncio.Event()
         self._waiting: list[asyncio.Future[None]] = []
 
@@ -134,19 +136,19 @@ class DeviceRunner:
         snapshot.diagnostics.update(result.diagnostics)
         snapshot.last_poll = utc_now()
         snapshot.polls_ok += 1
-        changes = self.tracker.on_success(result, started)
-        await self._publish_changes(changes, result, started)
+        changes, outcome = await self._observe(self.tracker.on_success(result, started), result, started)
+        # One outbox transaction per poll: its health changes, its events, its telemetry.
+        messages = self.emitter.change_messages(snapshot, changes)
+        device_id = self.config.device_id
         for event in result.events:
-            await self.emitter.event(
-                event.type,
-                severity=event.severity,
-                device_id=self.config.device_id,
-                cause=event.cause,
-                detail=event.detail,
+            messages.append(
+                self.emitter.event_message(event.type, event.severity, device_id, event.cause, event.detail)
             )
         selected, full = self.telemetry.select(result.values, time.monotonic())
         if selected:
-            await self.emitter.telemetry(self.config.device_id, selected, result.units, full)
+            messages.extend(self.emitter.telemetry_messages(snapshot, selected, result.units, full))
+        await self.emitter.put(messages)
+        await self._observed(outcome)
 
     async def _failed(self, error: DeviceError, started: datetime) -> None:
         snapshot = self.snapshot
@@ -160,22 +162,34 @@ class DeviceRunner:
         """Raise a fault found outside a poll now (events, retained state), even while offline."""
         await self._publish_changes(self.tracker.raise_fault(fault, utc_now()), None)
 
-    async def _publish_changes(
+    async def _publish_changes(self, changes: list[HealthChange], result: PollResult | None) -> None:
+        changes, outcome = await self._observe(changes, result)
+        if changes:
+            await self.emitter.device_changes(self.snapshot, changes)
+        await self._observed(outcome)
+
+    async def _observe(
         self, changes: list[HealthChange], result: PollResult | None, started: datetime | None = None
-    ) -> None:
+    ) -> tuple[list[HealthChange], Outcome]:
         outcome = Outcome()
         if self.observer is not None:
             try:
-                polled_at = started.timestamp() if started is not None else None
+                polled_at = started.timestamp() if started is not None else None  # evidence from then
                 observed = await self.observer.observe(self.config.device_id, changes, result, polled_at)
                 changes, outcome = observed.changes, observed.outcome
-            except Exception:  # bookkeeping trouble (disk full) must not stop the device's loop
-                log.exception("device %s: health bookkeeping failed", self.config.device_id)
+            except Exception as exc:  # bookkeeping trouble (disk full) must not stop the device's loop
+                self._bookkeeping_failed(exc)
+            else:
+                if self._bookkeeping_failing:
+                    self._bookkeeping_failing = False
+                    log.warning("device %s: health bookkeeping works again", self.config.device_id)
         for change in changes:
             if isinstance(change, StateChanged):
                 self.snapshot.health.cause = change.cause  # the one writer of this device's cause
-        if changes:
-            await self.emitter.device_changes(self.snapshot, changes)
+        return changes, outcome
+
+    async def _observed(self, outcome: Outcome) -> None:
+        """After the device's own messages: tell the page, then publish what changed for the cabinet."""
         self.live.changed(self.config.device_id)
         if self.observer is not None and (outcome.changes or outcome.replace):
             await self.observer.publish(outcome)
@@ -197,6 +211,16 @@ class DeviceRunner:
         )
         await self.emitter.device_state(self.snapshot)
         self.live.changed(self.config.device_id)
+
+    def _bookkeeping_failed(self, exc: Exception) -> None:
+        """Log once per episode: a full disk fails every poll, and the log is on a disk too."""
+        if self._bookkeeping_failing:
+            return
+        self._bookkeeping_failing = True
+        if isinstance(exc, OSError | sqlite3.Error):
+            log.error("device %s: health bookkeeping failed: %s", self.config.device_id, exc)
+        else:
+            log.exception("device %s: health bookkeeping failed", self.config.device_id)
 
     async def _close(self) -> None:
         if self._opened:

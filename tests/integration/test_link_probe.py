@@ -47,7 +47,7 @@ async def test_probe_counts_refused_as_answering_and_silence_as_down(blackhole: 
     assert await probe(Target(host="127.0.0.1", port=blackhole.getsockname()[1]), 0.3) is None
 
 
-def _event(kind: str):  # type: ignore[no-untyped-def]
+def _event(kind: str):  # type: ignore[no-untyped-def]  # a matcher over the subscriber's untyped messages
     return lambda m: m.topic == f"{ROOT}/event" and m.json()["type"] == kind
 
 

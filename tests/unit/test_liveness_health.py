@@ -16,14 +16,9 @@ import pytest
 from support.processes import wait_exec
 
 from edge_agent.cli import main
+from edge_agent.errors import LivenessError
 from edge_agent.local.health_gate import check_health, data_dir_of, probe_url
-from edge_agent.runtime.liveness_file import (
-    Liveness,
-    LivenessError,
-    liveness_path,
-    read_liveness,
-    write_liveness,
-)
+from edge_agent.runtime.liveness_file import Liveness, liveness_path, read_liveness, write_liveness
 
 
 @pytest.fixture
@@ -50,7 +45,7 @@ def record(pid: int, *, version: str = "1.2.3", age_s: float = 0, connected: boo
 
 
 def checks(report: object) -> dict[str, bool]:
-    return {check.name: check.ok for check in report.checks}  # type: ignore[attr-defined]
+    return {check.name: check.ok for check in report.checks}  # type: ignore[attr-defined]  # an attribute of the concrete class behind a base-typed handle
 
 
 def test_round_trip(tmp_path: Path) -> None:

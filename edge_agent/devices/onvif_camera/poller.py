@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +23,8 @@ from edge_agent.devices.onvif_camera.config import OnvifCameraConfig
 from edge_agent.devices.onvif_camera.failures import classify, describe, device_error
 from edge_agent.devices.onvif_camera.identity import IdentityStore
 from edge_agent.devices.onvif_camera.schedule import CheckSchedule, Evidence
+from edge_agent.devices.onvif_camera.web_auth import CameraWebAuth
+from edge_agent.errors import RtspError
 from edge_agent.readings import DeviceEvent, Fault, PollResult, Value, utc_now
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,7 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
             password,
             max_response_bytes=config.max_response_bytes,
         )
-        self._digest = aiohttp.DigestAuthMiddleware(config.username, password)
+        self._web_auth = CameraWebAuth(config.username, password)
         intervals = {"identity": config.checks.identity_s, "streams": config.checks.streams_s}
         if config.storage_api != "none":
             intervals["storage"] = config.checks.storage_s
@@ -65,10 +67,27 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
         self._http: aiohttp.ClientSession | None = None
         self._slots: PollSlots | None = None
         self._drift_s: float | None = None
-        self._auth_error: str | None = None
+        # Refused credentials, by the step that saw it (probe, login, a check): each is cleared
+        # only when that same step passes again, so a check that runs every 15 minutes does not
+        # make the fault flip on and off between its runs.
+        self._auth_errors: dict[str, str] = {}
         self._events: list[DeviceEvent] = []
-        # Faults the poll cannot see, set by a failed firmware upgrade (edge_agent/firmware/).
-        self.pinned_faults: dict[str, Fault] = {}
+        # Faults the poll cannot see, pinned by a failed firmware upgrade (edge_agent/firmware/).
+        self._pinned: dict[str, Fault] = {}
+
+    # --- what a firmware upgrade asks of the camera (edge_agent/firmware/upgrade.py) ---------------
+
+    def pin_fault(self, fault: Fault) -> None:
+        """Report `fault` with every poll until cleared: the poll itself cannot see it."""
+        self._pinned[fault.code] = fault
+
+    def clear_faults(self, codes: Iterable[str]) -> None:
+        for code in codes:
+            self._pinned.pop(code, None)
+
+    def recheck_identity(self) -> None:
+        """Read the identity (firmware version) again at the next poll."""
+        self.schedule.make_due("identity")
 
     async def open(self) -> None:
         # The runner calls open() again after a failure here: every step is done at most once.
@@ -95,7 +114,6 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
         assert self._slots is not None, "open() first"
         async with self._slots.semaphore:
             values, faults = await self._probe()
-            self._auth_error = None
             if await self._login():
                 await self._run_checks()
         return self._compose(values, faults)
@@ -111,9 +129,11 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
         except Exception as exc:
             await self.session.reset()
             code = classify(exc)
-            if code == "auth_failed":  # a camera that wrongly wants login for its clock: reachable
-                return {}, [self._auth_fault(describe(code, exc))]
-            raise device_error(code, exc) from None
+            if code == "auth_failed":  # refused even with the credentials: reachable, wrong password
+                self._auth_errors["probe"] = describe(code, exc)
+                return {}, []
+            raise device_error(code, exc) from exc
+        self._auth_errors.pop("probe", None)
         rtt = time.monotonic() - started
         # The camera truncates to whole seconds: +0.5 s centres the estimate.
         drift = (camera_now + timedelta(seconds=0.5) - (wall + timedelta(seconds=rtt / 2))).total_seconds()
@@ -136,9 +156,10 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
         except Exception as exc:
             code = classify(exc)
             if code != "auth_failed":
-                raise device_error(code, exc) from None
-            self._auth_error = describe(code, exc)
+                raise device_error(code, exc) from exc
+            self._auth_errors["login"] = describe(code, exc)
             return False
+        self._auth_errors.pop("login", None)
         return True
 
     def _auth_fault(self, message: str) -> Fault:
@@ -166,10 +187,11 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
         except Exception as exc:
             code = classify(exc)
             if code == "auth_failed":
-                self._auth_error = describe(code, exc)
+                self._auth_errors[name] = describe(code, exc)
             self.schedule.failed(name, now, describe(code, exc))
             log.debug("camera %s: %s check failed: %s", self.config.device_id, name, describe(code, exc))
             return
+        self._auth_errors.pop(name, None)
         if evidence is not None:
             self.schedule.record(name, now, evidence)
 
@@ -215,9 +237,9 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
             media = await rtsp_probe.describe(
                 uri, self.config.username, password, timeout_s=self.config.request_timeout_s / 2
             )
-        except (rtsp_probe.RtspError, TimeoutError, OSError) as exc:
+        except (RtspError, TimeoutError, OSError) as exc:
             values["rtsp_ok"] = False
-            reason = describe(classify(exc), exc) if not isinstance(exc, rtsp_probe.RtspError) else str(exc)
+            reason = describe(classify(exc), exc) if not isinstance(exc, RtspError) else str(exc)
             return Evidence(
                 values, [Fault("stream_unavailable", "critical", f"main stream not served: {reason[:120]}")]
             )
@@ -246,7 +268,7 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
             self._http,
             self.config.web_base_url,
             backend,
-            self._digest,
+            self._web_auth,
             max_bytes=self.config.max_response_bytes,
         )
         return rules.storage(status, self.config)
@@ -285,10 +307,10 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
                 continue
             values.update(evidence.values)
             faults.extend(evidence.faults)
-        if self._auth_error is not None and not any(f.code == "auth_failed" for f in faults):
-            faults.append(self._auth_fault(self._auth_error))
+        if self._auth_errors and not any(f.code == "auth_failed" for f in faults):
+            faults.append(self._auth_fault(next(iter(self._auth_errors.values()))))
         faults.extend(
-            fault for code, fault in self.pinned_faults.items() if all(f.code != code for f in faults)
+            fault for code, fault in self._pinned.items() if all(f.code != code for f in faults)
         )
         events, self._events = self._events, []
         diagnostics: dict[str, Any] = {"check_errors": self.schedule.errors(), "missing_evidence": missing}
