@@ -57,6 +57,7 @@ class DeviceHealth:
     faults: dict[str, ActiveFault] = field(default_factory=dict)
     consecutive_failures: int = 0
     last_error: str | None = None
+    error_code: str | None = None  # the failure's catalogue code (DeviceError.code) while polls fail
 
 
 class HealthTracker:
@@ -67,7 +68,7 @@ class HealthTracker:
     def on_success(self, result: PollResult, now: datetime) -> list[HealthChange]:
         health = self.health
         health.consecutive_failures = 0
-        health.last_error = None
+        health.last_error = health.error_code = None
         changes: list[HealthChange] = self._reconcile_faults(result.faults, now)
         worst = _worst(result.faults)
         state: DeviceStateName = "ok"
@@ -89,7 +90,7 @@ class HealthTracker:
     def on_failure(self, error: DeviceError, now: datetime) -> list[HealthChange]:
         health = self.health
         health.consecutive_failures += 1
-        health.last_error = str(error)
+        health.last_error, health.error_code = str(error), error.code
         if health.consecutive_failures < self.offline_after_failures:
             return []
         return self._move("offline", error.cause, str(error), now)
