@@ -10,12 +10,13 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 APT_PACKAGES=(python3 python3-venv python3-pip mosquitto mosquitto-clients socat openssl chromium fonts-wqy-microhei
-  openssh-server iproute2 systemd)
+  openssh-server iproute2 systemd postgresql)
 # command that must exist -> the package that provides it
 declare -A NEEDED=([mosquitto]=mosquitto [mosquitto_sub]=mosquitto-clients [socat]=socat [openssl]=openssl
   [chromium]=chromium [sshd]=openssh-server [ip]=iproute2 [systemd-analyze]=systemd)
 # packages that provide no command (checked with dpkg)
-DATA_PACKAGES=(fonts-wqy-microhei) # Chinese glyphs for the page's screenshots
+DATA_PACKAGES=(fonts-wqy-microhei postgresql) # Chinese glyphs for the page's screenshots; PostgreSQL for the centre's tests
+# (its commands live in /usr/lib/postgresql/<version>/bin, not on PATH)
 VENV=.venv
 PY="$VENV/bin/python"
 
@@ -50,7 +51,7 @@ setup_venv() {
   if [ ! -x "$PY" ]; then python3 -m venv "$VENV"; fi
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
     echo "installing the project and its dev tools into $VENV (log: $VENV/install.log)"
-    if ! "$PY" -m pip install -q -e '.[dev,fleet]' >"$VENV/install.log" 2>&1; then
+    if ! "$PY" -m pip install -q -e '.[dev,fleet,centre]' >"$VENV/install.log" 2>&1; then
       tail -20 "$VENV/install.log" >&2
       exit 1
     fi

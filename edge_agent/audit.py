@@ -22,7 +22,6 @@ written as "***".
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
 import threading
@@ -34,10 +33,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from edge_agent.mqtt.audit_chain import GENESIS, record_hash
 from edge_agent.readings import iso_ts
 
 Source = Literal["mqtt", "web", "cli", "agent"]
-GENESIS = "0" * 64
 CURRENT = "current.jsonl"
 ANCHOR = "anchor.json"
 REDACTED = "***"
@@ -59,10 +58,16 @@ def redact(params: Mapping[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def record_hash(record: Mapping[str, Any]) -> str:
-    body = {name: value for name, value in record.items() if name != "hash"}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+def unicode_safe(value: Any) -> Any:
+    """`value` with every text that UTF-8 cannot encode (lone surrogates) escaped as `\\udXXX`:
+    a record must always be writable, whoever built its parameters."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, Mapping):
+        return {unicode_safe(str(name)): unicode_safe(item) for name, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [unicode_safe(item) for item in value]
+    return value
 
 
 class AuditLog:
@@ -137,17 +142,19 @@ class AuditLog:
             self._rotate_if_due()
             n, prev_hash = self._last_link()
             now = self.clock()
-            record: dict[str, Any] = {
-                "n": n + 1,
-                "ts": iso_ts(datetime.fromtimestamp(now, UTC)),
-                "operator": operator,
-                "source": source,
-                "module": module,
-                "target": target,
-                "params": redact(params),
-                "result": result,
-                "prev_hash": prev_hash,
-            }
+            record: dict[str, Any] = unicode_safe(
+                {
+                    "n": n + 1,
+                    "ts": iso_ts(datetime.fromtimestamp(now, UTC)),
+                    "operator": operator,
+                    "source": source,
+                    "module": module,
+                    "target": target,
+                    "params": redact(params),
+                    "result": result,
+                    "prev_hash": prev_hash,
+                }
+            )
             record["hash"] = record_hash(record)
             self._append(record)
             self._last = (record["n"], record["hash"])

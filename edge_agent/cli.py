@@ -1,5 +1,5 @@
-"""Command line: `edge-agent run | check | demo | watch | user | audit verify | report | health |
-command | unit`."""
+"""Command line: `edge-agent run | check | demo | fleet | watch | user | audit verify | report |
+health | command | unit`."""
 
 from __future__ import annotations
 
@@ -53,13 +53,11 @@ def _parser() -> argparse.ArgumentParser:
     unit = commands.add_parser("unit", help="print the systemd unit shipped with this version")
     unit.set_defaults(handler=_unit)
 
-    watch = commands.add_parser("watch", help="print what cabinets publish on a broker")
-    watch.add_argument("--host", default="127.0.0.1")
-    watch.add_argument("--port", type=int, default=1883)
-    watch.add_argument("--topic", default="edge/v1/#", help="topic filter (default: edge/v1/#)")
-    watch.add_argument("--count", type=int, default=0, help="exit after this many messages (0: never)")
-    watch.add_argument("--seconds", type=float, default=0, help="exit after this long (0: never)")
-    watch.set_defaults(handler=_watch)
+    from edge_agent.fleet.cli import add_parser as add_fleet_parser
+    from edge_agent.fleet.cli import add_watch_parser
+
+    add_fleet_parser(commands)
+    add_watch_parser(commands)  # `edge-agent watch`: the same as `edge-agent fleet watch`
 
     from edge_agent.diagnostics.user_cli import add_parser as add_user_parser
 
@@ -174,12 +172,6 @@ def _demo(args: argparse.Namespace) -> int:
         return 1
     except KeyboardInterrupt:
         return 0
-
-
-def _watch(args: argparse.Namespace) -> int:
-    from edge_agent.fleet.watch import watch
-
-    return watch(args.host, args.port, args.topic, count=args.count, seconds=args.seconds)
 
 
 def _day(text: str) -> str:

@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 
 from edge_agent.actions.config import ActionsConfig
-from edge_agent.config_base import Identifier, StrictModel
+from edge_agent.config_base import Identifier, StrictModel, read_regular_file
 from edge_agent.devices import KINDS
 from edge_agent.devices.base import DeviceConfig
 from edge_agent.diagnostics.config import DiagnosticsConfig
@@ -144,16 +144,36 @@ def load_config(path: Path | str, *, environ: Mapping[str, str] | None = None) -
     if not config.storage.data_dir.is_absolute():
         storage = config.storage.model_copy(update={"data_dir": base_dir / config.storage.data_dir})
         config = config.model_copy(update={"storage": storage})
+    problem = _data_dir_problem(config.storage.data_dir)
+    if problem:
+        raise ConfigError([ConfigProblem(str(path), "storage.data_dir", problem)])
     return config
+
+
+def _data_dir_problem(data_dir: Path) -> str | None:
+    """Why `data_dir` can never be used (it or a parent is a file), caught at `check`, not at `run`.
+    A directory that does not exist yet is fine: the agent creates it."""
+    for candidate in (data_dir, *data_dir.parents):
+        if candidate.exists():
+            if candidate.is_dir():
+                return None
+            what = "is" if candidate == data_dir else f"is inside {str(candidate)!r}, which is"
+            return f"must be a directory; {str(data_dir)!r} {what} not a directory"
+    return None
+
+
+# A cabinet's config is a few kilobytes; refuse what can only be a mistake or an attack early.
+CONFIG_MAX_BYTES = 1 << 20
 
 
 def _read_yaml(path: Path) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular_file(path, CONFIG_MAX_BYTES).decode("utf-8")
     except OSError as exc:
         raise ConfigError([ConfigProblem(str(path), "", f"cannot read: {exc.strerror}")]) from None
-    except UnicodeDecodeError:
-        raise ConfigError([ConfigProblem(str(path), "", "not UTF-8 text")]) from None
+    except ValueError as exc:  # UnicodeDecodeError is a ValueError too
+        why = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc).removeprefix(f"{path} ")
+        raise ConfigError([ConfigProblem(str(path), "", why)]) from None
     try:
         raw = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - _StrictLoader is a SafeLoader
     except yaml.YAMLError as exc:
@@ -161,6 +181,10 @@ def _read_yaml(path: Path) -> Any:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError([ConfigProblem(str(path), "", f"invalid YAML: {where}{problem}")]) from None
+    except RecursionError:
+        raise ConfigError([ConfigProblem(str(path), "", "invalid YAML: nested too deeply")]) from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise ConfigError([ConfigProblem(str(path), "", f"invalid YAML: {exc}")]) from None
     if not isinstance(raw, dict):
         raise ConfigError(
             [ConfigProblem(str(path), "", "expected a mapping with `cabinet`, `mqtt`, `devices`")]

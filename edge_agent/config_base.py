@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,6 +27,25 @@ _SECRET_FORMS = "{env: NAME}, {file: PATH} or {credential: NAME}"  # noqa: S105 
 # systemd's LoadCredential= puts each credential in a private directory named by this variable.
 CREDENTIALS_VARIABLE = "CREDENTIALS_DIRECTORY"
 CREDENTIAL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+SECRET_FILE_MAX_BYTES = 64 * 1024
+
+
+def read_regular_file(path: Path, max_bytes: int) -> bytes:
+    """The bytes of a regular file of at most `max_bytes`.
+
+    Opened non-blocking and checked on the open descriptor: a FIFO would block the reader (and a
+    reload, and the stop that waits for it) forever, and `/dev/zero` never ends. Raises OSError
+    when the file cannot be opened, ValueError when it is not a regular file or is too large.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise ValueError(f"{path} is not a regular file")
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ValueError(f"{path} is larger than {max_bytes} bytes")
+    return data
 
 
 def _read_secret(value: Any, info: ValidationInfo) -> SecretStr:
@@ -65,9 +85,15 @@ def _credential_path(name: str, environ: Any) -> Path:
 
 def _read_file(path: Path) -> SecretStr:
     try:
-        return SecretStr(path.read_text(encoding="utf-8").strip())
+        data = read_regular_file(path, SECRET_FILE_MAX_BYTES)
     except OSError as exc:
         raise ValueError(f"cannot read secret file {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise ValueError(f"secret file must be a regular file of at most 64 KiB: {exc}") from None
+    try:
+        return SecretStr(data.decode("utf-8").strip())
+    except UnicodeDecodeError:
+        raise ValueError(f"secret file {path} is not UTF-8 text") from None
 
 
 Secret = Annotated[

@@ -8,6 +8,9 @@ import sys
 from collections.abc import Iterable
 
 REDACTED = "***"
+_LINE_BREAKS = str.maketrans(
+    {"\n": "\\n", "\r": "\\r", "\x0b": "\\v", "\x0c": "\\f", "\x85": "\\x85", "\u2028": "\\u2028"}
+)
 
 
 class RedactingFormatter(logging.Formatter):
@@ -17,6 +20,12 @@ class RedactingFormatter(logging.Formatter):
         super().__init__(fmt)
         # Longest first, so a secret containing another is replaced whole.
         self.secrets = sorted({secret for secret in secrets if secret}, key=len, reverse=True)
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        # A value from outside (an operator name, a transaction id) must not start a line of its
+        # own: escape line breaks in the message; tracebacks, added after this, keep theirs.
+        record.message = record.message.translate(_LINE_BREAKS)
+        return super().formatMessage(record)
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)

@@ -10,14 +10,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))  # the suite's MQTT test client
 
-from support.ports import free_port
 from support.subscriber import Subscriber
 from target import Target, cabinet, target_file
 
 
 @pytest.fixture(scope="session")
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
-    with cabinet(target_file(), tmp_path_factory.mktemp("hil"), free_port(), free_port()) as found:
+    with cabinet(target_file(), tmp_path_factory.mktemp("hil")) as found:
         yield found
 
 

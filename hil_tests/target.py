@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from support.demo_files import isolated_demo
 
 HERE = Path(__file__).parent
 DEFAULT_TARGET = HERE / "targets" / "simulated.yaml"
@@ -49,7 +50,7 @@ def target_file() -> Path:
 
 
 @contextmanager
-def cabinet(path: Path, workdir: Path, port: int, page_port: int) -> Iterator[Target]:
+def cabinet(path: Path, workdir: Path) -> Iterator[Target]:
     """Yield the target; for `kind: simulated`, run the demo cabinet meanwhile."""
     spec: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
     expect = {
@@ -71,32 +72,17 @@ def cabinet(path: Path, workdir: Path, port: int, page_port: int) -> Iterator[Ta
             ca_file=Path(broker["ca_file"]) if "ca_file" in broker else None,
         )
         return
-    config = _simulated_config((path.parent / spec["config"]).resolve(), workdir, port, page_port)
-    document = yaml.safe_load(config.read_text())
-    with _demo(config, (path.parent / spec["config"]).resolve().with_name("demo-simulators.yaml"), workdir):
+    files = isolated_demo(workdir)  # OS-chosen ports, private pty links: runs beside `./dev.sh demo`
+    document = yaml.safe_load(files.config.read_text())
+    with _demo(files.config, files.simulators, workdir):
         yield Target(
             host="127.0.0.1",
-            port=port,
+            port=files.broker_port,
             prefix=document["mqtt"].get("prefix", "edge"),
             cabinet_id=document["cabinet"]["id"],
             expect=expect,
             settle_s=float(spec.get("settle_s", 60)),
         )
-
-
-def _simulated_config(demo: Path, workdir: Path, port: int, page_port: int) -> Path:
-    document = yaml.safe_load(demo.read_text(encoding="utf-8"))
-    document["mqtt"]["port"] = port
-    document["storage"]["data_dir"] = str(workdir / "data")
-    document["diagnostics"].update(port=page_port, users_file=str(workdir / "users.json"))
-    for device in document["devices"]:
-        if "password" in device and "file" in device["password"]:
-            device["password"] = {"file": str(demo.parent / device["password"]["file"])}
-        if device["type"] == "link":
-            device["broker"]["port"] = port
-    path = workdir / "cabinet.yaml"
-    path.write_text(yaml.safe_dump(document))
-    return path
 
 
 @contextmanager

@@ -1,4 +1,7 @@
-"""Power-cycling a device through its relay: guarded, one at a time per device, rate-limited, audited.
+"""Power-cycling a device through its relay: guarded, one at a time per device, rate-limited.
+
+Audited by its callers, who know why it was asked: the dispatcher for `power_cycle` commands
+(module `cmd/power_cycle`, with the request's source) and auto recovery (module `power_cycle`).
 
 A cycle switches the power off, waits `off_time_s` (>= 5 s, so the device really resets), and
 switches it back on; the call returns when power is back, so the reply confirms the cycle. The
@@ -19,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from edge_agent.actions.config import RelayConfig
 from edge_agent.actions.relay import Relay, RelayError, make_relay
-from edge_agent.audit import AuditLog, Source
+from edge_agent.audit import Source
 from edge_agent.errors import CommandError
 from edge_agent.readings import Severity
 from edge_agent.runtime.emitter import Emitter
@@ -33,7 +36,6 @@ class PowerCycler:
         relays: list[RelayConfig],
         *,
         emitter: Emitter,
-        audit: AuditLog,
         tz: ZoneInfo,
         make: Callable[[RelayConfig], Relay] = make_relay,
         clock: Callable[[], float] = time.time,
@@ -41,7 +43,7 @@ class PowerCycler:
         save_counts: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
     ) -> None:
         self.configs = {relay.device_id: relay for relay in relays}
-        self.emitter, self.audit, self.tz = emitter, audit, tz
+        self.emitter, self.tz = emitter, tz
         self._make, self.clock, self.sleep = make, clock, sleep
         self._relays: dict[str, Relay] = {}
         self._busy: set[str] = set()

@@ -54,6 +54,7 @@ _COMMAND_MODULES = (
     "edge_agent.commands.health",
     "edge_agent.commands.actions",
     "edge_agent.commands.firmware",
+    "edge_agent.commands.resend",
 )
 for _module in _COMMAND_MODULES:
     importlib.import_module(_module)

@@ -6,7 +6,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from edge_agent.actions.power import PowerCycler
 from edge_agent.commands import command
 from edge_agent.commands.context import CommandContext
 from edge_agent.config_base import Identifier
@@ -24,11 +23,11 @@ async def power_cycle(args: PowerCycleArgs, context: CommandContext) -> dict[str
     """Switch the device's relay off for its `off_time_s`, then on; replies when power is back."""
     if args.device_id not in context.live.devices:
         raise CommandError("unknown_device", f"no device {args.device_id!r}")
-    cycler = context.services.get("power")
-    if not isinstance(cycler, PowerCycler):
+    cycler = context.services.power
+    if cycler is None:
         raise CommandError("relay_not_configured", "no relays configured on this cabinet")
     return await cycler.cycle(
-        args.device_id, operator=context.operator, source="mqtt", reason=args.reason[:200]
+        args.device_id, operator=context.operator, source=context.source, reason=args.reason[:200]
     )
 
 

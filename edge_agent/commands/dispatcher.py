@@ -5,10 +5,12 @@ own arguments. Nothing runs unless all of it is valid. A command that acts on ha
 an operator and must not be disabled on this cabinet (`commands.disabled`,
 `commands.hardware_actions: false`).
 
+One entry for every transport: `dispatch(name, parsed request, source=...)`; MQTT payloads go
+through `handle` (parse, then dispatch), the page and the local socket parse their own requests.
+
 Audit: every request for a known command that is not read-only is written to the audit log
-(source `mqtt`, or `web` for the page; module `cmd/<name>`, target = its `device_id` argument),
-refused or not, with
-its result (`ok` or `error: <code>`).
+(source `mqtt`, `web` for the page, `cli` for the socket; module `cmd/<name>`, target = its
+`device_id` argument), refused or not, with its result (`ok` or `error: <code>`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -32,6 +35,22 @@ log = logging.getLogger(__name__)
 
 RATE_PER_S = 10.0
 BURST = 20
+# Arguments are flat records; anything deeper is an attack on the recursion of whoever walks it.
+MAX_ARGS_DEPTH = 16
+
+
+FLOODED = ("rate_limited", "too many commands")  # the page and the socket answer a flood with it
+
+
+@dataclass(frozen=True)
+class Unparsable:
+    """A request that failed parsing: refused with its error (and its transaction, when salvageable)."""
+
+    error: CommandError
+    transaction: str | None
+
+
+Parsed = CommandRequest | Unparsable
 
 
 class Dispatcher:
@@ -40,7 +59,7 @@ class Dispatcher:
         *,
         max_payload_bytes: int,
         disabled: frozenset[str],
-        make_context: Callable[[str | None], CommandContext],
+        make_context: Callable[[str | None, Source], CommandContext],
         hardware_actions: bool = True,
         audit: AuditLog | None = None,
     ) -> None:
@@ -57,9 +76,15 @@ class Dispatcher:
     async def handle(
         self, name: str, payload: bytes, *, source: Source = "mqtt"
     ) -> CommandReplyPayload | None:
-        """The reply to send, or None when flooding (replies would only add to the flood).
+        """A raw request (an MQTT payload): parsed as hostile, then `dispatch`ed."""
+        return await self.dispatch(name, self.parse(payload), source=source)
 
-        `source` is where the request came from, for the audit log: `mqtt`, or `web` for the page.
+    async def dispatch(self, name: str, request: Parsed, *, source: Source) -> CommandReplyPayload | None:
+        """The one entry of every transport: the reply, or None when flooding (replies would only
+        add to the flood; the page and the socket answer `FLOODED` then).
+
+        `source` is the transport (`mqtt`, `web` for the page, `cli` for the socket): it goes into
+        the audit record and, through the handler's context, into the events the command causes.
         """
         if not self._take_token():
             if not self._dropped:
@@ -70,25 +95,47 @@ class Dispatcher:
             log.warning("command flood over: %d command(s) dropped", self._dropped)
             self._dropped = 0
         self.handled_total += 1
-        transaction: str | None = None
-        request: CommandRequest | None = None
+        if isinstance(request, Unparsable):
+            return await self._refused(name, None, request.transaction, request.error, source)
         try:
-            request = self._parse(payload)
-            transaction = request.transaction
-            data = await self._run(name, request)
+            data = await self._run(name, request, source)
         except CommandError as exc:
-            log.info("command %r refused: %s", name[:64], exc)
-            if transaction is None and len(payload) <= self.max_payload_bytes:
-                transaction = _salvage_transaction(payload)
-            await self._audit(name, request, f"error: {exc.code}", source)
-            return _reply(transaction, name, error=(exc.code, str(exc)))
+            return await self._refused(name, request, request.transaction, exc, source)
         except Exception as exc:
             log.exception("command %r failed", name)
             await self._audit(name, request, "error: internal_error", source)
-            return _reply(transaction, name, error=("internal_error", f"{type(exc).__name__}"))
-        log.info("command %s (operator %s, transaction %s) done", name, request.operator or "-", transaction)
+            return _reply(request.transaction, name, error=("internal_error", f"{type(exc).__name__}"))
+        operator, transaction = request.operator or "-", request.transaction
+        log.info("command %s (operator %s, transaction %s) done", name, operator, transaction)
         await self._audit(name, request, "ok", source)
-        return _reply(transaction, name, data=data)
+        return _reply(request.transaction, name, data=data)
+
+    async def _refused(
+        self,
+        name: str,
+        request: CommandRequest | None,
+        transaction: str | None,
+        exc: CommandError,
+        source: Source,
+    ) -> CommandReplyPayload:
+        log.info("command %r refused: %s", name[:64], exc)
+        await self._audit(name, request, f"error: {exc.code}", source)
+        return _reply(transaction, name, error=(exc.code, str(exc)))
+
+    def parse(self, payload: bytes) -> Parsed:
+        """Size first, then JSON, then the envelope."""
+        if len(payload) > self.max_payload_bytes:
+            error = CommandError(
+                "payload_too_large", f"payload of {len(payload)} bytes exceeds {self.max_payload_bytes}"
+            )
+            return Unparsable(error, None)
+        try:
+            document = json.loads(payload)
+        except (UnicodeDecodeError, ValueError) as exc:
+            return Unparsable(CommandError("malformed_json", f"payload is not JSON: {exc}"), None)
+        except RecursionError:
+            return Unparsable(CommandError("malformed_json", "payload is nested too deeply"), None)
+        return parse_document(document)
 
     async def _audit(self, name: str, request: CommandRequest | None, result: str, source: Source) -> None:
         command = COMMANDS.get(name)
@@ -108,21 +155,7 @@ class Dispatcher:
         except OSError:
             log.exception("command %s: could not write the audit record", name)
 
-    def _parse(self, payload: bytes) -> CommandRequest:
-        if len(payload) > self.max_payload_bytes:
-            raise CommandError(
-                "payload_too_large", f"payload of {len(payload)} bytes exceeds {self.max_payload_bytes}"
-            )
-        try:
-            document = json.loads(payload)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise CommandError("malformed_json", f"payload is not JSON: {exc}") from None
-        try:
-            return CommandRequest.model_validate(document)
-        except ValidationError as exc:
-            raise CommandError("invalid_request", _first_error(exc)) from None
-
-    async def _run(self, name: str, request: CommandRequest) -> dict[str, Any]:
+    async def _run(self, name: str, request: CommandRequest, source: Source) -> dict[str, Any]:
         command = COMMANDS.get(name)
         if command is None:
             raise CommandError(
@@ -132,11 +165,12 @@ class Dispatcher:
             raise CommandError("disabled", f"command {name!r} is disabled on this cabinet")
         if command.acts_on_hardware and not request.operator:
             raise CommandError("missing_operator", f"command {name!r} acts on hardware: give an operator")
+        _check_args_shape(request.args)
         try:
             args = command.args_model.model_validate(request.args)
         except ValidationError as exc:
             raise CommandError("invalid_args", _first_error(exc)) from None
-        return await command.handler(args, self.make_context(request.operator))
+        return await command.handler(args, self.make_context(request.operator, source))
 
     def _take_token(self) -> bool:
         now = time.monotonic()
@@ -154,14 +188,55 @@ def _first_error(exc: ValidationError) -> str:
     return f"{path}: {error['msg']}"
 
 
-def _salvage_transaction(payload: bytes) -> str | None:
-    """Echo the transaction of a request that failed later checks, so the caller can match it."""
+def _check_args_shape(args: dict[str, Any]) -> None:
+    """Refuse arguments nested too deeply or holding text that is not Unicode (a lone surrogate
+    such as "\\ud800" is valid JSON but cannot be encoded, logged or written to the audit log)."""
+    pending: list[tuple[str, Any, int]] = [("args", args, 1)]
+    while pending:
+        path, value, depth = pending.pop()
+        if depth > MAX_ARGS_DEPTH:
+            raise CommandError("invalid_args", f"{path}: nested deeper than {MAX_ARGS_DEPTH} levels")
+        if isinstance(value, str) and not _is_unicode(value):
+            raise CommandError("invalid_args", f"{path}: not valid Unicode text (lone surrogate)")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not _is_unicode(key):
+                    raise CommandError("invalid_args", f"{path}: a key is not valid Unicode text")
+                pending.append((f"{path}.{key}", item, depth + 1))
+        elif isinstance(value, list):
+            pending.extend((f"{path}[{index}]", item, depth + 1) for index, item in enumerate(value))
+
+
+def _is_unicode(text: str) -> bool:
     try:
-        document = json.loads(payload)
-    except (UnicodeDecodeError, ValueError):
-        return None
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def parse_document(document: Any) -> Parsed:
+    """A decoded JSON document as a request envelope (the socket decodes its line itself)."""
+    try:
+        request = CommandRequest.model_validate(document)
+    except ValidationError as exc:
+        return Unparsable(CommandError("invalid_request", _first_error(exc)), _salvage_transaction(document))
+    if not all(_is_unicode(text) for text in (request.transaction, request.operator or "")):
+        error = CommandError("invalid_request", "transaction and operator must be valid Unicode text")
+        return Unparsable(error, None)
+    return request
+
+
+def flood_reply(name: str, transaction: str | None) -> CommandReplyPayload:
+    """What the page and the socket answer when `dispatch` drops a request in a flood."""
+    return _reply(transaction, name, error=FLOODED)
+
+
+def _salvage_transaction(document: Any) -> str | None:
+    """Echo the transaction of a request that failed later checks, so the caller can match it."""
     transaction = document.get("transaction") if isinstance(document, dict) else None
-    return transaction if isinstance(transaction, str) and 0 < len(transaction) <= 128 else None
+    valid = isinstance(transaction, str) and 0 < len(transaction) <= 128 and _is_unicode(transaction)
+    return transaction if valid else None
 
 
 def _reply(

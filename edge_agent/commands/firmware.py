@@ -8,7 +8,6 @@ The image is a file name in the agent's firmware folder (`<data_dir>/firmware/`,
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -57,18 +56,18 @@ def _setup(args: FirmwareArgs, device_ids: list[str], context: CommandContext) -
         poller = context.pollers.get(device_id)
         if poller is None or poller.config.type != "onvif_camera":
             raise CommandError("unknown_device", f"no camera with device_id {device_id!r}")
-    folder: Path = context.services["firmware_dir"]
-    image = folder / args.image
-    if not image.is_file():
+    folder = context.services.firmware_dir
+    image = folder / args.image if folder is not None else None
+    if image is None or not image.is_file():
         raise CommandError("image_missing", f"no image {args.image!r} in the firmware folder")
     services = Services(
         emitter=context.emitter,
         live=context.live,
         pollers=context.pollers,
-        runners=context.services["runners"],
-        audit=context.services.get("audit"),
+        runners=context.services.runners,
+        audit=context.services.audit,
         operator=context.operator,
-        busy=context.services.get("firmware_busy") or (lambda: None),
+        busy=context.services.firmware_busy,
     )
     return Upgrader(services), Request(image, args.sha256.lower(), args.expected_version, args.timeout_s)
 

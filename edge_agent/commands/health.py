@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,7 +11,9 @@ from edge_agent.commands import command
 from edge_agent.commands.context import CommandContext
 from edge_agent.config_base import Identifier
 from edge_agent.errors import CommandError
-from edge_agent.health.service import HealthService
+
+if TYPE_CHECKING:
+    from edge_agent.health.service import HealthService
 
 
 class MaintenanceArgs(BaseModel):
@@ -33,8 +35,8 @@ class ReportArgs(BaseModel):
 
 
 def _health(context: CommandContext) -> HealthService:
-    health = context.services.get("health")
-    if not isinstance(health, HealthService):
+    health = context.services.health
+    if health is None:
         raise CommandError("unavailable", "cabinet health is not running")
     return health
 
@@ -74,8 +76,7 @@ async def reload_config(_args: NoArgsModel, context: CommandContext) -> dict[str
     an accepted one restarts the agent in-process after this reply."""
     if not context.operator:
         raise CommandError("missing_operator", "reloading the configuration needs an operator")
-    reload = context.services.get("reload_config")
+    reload = context.services.reload_config
     if reload is None:
         raise CommandError("unavailable", "reload is not available")
-    result: dict[str, Any] = await reload()
-    return result
+    return await reload()

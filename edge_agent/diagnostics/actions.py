@@ -8,15 +8,15 @@ two together). The built-in `self_test` polls every device now (no command exist
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from edge_agent.commands import COMMANDS
+from edge_agent.commands.dispatcher import flood_reply, parse_document
 
 if TYPE_CHECKING:
-    from edge_agent.runtime.agent import Agent
+    from edge_agent.diagnostics.view import AgentView
 
 ACTION_TIMEOUT_S = 90.0  # a power cycle keeps the power off >= 5 s, a camera takes a minute to boot
 
@@ -45,17 +45,17 @@ ACTIONS: dict[str, ActionSpec] = {
 }
 
 
-def available(spec: ActionSpec, agent: Agent) -> bool:
+def available(spec: ActionSpec, agent: AgentView) -> bool:
     if spec.command is None:
         return True
-    return spec.command in COMMANDS and spec.command not in agent.dispatcher.disabled
+    return spec.command in COMMANDS and spec.command not in agent.commands.disabled
 
 
 def applies_to(spec: ActionSpec, kind: str) -> bool:
     return spec.per_device and (spec.kinds is None or kind in spec.kinds) and kind not in spec.not_kinds
 
 
-def catalogue(agent: Agent) -> list[dict[str, Any]]:
+def catalogue(agent: AgentView) -> list[dict[str, Any]]:
     return [
         {
             "key": spec.key,
@@ -68,22 +68,20 @@ def catalogue(agent: Agent) -> list[dict[str, Any]]:
     ]
 
 
-async def run(agent: Agent, spec: ActionSpec, *, operator: str, args: dict[str, Any]) -> dict[str, Any]:
+async def run(agent: AgentView, spec: ActionSpec, *, operator: str, args: dict[str, Any]) -> dict[str, Any]:
     """Run one action; the result is the command reply (`status` ok|error, `data`, `error`)."""
     if spec.command is None:
         async with asyncio.timeout(ACTION_TIMEOUT_S):
             data = await agent.poll_all_now()
         return {"status": "ok", "data": data, "error": None}
-    request = {
-        "transaction": f"page-{uuid.uuid4().hex[:12]}",
-        "operator": operator,
-        "args": _command_args(spec, args),
-    }
+    transaction = f"page-{uuid.uuid4().hex[:12]}"
+    arguments = _command_args(spec, args)
+    request = parse_document({"transaction": transaction, "operator": operator, "args": arguments})
     async with asyncio.timeout(ACTION_TIMEOUT_S):
         # The dispatcher audits the command (source `web`), as it does for MQTT requests.
-        reply = await agent.dispatcher.handle(spec.command, json.dumps(request).encode(), source="web")
+        reply = await agent.commands.dispatch(spec.command, request, source="web")
     if reply is None:
-        return {"status": "error", "data": None, "error": {"code": "busy", "message": "too many commands"}}
+        reply = flood_reply(spec.command, transaction)
     return reply.model_dump(mode="json", include={"status", "data", "error"})
 
 

@@ -16,11 +16,11 @@ MAX_FIELD = 256
 async def healthz(request: web.Request) -> web.Response:
     """For Ansible health gates and load balancers: no login, nothing secret."""
     agent = state_of(request).agent
-    ready = agent.ready.is_set()
+    ready = agent.is_ready()
     body = {
         "status": "ok" if ready else "starting",
         "version": agent.agent_info()["version"],
-        "broker_connected": agent.link.connected.is_set(),
+        "broker_connected": agent.broker_connected(),
     }
     return web.json_response(body, status=200 if ready else 503)
 

@@ -1,6 +1,6 @@
 """Inspection reports on the page: daily reports when the agent has them, and a status snapshot.
 
-Daily reports come from the agent's report source (`agent.reports`, see `ReportSource`) once the
+Daily reports come from the agent's report source (`AgentView.reports`, see `ReportSource`) once the
 cabinet produces them; until then the page says they are not available. The snapshot is the
 current state of every device, always available, as CSV or JSON.
 """
@@ -9,28 +9,20 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from edge_agent.diagnostics.views import ordered_devices
 from edge_agent.readings import iso_ts, utc_now
 
 if TYPE_CHECKING:
-    from edge_agent.runtime.agent import Agent
+    from edge_agent.diagnostics.view import AgentView, ReportSource
 
 
-class ReportSource(Protocol):
-    async def days(self) -> list[str]:
-        """Days with a stored report, `YYYY-MM-DD`, newest first."""
-
-    async def get(self, day: str) -> dict[str, Any] | None:
-        """The report of one day, as published on `report/daily`."""
+def source_of(agent: AgentView) -> ReportSource | None:
+    return agent.reports
 
 
-def source_of(agent: Agent) -> ReportSource | None:
-    return getattr(agent, "reports", None)
-
-
-def snapshot(agent: Agent) -> dict[str, Any]:
+def snapshot(agent: AgentView) -> dict[str, Any]:
     return {
         "generated": iso_ts(utc_now()),
         "agent": agent.agent_info(),
@@ -38,7 +30,7 @@ def snapshot(agent: Agent) -> dict[str, Any]:
     }
 
 
-def snapshot_csv(agent: Agent) -> str:
+def snapshot_csv(agent: AgentView) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["device_id", "name", "kind", "state", "since", "cause", "reason", "faults"])

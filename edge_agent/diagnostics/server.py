@@ -24,7 +24,7 @@ from edge_agent.diagnostics.state import STATE, PageState
 from edge_agent.diagnostics.users import UserStore
 
 if TYPE_CHECKING:
-    from edge_agent.runtime.agent import Agent
+    from edge_agent.diagnostics.view import AgentView
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ MAX_REQUEST_BYTES = 64 * 1024
 PUBLISH_WATCH_S = 1.0  # resolution of the overview's "last publish"
 
 
-def build_app(agent: Agent) -> web.Application:
+def build_app(agent: AgentView) -> web.Application:
     config = agent.config.diagnostics
     secrets = [agent.config.mqtt.password.get_secret_value()] if agent.config.mqtt.password else []
     state = PageState(
@@ -82,7 +82,7 @@ def _routes(app: web.Application) -> None:
 class DiagnosticsServer:
     """The page as an agent component: `start` binds the socket, `run` serves until cancelled."""
 
-    def __init__(self, agent: Agent, app: web.Application | None = None) -> None:
+    def __init__(self, agent: AgentView, app: web.Application | None = None) -> None:
         self.app = app or build_app(agent)
         self.state = self.app[STATE]
         self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
@@ -135,7 +135,7 @@ async def _watch_publishing(state: PageState) -> None:
         await asyncio.sleep(PUBLISH_WATCH_S)
 
 
-def _tls(agent: Agent) -> ssl.SSLContext | None:
+def _tls(agent: AgentView) -> ssl.SSLContext | None:
     tls = agent.config.diagnostics.tls
     if tls is None:
         return None

@@ -21,7 +21,7 @@ from edge_agent.diagnostics.users import User, UserError, UserStore
 from edge_agent.readings import iso_ts, utc_now
 
 if TYPE_CHECKING:
-    from edge_agent.runtime.agent import Agent
+    from edge_agent.diagnostics.view import AgentView
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ TEMPLATE_DIR = Path(__file__).parent / "templates"
 
 @dataclass
 class PageState:
-    agent: Agent
+    agent: AgentView
     config: DiagnosticsConfig
     users: UserStore
     sessions: Sessions
@@ -82,7 +82,7 @@ class PageState:
             log.info("users file changed: %d session(s) ended", gone)
 
     def observe_publishing(self) -> None:
-        total = self.agent.reporter.published_total
+        total = self.agent.published_total()
         if total != self._published_seen:
             self._published_seen, self.last_publish = total, utc_now()
 

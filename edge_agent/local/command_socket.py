@@ -16,7 +16,8 @@ import logging
 import os
 from pathlib import Path
 
-from edge_agent.commands.dispatcher import Dispatcher
+from edge_agent.commands.dispatcher import Dispatcher, flood_reply, parse_document
+from edge_agent.mqtt.payloads import CommandRequest
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,13 @@ class CommandSocket:
             log.warning("no local command socket at %s: %s", self.path, exc)
             return False
         return True
+
+    async def __aenter__(self) -> CommandSocket:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.stop()
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -72,11 +80,15 @@ class CommandSocket:
             name = document.pop("command")
         except (ValueError, UnicodeDecodeError, AttributeError, KeyError, TypeError):
             return _error("malformed_json", 'one JSON object with "command" expected')
+        except RecursionError:
+            return _error("malformed_json", "request is nested too deeply")
         if not isinstance(name, str):
             return _error("invalid_request", "command must be a string")
-        reply = await self.dispatcher.handle(name, json.dumps(document).encode(), source="cli")
+        request = parse_document(document)
+        reply = await self.dispatcher.dispatch(name, request, source="cli")
         if reply is None:
-            return _error("rate_limited", "too many commands")
+            transaction = request.transaction if isinstance(request, CommandRequest) else None
+            reply = flood_reply(name, transaction)
         return reply.model_dump_json()
 
 

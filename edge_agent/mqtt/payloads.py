@@ -196,7 +196,25 @@ SCHEMAS: dict[str, type[Payload]] = {
 
 
 def json_schema(name: str) -> dict[str, Any]:
-    schema = SCHEMAS[name].model_json_schema(mode="serialization")
+    """The published schema: like the model, except that it accepts fields added within v1.
+
+    The models forbid unknown fields (a producer's typo fails at once); a subscriber validating
+    with the schema must not refuse what a newer v1 agent adds, so `additionalProperties: false`
+    is left out of every object.
+    """
+    schema: dict[str, Any] = _open_objects(SCHEMAS[name].model_json_schema(mode="serialization"))
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"edge-agent/v1/{name}.schema.json"
     return schema
+
+
+def _open_objects(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            key: _open_objects(value)
+            for key, value in node.items()
+            if not (key == "additionalProperties" and value is False)
+        }
+    if isinstance(node, list):
+        return [_open_objects(item) for item in node]
+    return node

@@ -63,3 +63,41 @@ class Topics:
             return None
         name = topic[len(head) :]
         return name if name and "/" not in name else None
+
+
+@dataclass(frozen=True, slots=True)
+class TopicParts:
+    """A received topic taken apart: `kind` is status, state, telemetry, event, report, audit,
+    command or command_reply; `device_id` is set for state and telemetry, `command` for command."""
+
+    cabinet_id: str
+    kind: str
+    device_id: str | None = None
+    command: str | None = None
+
+
+def subscription(prefix: str, share_group: str | None = None) -> str:
+    """The filter for every cabinet's messages, shared by `share_group` (MQTT 5) when given."""
+    topic = f"{prefix}/{CONTRACT_VERSION}/#"
+    return f"$share/{share_group}/{topic}" if share_group else topic
+
+
+def parse_topic(prefix: str, topic: str) -> TopicParts | None:
+    """The parts of a contract topic under `prefix`, or None for anything else."""
+    head = f"{prefix}/{CONTRACT_VERSION}/"
+    if not topic.startswith(head):
+        return None
+    cabinet_id, _, rest = topic[len(head) :].partition("/")
+    if not cabinet_id or not rest:
+        return None
+    simple = {"status": "status", "event": "event", "report/daily": "report", "audit": "audit"}
+    if rest in simple:
+        return TopicParts(cabinet_id, simple[rest])
+    if rest == "cmd-reply":
+        return TopicParts(cabinet_id, "command_reply")
+    levels = rest.split("/")
+    if len(levels) == 3 and levels[0] == "device" and levels[2] in ("state", "telemetry") and levels[1]:
+        return TopicParts(cabinet_id, levels[2], device_id=levels[1])
+    if len(levels) == 2 and levels[0] == "cmd" and levels[1]:
+        return TopicParts(cabinet_id, "command", command=levels[1])
+    return None

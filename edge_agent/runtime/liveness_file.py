@@ -12,11 +12,13 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from edge_agent.runtime.tasks import running
 
 log = logging.getLogger(__name__)
 
@@ -93,3 +95,15 @@ async def liveness_loop(
                 log.info("liveness file %s written again", path)
             failing = False
         await asyncio.sleep(interval_s)
+
+
+@contextlib.asynccontextmanager
+async def liveness_written(
+    group: asyncio.TaskGroup, data_dir: Path, snapshot: Callable[[], Liveness]
+) -> AsyncIterator[None]:
+    """The file is rewritten while open and removed on exit: entered early on the agent's exit
+    stack, so a deployment tool never sees "stopped" while the outbox is still draining."""
+    path = liveness_path(data_dir)
+    async with running(group, ("liveness-file", liveness_loop(path, snapshot))):
+        yield
+    remove_liveness(path)  # a clean stop only: a file left behind names a process that died

@@ -14,6 +14,12 @@ messages are never dropped, even beyond the quota.
 
 Sequence: `seq` is per cabinet, persisted in the same transaction as the message, so it keeps
 increasing across restarts and a subscriber can detect gaps.
+
+Journal: a sequenced message the broker acknowledged moves to the `sent` table, kept
+`journal_days` (default 35: a month's evidence plus a margin), so that the centre can ask for a
+range again (`requeue`, the `resend_events` command) after its own loss. A requeued message is the
+same bytes (same `id` and `seq`) and is never retained: an old state must not replace the
+retained current one.
 """
 
 from __future__ import annotations
@@ -56,7 +62,16 @@ CREATE TABLE IF NOT EXISTS rejected (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('next_seq', 1);
+CREATE TABLE IF NOT EXISTS sent (
+    seq     INTEGER PRIMARY KEY,
+    kind    TEXT    NOT NULL,
+    topic   TEXT    NOT NULL,
+    payload BLOB    NOT NULL,
+    sent    REAL    NOT NULL
+);
 """
+JOURNAL_PRUNE_INTERVAL_S = 600.0
+MAX_REQUEUE = 10_000
 
 T = TypeVar("T")
 
@@ -95,9 +110,11 @@ class OutboxStats:
 class Outbox:
     """Async facade over the SQLite queue. Use as `async with Outbox(path, max_bytes=...) as outbox`."""
 
-    def __init__(self, path: Path, *, max_bytes: int) -> None:
+    def __init__(self, path: Path, *, max_bytes: int, journal_days: float = 35) -> None:
         self.path = path
         self.max_bytes = max_bytes
+        self.journal_s = journal_days * 86400
+        self._journal_pruned = 0.0
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
         self._db: sqlite3.Connection | None = None
         self._depth = 0
@@ -138,6 +155,19 @@ class Outbox:
         """The broker has the messages: forget them."""
         if positions:
             await self._run(self._delete, positions)
+
+    async def requeue(self, first_seq: int, last_seq: int) -> tuple[int, list[tuple[int, int]]]:
+        """Queue the journaled messages `first_seq..last_seq` again; (how many, missing ranges).
+
+        Seqs still waiting in the outbox count as present (they go out anyway); a seq neither
+        there nor in the journal is gone (older than the journal, or thinned: never for sequenced).
+        """
+        if last_seq < first_seq or last_seq - first_seq >= MAX_REQUEUE:
+            raise OutboxError(f"requeue range {first_seq}..{last_seq}: at most {MAX_REQUEUE} seqs")
+        found, present = await self._run(self._requeue, first_seq, last_seq)
+        for listener in self._listeners:
+            listener()
+        return found, _missing_ranges(first_seq, last_seq, present)
 
     async def reject(self, position: int, reason: str) -> None:
         """The broker refused the message for good (e.g. not authorised): keep it aside, never drop it."""
@@ -226,7 +256,7 @@ class Outbox:
                 freed += size + ROW_OVERHEAD_BYTES
                 if self._bytes - freed <= target:
                     break
-            self._delete(chosen)
+            self._delete(chosen, journal=False)
             thinned += len(chosen)
         self._thinned_total += thinned
         return thinned
@@ -239,7 +269,44 @@ class Outbox:
         ).fetchall()
         return [StoredMessage(p, k, t, bytes(pl), q, bool(r)) for p, k, t, pl, q, r in rows]
 
-    def _delete(self, positions: Sequence[int]) -> None:
+    def _requeue(self, first_seq: int, last_seq: int) -> tuple[int, set[int]]:
+        db = self._conn
+        db.execute("BEGIN IMMEDIATE")
+        rows = db.execute(
+            "SELECT seq, kind, topic, payload FROM sent WHERE seq BETWEEN ? AND ? ORDER BY seq",
+            (first_seq, last_seq),
+        ).fetchall()
+        now = time.time()
+        for _seq, kind, topic, payload in rows:
+            db.execute(
+                "INSERT INTO outbox (kind, topic, payload, qos, retain, created) VALUES (?, ?, ?, 1, 0, ?)",
+                (kind, topic, payload, now),
+            )
+            self._depth += 1
+            self._bytes += len(payload) + len(topic) + ROW_OVERHEAD_BYTES
+        waiting = db.execute(
+            "SELECT json_extract(CAST(payload AS TEXT), '$.seq') FROM outbox WHERE kind != 'telemetry'"
+        ).fetchall()
+        db.execute("COMMIT")
+        present = {row[0] for row in rows} | {row[0] for row in waiting if isinstance(row[0], int)}
+        return len(rows), present
+
+    def _journal(self, chunk: list[int], marks: str) -> None:
+        """Keep acknowledged sequenced messages in `sent` (see the module docstring)."""
+        db = self._conn
+        now = time.time()
+        db.execute(
+            "INSERT OR IGNORE INTO sent (seq, kind, topic, payload, sent) "  # noqa: S608 - marks are only '?'
+            f"SELECT json_extract(CAST(payload AS TEXT), '$.seq'), kind, topic, payload, ? FROM outbox "
+            f"WHERE position IN ({marks}) AND kind != 'telemetry' "
+            "AND json_extract(CAST(payload AS TEXT), '$.seq') IS NOT NULL",
+            [now, *chunk],
+        )
+        if now - self._journal_pruned >= JOURNAL_PRUNE_INTERVAL_S:
+            self._journal_pruned = now
+            db.execute("DELETE FROM sent WHERE sent < ?", (now - self.journal_s,))
+
+    def _delete(self, positions: Sequence[int], *, journal: bool = True) -> None:
         db = self._conn
         db.execute("PRAGMA synchronous=NORMAL")
         freed = 0
@@ -252,6 +319,8 @@ class Outbox:
                 f"WHERE position IN ({marks})",
                 chunk,
             ).fetchone()
+            if journal:
+                self._journal(chunk, marks)
             db.execute(f"DELETE FROM outbox WHERE position IN ({marks})", chunk)  # noqa: S608
             removed += row[0]
             freed += row[1] + row[0] * ROW_OVERHEAD_BYTES
@@ -267,5 +336,18 @@ class Outbox:
             (reason, time.time(), position),
         )
         db.execute("COMMIT")
-        self._delete([position])
+        self._delete([position], journal=False)
         self._rejected_total += 1
+
+
+def _missing_ranges(first: int, last: int, present: set[int]) -> list[tuple[int, int]]:
+    """The runs of `first..last` not in `present`, as inclusive (from, to) pairs."""
+    ranges: list[tuple[int, int]] = []
+    start: int | None = None
+    for seq in range(first, last + 2):
+        if seq <= last and seq not in present:
+            start = seq if start is None else start
+        elif start is not None:
+            ranges.append((start, seq - 1))
+            start = None
+    return ranges

@@ -25,7 +25,8 @@ from typing import IO
 import yaml
 
 from edge_agent.config import AgentConfig, load_config
-from edge_agent.fleet.watch import watch
+from edge_agent.fleet.watch import watch_raw
+from edge_agent.simulators.demo_ports import Need, taken
 
 STARTUP_TIMEOUT_S = 10.0
 
@@ -34,6 +35,12 @@ def run_demo(config_path: Path, seconds: float, simulators_path: Path | None = N
     config = load_config(config_path)
     simulators = _read_simulators(simulators_path or config_path.with_name("demo-simulators.yaml"))
     workdir = config.storage.data_dir.parent
+    problems = taken(_needs(config, simulators))
+    if problems:
+        raise SystemExit(
+            "the demo cannot start, another process holds what it needs:\n  " + "\n  ".join(problems)
+        )
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)  # unwinds the stack below: everything started stops
     shutil.rmtree(config.storage.data_dir, ignore_errors=True)  # every demo starts from a clean cabinet
     workdir.mkdir(parents=True, exist_ok=True)
     account = _demo_account(config)
@@ -44,8 +51,8 @@ def run_demo(config_path: Path, seconds: float, simulators_path: Path | None = N
             stack.enter_context(_simulator(simulator, workdir))
         _print_banner(config, config_path.resolve(), workdir.resolve(), simulators, account)
         watcher = threading.Thread(
-            target=watch,
-            args=(config.mqtt.host, config.mqtt.effective_port, f"{config.mqtt.prefix}/v1/#"),
+            target=watch_raw,
+            args=(config.mqtt, None),
             kwargs={"stop": stop_watching},
             daemon=True,
         )
@@ -59,6 +66,25 @@ def run_demo(config_path: Path, seconds: float, simulators_path: Path | None = N
         stop_watching.set()
         watcher.join(5)
     return 0
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C so every started process is stopped on the way out."""
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the clean-up short
+    raise _Terminated
+
+
+def _needs(config: AgentConfig, simulators: list[Simulator]) -> list[Need]:
+    needs = [Need("the demo's broker", config.mqtt.effective_port, config.mqtt.host)]
+    if config.diagnostics.enabled:
+        needs.append(Need("the diagnostics page", config.diagnostics.port, config.diagnostics.listen))
+    for simulator in simulators:
+        needs += [Need(simulator.name, port) for port in simulator.ports]
+        needs += [Need(simulator.name, path=simulator.cwd / link) for link in simulator.paths]
+    return needs
 
 
 @contextmanager

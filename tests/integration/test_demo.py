@@ -1,55 +1,75 @@
-"""The README's first command: the demo brings up a broker and a cabinet and shows what it publishes."""
+"""The README's first command: the demo brings up a broker and a cabinet and shows what it publishes.
+
+Every test runs a private copy of the demo (support.demo_files): OS-chosen ports, its own pty links,
+so it passes with `./dev.sh demo` running on the same machine.
+"""
 
 from __future__ import annotations
 
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
-import yaml
-from support.ports import free_port as free_port_2
+from support.demo_files import DemoFiles, isolated_demo
 
 pytestmark = pytest.mark.integration
 
-DEMO = Path(__file__).parents[2] / "examples" / "demo.yaml"
+
+def _command(files: DemoFiles, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "edge_agent", "demo", "--config", str(files.config),
+            "--simulators", str(files.simulators), *extra]  # fmt: skip
 
 
-def test_demo_shows_birth_state_telemetry_and_clean_stop(tmp_path: Path, free_port: int) -> None:
-    document = yaml.safe_load(DEMO.read_text())
-    document["mqtt"]["port"] = free_port  # the shipped demo port may be busy on a developer machine
-    document["storage"]["data_dir"] = str(tmp_path / "demo" / "data")
-    page_port = free_port_2()
-    document["diagnostics"].update(port=page_port, users_file=str(tmp_path / "demo" / "users.json"))
-    for device in document["devices"]:
-        if "password" in device:
-            device["password"] = {"file": str(DEMO.with_name("camera.pass"))}
-    config = tmp_path / "demo.yaml"
-    config.write_text(yaml.safe_dump(document))
-    simulators = DEMO.with_name("demo-simulators.yaml")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "edge_agent",
-            "demo",
-            "--config",
-            str(config),
-            "--seconds",
-            "5",
-            "--simulators",
-            str(simulators),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+def test_demo_shows_birth_state_telemetry_and_clean_stop(tmp_path: Path) -> None:
+    files = isolated_demo(tmp_path / "demo")
+    result = subprocess.run(_command(files, "--seconds", "5"), capture_output=True, text=True, timeout=60,
+                            check=True)  # fmt: skip
     out = result.stdout
-    assert f"mqtt://127.0.0.1:{free_port}" in out
+    assert f"mqtt://127.0.0.1:{files.broker_port}" in out
     assert '/status {"state":"online"' in out
     assert "/device/host/state" in out and "/device/host/telemetry" in out
     assert "/device/cam-exit/state {" in out and '"code":"sd_missing"' in out  # a simulated camera
     assert '/status {"state":"offline","reason":"shutdown"' in out
     assert "agent | " in result.stderr
-    assert f"diagnostics http://127.0.0.1:{page_port}/  (user technician, password " in out
+    assert f"diagnostics http://127.0.0.1:{files.page_port}/  (user technician, password " in out
+
+
+def test_demo_refuses_to_start_when_a_port_is_taken_and_names_the_holder(tmp_path: Path) -> None:
+    files = isolated_demo(tmp_path / "demo")
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", files.page_port))
+        squatter.listen()
+        result = subprocess.run(_command(files, "--seconds", "5"), capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert f"port {files.page_port} (the diagnostics page) is in use" in result.stderr
+    assert "by python" in result.stderr or "by pytest" in result.stderr  # this test process holds it
+    assert "edge-agent demo: cabinet" not in result.stdout  # nothing was started
+
+
+def test_sigterm_stops_everything_the_demo_started(tmp_path: Path) -> None:
+    files = isolated_demo(tmp_path / "demo")
+    log = tmp_path / "demo.err"
+    with log.open("wb") as errors:
+        demo = subprocess.Popen(_command(files), stdout=subprocess.PIPE, stderr=errors, text=True)
+    assert demo.stdout is not None
+    try:
+        for line in demo.stdout:  # the watcher prints what reaches the broker: the agent is up
+            if '/status {"state":"online"' in line:
+                break
+        else:
+            raise AssertionError(f"the demo ended before its agent came online: {log.read_text()[-2000:]}")
+        started = psutil.Process(demo.pid).children(recursive=True)
+        names = {child.name() for child in started}
+        assert {"mosquitto", "socat"} <= names and len(started) >= 5, names  # broker, 3 simulators, agent
+        demo.send_signal(signal.SIGTERM)
+        assert demo.wait(60) == 0
+        _, alive = psutil.wait_procs(started, timeout=10)
+        assert not alive, f"left running after SIGTERM: {[(p.pid, p.name()) for p in alive]}"
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+        demo.stdout.close()

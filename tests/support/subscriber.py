@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -83,7 +83,9 @@ class Subscriber:
         client_cert: tuple[Path, Path] | None = None,
         protocol: MQTTProtocolVersion = MQTTProtocolVersion.MQTTv5,
         persistent_session: bool = False,
+        transport: Literal["tcp", "websockets", "unix"] = "tcp",
     ) -> None:
+        """`transport="unix"`: `host` is the path of the broker's Unix socket (`port` is ignored)."""
         self.topics = list(topics)
         self.client_id = client_id or f"test-subscriber-{next(_client_ids)}"
         self._condition = threading.Condition()
@@ -92,7 +94,7 @@ class Subscriber:
         self._puback: dict[int, ReasonCode] = {}
         self._connected = False
         self._ready = False
-        self._client = self._make_client(protocol, username, password)
+        self._client = self._make_client(protocol, username, password, transport)
         if ca_file is not None or client_cert is not None:
             cert, key = client_cert if client_cert is not None else (None, None)
             # tls_set keeps hostname checking on: the broker certificate must name 127.0.0.1.
@@ -107,9 +109,18 @@ class Subscriber:
         self._client.loop_start()
 
     def _make_client(
-        self, protocol: MQTTProtocolVersion, username: str | None, password: str | None
+        self,
+        protocol: MQTTProtocolVersion,
+        username: str | None,
+        password: str | None,
+        transport: Literal["tcp", "websockets", "unix"],
     ) -> mqtt.Client:
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=protocol)
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            protocol=protocol,
+            transport=transport,
+        )
         if username is not None:
             client.username_pw_set(username, password)
         # Small delays so a restarted broker is found again within a second or two.

@@ -8,12 +8,13 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from edge_agent.audit import Source
 from edge_agent.commands.context import CommandContext
 from edge_agent.commands.dispatcher import Dispatcher
 from edge_agent.runtime.live_state import LiveState
 
 
-def _context(operator: str | None) -> CommandContext:
+def _context(operator: str | None, _source: Source) -> CommandContext:
     async def resend() -> None:
         return None
 

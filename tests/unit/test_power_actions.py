@@ -60,7 +60,7 @@ def rig(tmp_path: Path) -> tuple[PowerCycler, FakeRelay, FakeEmitter, Clock, Aud
     audit = AuditLog(tmp_path / "audit", clock=clock)
     config = RelayConfig.model_validate({"device_id": "cam1", "gpio": {"pin": 17}, "min_interval_s": 60})
     cycler = PowerCycler(
-        [config], emitter=emitter, audit=audit, tz=ZoneInfo("UTC"),  # type: ignore[arg-type]
+        [config], emitter=emitter, tz=ZoneInfo("UTC"),  # type: ignore[arg-type]
         make=lambda _c: relay, clock=clock, sleep=clock.sleep,
     )  # fmt: skip
     cycler.open()
@@ -94,7 +94,7 @@ async def test_power_comes_back_when_the_cycle_is_cancelled(tmp_path: Path) -> N
     relay = FakeRelay()
     config = RelayConfig.model_validate({"device_id": "cam1", "gpio": {"pin": 17}})
     cycler = PowerCycler(
-        [config], emitter=FakeEmitter(), audit=AuditLog(tmp_path), tz=ZoneInfo("UTC"),  # type: ignore[arg-type]
+        [config], emitter=FakeEmitter(), tz=ZoneInfo("UTC"),  # type: ignore[arg-type]
         make=lambda _c: relay,
     )  # fmt: skip
     cycler.open()
@@ -134,7 +134,7 @@ async def test_auto_recovery_leaves_other_causes_alone(rig: Any) -> None:
 
 
 async def test_the_daily_cap_survives_a_restart(rig: Any) -> None:
-    cycler, relay, emitter, clock, audit, _live = rig
+    cycler, relay, emitter, clock, _audit, _live = rig
     saved: list[dict[str, Any]] = []
 
     async def save(counts: dict[str, Any]) -> None:
@@ -144,7 +144,7 @@ async def test_the_daily_cap_survives_a_restart(rig: Any) -> None:
     await cycler.cycle("cam1", operator="ops1", source="mqtt", reason="")
     config = RelayConfig.model_validate({"device_id": "cam1", "gpio": {"pin": 17}})
     restarted = PowerCycler(
-        [config], emitter=emitter, audit=audit, tz=ZoneInfo("UTC"),  # type: ignore[arg-type]
+        [config], emitter=emitter, tz=ZoneInfo("UTC"),  # type: ignore[arg-type]
         make=lambda _c: relay, clock=clock,
     )  # fmt: skip
     restarted.restore_counts(saved[-1])

@@ -7,17 +7,28 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from edge_agent.devices.onvif_camera.failures import classify, describe
 from edge_agent.errors import CommandError
 from edge_agent.readings import iso_ts, utc_now
 
 if TYPE_CHECKING:
-    from edge_agent.devices.onvif_camera.poller import OnvifCameraPoller
+    from edge_agent.devices.onvif_camera.client import OnvifSession
+    from edge_agent.devices.onvif_camera.config import OnvifCameraConfig
 
 
-async def run(poller: OnvifCameraPoller, action: str, args: Mapping[str, Any]) -> dict[str, Any]:
+class Camera(Protocol):
+    """What an action needs of the camera's poller (which calls these): its config and session."""
+
+    @property
+    def config(self) -> OnvifCameraConfig: ...
+
+    @property
+    def session(self) -> OnvifSession: ...
+
+
+async def run(poller: Camera, action: str, args: Mapping[str, Any]) -> dict[str, Any]:
     handlers = {"reboot": _reboot, "sync_time": _sync_time}
     if action not in handlers:
         raise CommandError("unsupported_action", f"onvif_camera devices do not support {action!r}")
@@ -36,12 +47,12 @@ async def run(poller: OnvifCameraPoller, action: str, args: Mapping[str, Any]) -
     return result
 
 
-async def _reboot(poller: OnvifCameraPoller) -> dict[str, Any]:
+async def _reboot(poller: Camera) -> dict[str, Any]:
     answer = await poller.session.call("devicemgmt", "SystemReboot")
     return {"device_id": poller.config.device_id, "message": str(answer or "")[:200]}
 
 
-async def _sync_time(poller: OnvifCameraPoller) -> dict[str, Any]:
+async def _sync_time(poller: Camera) -> dict[str, Any]:
     ntp = poller.config.ntp_server
     if ntp:
         manual = [{"Type": "IPv4", "IPv4Address": ntp}]

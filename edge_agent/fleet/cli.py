@@ -1,0 +1,149 @@
+"""`edge-agent fleet collect | watch | report`: the centre's command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from edge_agent.fleet.connection import ConnectionError_, add_broker_options, broker_config
+
+DEFAULT_DATABASE = "fleet.sqlite"
+Subparsers = argparse._SubParsersAction
+
+
+def add_parser(commands: Subparsers[argparse.ArgumentParser]) -> None:
+    fleet = commands.add_parser("fleet", help="the centre: collect, watch and report on a fleet")
+    actions = fleet.add_subparsers(metavar="ACTION")
+    _add_collect(actions)
+    add_watch_parser(actions)
+    _add_report(actions)
+
+
+def _add_collect(actions: Subparsers[argparse.ArgumentParser]) -> None:
+    collect = actions.add_parser("collect", help="store what the fleet publishes (SQLite or PostgreSQL)")
+    add_broker_options(collect)
+    collect.add_argument(
+        "--database",
+        "-d",
+        default=DEFAULT_DATABASE,
+        help=f"SQLite file or PostgreSQL DSN (postgresql://...) (default {DEFAULT_DATABASE})",
+    )
+    collect.add_argument("--group", default="edge-collectors", help="shared subscription group")
+    collect.add_argument("--name", help="this collector's name (default host-pid)")
+    collect.add_argument(
+        "--seconds", type=float, default=0, help="stop after this long (0: at SIGTERM/Ctrl-C)"
+    )
+    collect.add_argument("--sweep-interval-s", type=float, default=5.0, help="how often to look for seq gaps")
+    collect.add_argument("--gap-grace-s", type=float, default=10.0, help="age of a hole before it counts")
+    collect.set_defaults(handler=_collect)
+
+
+def add_watch_parser(actions: Subparsers[argparse.ArgumentParser], name: str = "watch") -> None:
+    watch = actions.add_parser(name, help="live view of cabinets and devices, worst first")
+    add_broker_options(watch)
+    watch.add_argument("--site", action="append", help="only this site (repeatable; * wildcards)")
+    watch.add_argument("--district", action="append", help="only cabinets whose site starts with this")
+    watch.add_argument("--raw", action="store_true", help="print each message instead of the table")
+    watch.add_argument("--topic", help="with --raw: topic filter (default <prefix>/v1/#)")
+    watch.add_argument("--count", type=int, default=0, help="exit after this many messages (0: never)")
+    watch.add_argument("--seconds", type=float, default=0, help="exit after this long (0: never)")
+    watch.add_argument("--refresh-s", type=float, default=1.0, help="table redraw interval")
+    watch.set_defaults(handler=_watch)
+
+
+def _add_report(actions: Subparsers[argparse.ArgumentParser]) -> None:
+    report = actions.add_parser("report", help="the month's online rates and penalties per contract")
+    report.add_argument("--database", "-d", default=DEFAULT_DATABASE, help="SQLite file or PostgreSQL DSN")
+    report.add_argument("--month", required=True, help="YYYY-MM")
+    report.add_argument(
+        "--contract", action="append", type=Path, help="contract YAML (repeatable; default: the examples)"
+    )
+    report.add_argument("--format", choices=("table", "csv", "html", "json"), default="table")
+    report.add_argument("--lang", choices=("en", "zh-CN"), default="en", help="language of table and HTML")
+    report.add_argument("--output", "-o", type=Path, help="write here instead of stdout")
+    report.set_defaults(handler=_report)
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def _collect(args: argparse.Namespace) -> int:
+    from edge_agent.fleet.collector import Collector, CollectorOptions
+    from edge_agent.fleet.gaps import GapPolicy
+    from edge_agent.fleet.store import Store
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        mqtt = broker_config(args)
+        store = Store.open(args.database)
+    except (ConnectionError_, RuntimeError, OSError) as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 2
+    options = CollectorOptions(
+        group=args.group,
+        sweep_interval_s=args.sweep_interval_s,
+        gaps=GapPolicy(grace_s=args.gap_grace_s),
+        **({"name": args.name} if args.name else {}),
+    )
+    stop = _stop_on_signals()
+    if args.seconds:
+        threading.Timer(args.seconds, stop.set).start()
+    try:
+        stats = Collector(store, mqtt, options).run(stop)
+    except OSError as exc:
+        print(f"cannot reach the broker {mqtt.host}:{mqtt.effective_port}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    print(json.dumps({"collector": options.name, **stats.summary()}), flush=True)
+    return 0
+
+
+def _watch(args: argparse.Namespace) -> int:
+    from edge_agent.fleet.watch import WatchFilter, watch, watch_raw
+
+    try:
+        mqtt = broker_config(args)
+    except ConnectionError_ as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 2
+    if args.raw:
+        return watch_raw(mqtt, args.topic, count=args.count, seconds=args.seconds)
+    where = WatchFilter(sites=tuple(args.site or ()), districts=tuple(args.district or ()))
+    return watch(mqtt, where, seconds=args.seconds, refresh_s=args.refresh_s)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from edge_agent.fleet.contracts import ContractError, example_contracts, load_contract
+    from edge_agent.fleet.month import MonthError, month_report
+    from edge_agent.fleet.render import render
+    from edge_agent.fleet.store import Store
+
+    try:
+        contracts = [load_contract(p) for p in args.contract] if args.contract else example_contracts()
+        store = Store.open(args.database)
+    except (ContractError, RuntimeError, OSError) as exc:
+        print(f"cannot report: {exc}", file=sys.stderr)
+        return 2
+    try:
+        reports = [month_report(store, args.month, contract) for contract in contracts]
+    except MonthError as exc:
+        print(f"cannot report: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    text = render(reports, args.format, args.lang)
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.write_text(text, encoding="utf-8")
+    return 0

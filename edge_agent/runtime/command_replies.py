@@ -1,0 +1,58 @@
+"""Commands over MQTT: a request on `cmd/<name>` is dispatched (source `mqtt`) and answered on
+`cmd-reply`, with the request's MQTT 5 correlation data. Each request runs as its own task of the
+agent's TaskGroup, so a long command (a firmware batch) does not hold up the others."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+
+from edge_agent.commands.dispatcher import Dispatcher
+from edge_agent.mqtt.link import Incoming, MqttLink
+from edge_agent.mqtt.topics import Topics
+from edge_agent.runtime.tasks import cancel
+
+log = logging.getLogger(__name__)
+
+
+class CommandReplies:
+    def __init__(self, topics: Topics, dispatcher: Dispatcher, *, after_reply: Callable[[], None]) -> None:
+        self.topics, self.dispatcher = topics, dispatcher
+        self._after_reply = after_reply  # e.g. restart with an accepted new config, once answered
+        self._serving: tuple[asyncio.TaskGroup, MqttLink] | None = None
+        self._pending: set[asyncio.Task[None]] = set()
+
+    @contextlib.asynccontextmanager
+    async def serving(self, group: asyncio.TaskGroup, link: MqttLink) -> AsyncIterator[None]:
+        """Answer requests while open; on exit, requests still running are cancelled."""
+        self._serving = (group, link)
+        try:
+            yield
+        finally:
+            self._serving = None
+            await cancel(self._pending)
+
+    def on_message(self, message: Incoming) -> None:
+        name = self.topics.command_name(message.topic)
+        if name is None or self._serving is None:
+            return
+        group, link = self._serving
+        task = group.create_task(self._answer(link, name, message), name=f"command:{name[:64]}")
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _answer(self, link: MqttLink, name: str, message: Incoming) -> None:
+        reply = await self.dispatcher.handle(name, message.payload, source="mqtt")
+        if reply is None:
+            return
+        future = link.publish(
+            self.topics.command_reply,
+            reply.model_dump_json().encode(),
+            qos=1,
+            correlation_data=message.correlation_data,
+        )
+        with contextlib.suppress(Exception):  # a reply lost with the connection is not retried
+            await future
+        self._after_reply()

@@ -1,0 +1,81 @@
+"""Two collectors on one shared subscription store a real agent's messages once each, and a seq
+range lost at the centre comes back from the agent's journal through `resend_events`."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from support.agent import running_agent, wait_until, write_config
+
+from edge_agent.fleet.collector import Collector, CollectorOptions
+from edge_agent.fleet.gaps import GapPolicy
+from edge_agent.fleet.store import Store
+from edge_agent.mqtt.config import MqttConfig
+
+pytestmark = pytest.mark.integration
+
+EVENTS = 40
+
+
+@contextmanager
+def collectors(store_path: Path, port: int, count: int) -> Iterator[list[Collector]]:
+    """`count` collectors of one group, each with its own connection to one SQLite file."""
+    stop = threading.Event()
+    mqtt = MqttConfig(host="127.0.0.1", port=port)  # type: ignore[call-arg]
+    options = [
+        CollectorOptions(name=f"c{i}", sweep_interval_s=0.2, gaps=GapPolicy(grace_s=0.5))
+        for i in range(count)
+    ]
+    running = [Collector(Store.open(store_path), mqtt, option) for option in options]
+    threads = [
+        threading.Thread(target=c.run, args=(stop,), name=f"collector-{i}") for i, c in enumerate(running)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        for collector in running:
+            assert collector.connected.wait(10)
+        yield running
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(20)
+        for collector in running:
+            collector.store.close()
+
+
+def _seqs(store: Store) -> list[int]:
+    return [
+        row[0] for row in store.query("SELECT seq FROM message WHERE cabinet_id = 'cab-test' ORDER BY seq")
+    ]
+
+
+async def test_shared_collectors_store_each_message_once_and_refill_a_lost_range(
+    broker, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path, port=broker.port, devices=[{"type": "host", "device_id": "host"}])
+    database = tmp_path / "fleet.sqlite"
+    check = Store.open(database)
+    with collectors(database, broker.port, 2) as running:
+        async with running_agent(config) as agent:
+            for number in range(EVENTS):
+                await agent.emitter.event("test_event", detail={"number": number})
+            await wait_until(lambda: len(_seqs(check)) >= EVENTS, timeout=30)
+            assert all(c.stats.received > 0 for c in running)  # the broker split the load
+            seqs = _seqs(check)
+            assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # no gap, no double
+            lost = seqs[5:9]
+            ids_before = check.query("SELECT id FROM message WHERE seq BETWEEN ? AND ?", (lost[0], lost[-1]))
+            check.execute("DELETE FROM message WHERE seq BETWEEN ? AND ?", (lost[0], lost[-1]))
+            await wait_until(
+                lambda: check.query("SELECT status FROM gap WHERE from_seq = ?", (lost[0],)) == [("filled",)],
+                timeout=30,
+            )
+            ids_after = check.query("SELECT id FROM message WHERE seq BETWEEN ? AND ?", (lost[0], lost[-1]))
+            assert sorted(ids_after) == sorted(ids_before)  # the same messages, not new ones
+    assert sum(c.stats.resend_requests for c in running) == 1
+    check.close()

@@ -1,0 +1,128 @@
+"""The layout's rules, read from the imports (every import counts: top level, typing-only, lazy).
+
+- Only the CLI imports the composition root (`edge_agent.runtime.agent`): the page, the commands,
+  the firmware upgrade and the local socket get narrow handles, never the agent.
+- No import circle between modules.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import edge_agent
+
+PACKAGE_DIR = Path(edge_agent.__file__).parent
+ROOT = "edge_agent.runtime.agent"
+MAY_IMPORT_ROOT = {"edge_agent.cli"}
+NARROW = ("edge_agent.diagnostics", "edge_agent.commands", "edge_agent.firmware", "edge_agent.local")
+
+
+def _modules() -> dict[str, Path]:
+    modules = {}
+    for path in PACKAGE_DIR.rglob("*.py"):
+        parts = ["edge_agent", *path.relative_to(PACKAGE_DIR).with_suffix("").parts]
+        if parts[-1] == "__init__":
+            parts.pop()
+        modules[".".join(parts)] = path
+    return modules
+
+
+def _imported(module: str, path: Path, known: set[str]) -> Iterator[str]:
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{anchor}.{base}" if base else anchor
+            names = [_member_or(base, alias.name, known) for alias in node.names]
+        else:
+            continue
+        yield from (name for name in names if name in known and name != module)
+
+
+def _member_or(base: str, name: str, known: set[str]) -> str:
+    """`from package import module` names the module; `from module import thing`, the module."""
+    return f"{base}.{name}" if f"{base}.{name}" in known else base
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = _modules()
+    known = set(modules)
+    return {module: set(_imported(module, path, known)) for module, path in modules.items()}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for start in sorted(graph):
+        if start in index:
+            continue
+        work = [(start, iter(sorted(graph[start])))]
+        index[start] = low[start] = len(index)
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def test_only_the_cli_imports_the_composition_root() -> None:
+    graph = _graph()
+    importers = sorted(module for module, imported in graph.items() if ROOT in imported)
+    assert set(importers) <= MAY_IMPORT_ROOT, importers
+
+
+def test_narrow_packages_do_not_reach_the_composition_root() -> None:
+    graph = _graph()
+    for module in (m for m in graph if m.startswith(NARROW)):
+        seen, todo = set(), [module]
+        while todo:
+            current = todo.pop()
+            assert current != ROOT, f"{module} reaches {ROOT} through its imports"
+            todo.extend(graph[current] - seen)
+            seen.update(graph[current])
+
+
+def test_no_import_circle() -> None:
+    assert _cycles(_graph()) == []
+
+
+def test_the_rules_see_a_circle_and_a_root_import() -> None:
+    """The checks themselves work: a made-up circle and a made-up root import are caught."""
+    graph = _graph()
+    graph["edge_agent.diagnostics.view"] = graph["edge_agent.diagnostics.view"] | {ROOT}
+    graph[ROOT] = graph[ROOT] | {"edge_agent.diagnostics.view"}
+    assert any(ROOT in cycle for cycle in _cycles(graph))
+    assert "edge_agent.diagnostics.view" in {m for m, imported in graph.items() if ROOT in imported}
