@@ -101,7 +101,7 @@ def shell(request: web.Request, page: str, data: dict[str, Any]) -> web.Response
         "csrf": session.csrf,
         "role": session.role,
         "catalogue": faults.texts(lang),  # fault codes in words: the same text central can show
-        "maintenance": state.agent.health.maintenance_now(),  # the banner on every page
+        "maintenance": state.agent.maintenance_now(),  # the banner on every page
     } | data
     values = _common(request, lang) | {
         "page": page,

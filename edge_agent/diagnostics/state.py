@@ -91,7 +91,7 @@ class PageState:
         self.observe_publishing()
         info = self.agent.agent_info()
         info["last_publish"] = iso_ts(self.last_publish) if self.last_publish else None
-        info["maintenance"] = self.agent.health.maintenance_now()
+        info["maintenance"] = self.agent.maintenance_now()
         return info
 
 

@@ -254,6 +254,9 @@ async def test_alarm_history_keeps_a_cleared_fault_and_takes_an_acknowledgement(
     meter = cabinet.agent.live.devices["meter"]
     SCRIPTS["meter"].faults = [Fault("mains_lost", "warning", "mains lost at the cabinet (0 V)")]
     await wait_until(lambda: "mains_lost" in meter.health.faults)
+    page_state = cabinet.agent.diagnostics.state  # type: ignore[union-attr]  # the page is serving
+    # The log watches the live state: the fault must have been seen before it goes.
+    await wait_until(lambda: any(row["code"] == "mains_lost" for row in page_state.alarms.rows()))
     SCRIPTS["meter"].faults = []
     await wait_until(lambda: not meter.health.faults)
     page = pages[("phone", "zh-CN")]
