@@ -94,8 +94,8 @@ def _add_health(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def _health(args: argparse.Namespace) -> int:
+    from edge_agent.errors import LivenessError
     from edge_agent.local.health_gate import DEFAULT_MAX_AGE_S, data_dir_of, wait_healthy
-    from edge_agent.runtime.liveness_file import LivenessError
 
     try:
         data_dir = args.data_dir or data_dir_of(args.config)
@@ -196,11 +196,11 @@ def _audit_verify(args: argparse.Namespace) -> int:
     from edge_agent.health.cli import audit_verify
 
     config = _loaded(args.config)
-    return 2 if config is None else audit_verify(config)  # type: ignore[arg-type]
+    return 2 if config is None else audit_verify(config)  # type: ignore[arg-type]  # the health CLI takes the config as loaded by `_loaded`
 
 
 def _report(args: argparse.Namespace) -> int:
     from edge_agent.health.cli import report
 
     config = _loaded(args.config)
-    return 2 if config is None else report(config, args.date, args.format)  # type: ignore[arg-type]
+    return 2 if config is None else report(config, args.date, args.format)  # type: ignore[arg-type]  # args are argparse's Any

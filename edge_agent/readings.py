@@ -36,6 +36,9 @@ class Fault:
     code: str
     severity: Severity
     message: str
+    # Whose failure this is: `device` (the default) counts towards the repeat-fault rule; a UPS's
+    # `mains_lost` is the power supplier's (`power_supply`) and is published with that cause.
+    cause: Cause = "device"
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,9 +21,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from edge_agent.actions.config import RelayConfig
-from edge_agent.actions.relay import Relay, RelayError, make_relay
+from edge_agent.actions.relay import Relay, make_relay
 from edge_agent.audit import Source
-from edge_agent.errors import CommandError
+from edge_agent.errors import CommandError, RelayError
 from edge_agent.readings import Severity
 from edge_agent.runtime.emitter import Emitter
 
@@ -125,7 +125,7 @@ class PowerCycler:
             await self.sleep(config.off_time_s)
         except RelayError as exc:
             await self._finish(device_id, relay, f"error: {exc}")
-            raise CommandError("relay_failed", str(exc)) from None
+            raise CommandError("relay_failed", str(exc)) from exc
         finally:
             with contextlib.suppress(RelayError):
                 await asyncio.shield(relay.power(True))  # power always comes back

@@ -9,11 +9,7 @@ import asyncio
 from typing import Any, Protocol
 
 from edge_agent.actions.config import GpioOutput, ModbusCoil, RelayConfig
-from edge_agent.errors import EdgeAgentError
-
-
-class RelayError(EdgeAgentError):
-    """The relay could not be switched (module unreachable, exception reply)."""
+from edge_agent.errors import RelayError
 
 
 class Relay(Protocol):

@@ -15,7 +15,7 @@ from edge_agent.runtime.live_state import LiveState
 
 if TYPE_CHECKING:  # typing only: the handlers that use them import them on first use
     from edge_agent.actions.power import PowerCycler
-    from edge_agent.health.service import HealthService
+    from edge_agent.runtime.cabinet_health import CabinetHealth
     from edge_agent.runtime.device_runner import DeviceRunner
 
 
@@ -27,13 +27,14 @@ def _never_busy() -> str | None:
 class Services:
     """The agent's services handlers act through; each is optional on a given cabinet."""
 
-    health: HealthService | None = None
+    health: CabinetHealth | None = None
     audit: AuditLog | None = None
     power: PowerCycler | None = None  # None: no relays configured
     reload_config: Callable[[], Awaitable[dict[str, Any]]] | None = None  # None: no config file
     runners: Mapping[str, DeviceRunner] = field(default_factory=dict)
     firmware_dir: Path | None = None
     firmware_busy: Callable[[], str | None] = _never_busy  # the declared busy period in force, if any
+    firmware_upgrading: set[str] = field(default_factory=set)  # cameras being upgraded right now
 
 
 @dataclass(frozen=True)

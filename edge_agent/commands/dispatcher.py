@@ -169,7 +169,7 @@ class Dispatcher:
         try:
             args = command.args_model.model_validate(request.args)
         except ValidationError as exc:
-            raise CommandError("invalid_args", _first_error(exc)) from None
+            raise CommandError("invalid_args", _first_error(exc)) from exc
         return await command.handler(args, self.make_context(request.operator, source))
 
     def _take_token(self) -> bool:

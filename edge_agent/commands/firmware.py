@@ -49,13 +49,16 @@ class BatchArgs(FirmwareArgs):
 
 
 def _setup(args: FirmwareArgs, device_ids: list[str], context: CommandContext) -> tuple[Upgrader, Request]:
+    from edge_agent.devices.onvif_camera.poller import OnvifCameraPoller
     from edge_agent.firmware.camera import Request
-    from edge_agent.firmware.upgrade import Services, Upgrader
+    from edge_agent.firmware.upgrade import Camera, Services, Upgrader
 
+    cameras: dict[str, Camera] = {}
     for device_id in device_ids:
         poller = context.pollers.get(device_id)
-        if poller is None or poller.config.type != "onvif_camera":
+        if not isinstance(poller, OnvifCameraPoller):
             raise CommandError("unknown_device", f"no camera with device_id {device_id!r}")
+        cameras[device_id] = poller
     folder = context.services.firmware_dir
     image = folder / args.image if folder is not None else None
     if image is None or not image.is_file():
@@ -63,10 +66,11 @@ def _setup(args: FirmwareArgs, device_ids: list[str], context: CommandContext) -
     services = Services(
         emitter=context.emitter,
         live=context.live,
-        pollers=context.pollers,
+        cameras=cameras,
         runners=context.services.runners,
         audit=context.services.audit,
         operator=context.operator,
+        upgrading=context.services.firmware_upgrading,
         busy=context.services.firmware_busy,
     )
     return Upgrader(services), Request(image, args.sha256.lower(), args.expected_version, args.timeout_s)

@@ -13,7 +13,7 @@ from edge_agent.config_base import Identifier
 from edge_agent.errors import CommandError
 
 if TYPE_CHECKING:
-    from edge_agent.health.service import HealthService
+    from edge_agent.runtime.cabinet_health import CabinetHealth
 
 
 class MaintenanceArgs(BaseModel):
@@ -32,9 +32,10 @@ class NoArgsModel(BaseModel):
 class ReportArgs(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     day: date | None = Field(None, description="Local day, YYYY-MM-DD; default today (so far).")
+    publish: bool = Field(True, description="Also publish it on `report/daily` (false: only reply).")
 
 
-def _health(context: CommandContext) -> HealthService:
+def _health(context: CommandContext) -> CabinetHealth:
     health = context.services.health
     if health is None:
         raise CommandError("unavailable", "cabinet health is not running")
@@ -63,11 +64,11 @@ async def maintenance_end(_args: NoArgsModel, context: CommandContext) -> dict[s
 
 @command("report_daily", ReportArgs)
 async def report_daily(args: ReportArgs, context: CommandContext) -> dict[str, Any]:
-    """Make (and publish on `report/daily`) the inspection report of a day now."""
+    """The inspection report of a day, built from the ledger now; published on `report/daily`
+    unless `publish` is false. The reply carries the whole report (`edge-agent report` prints it)."""
     health = _health(context)
     day = args.day or datetime.now(health.config.tz).date()
-    report = await health.daily_report(day)
-    return {"day": report["day"], "devices": len(report["devices"])}
+    return await (health.daily_report(day) if args.publish else health.report(day))
 
 
 @command("reload_config", NoArgsModel)

@@ -132,7 +132,7 @@ async def _action_request(request: web.Request) -> ActionRequest:
     except (ValueError, ValidationError) as exc:
         raise web.HTTPBadRequest(
             text=json.dumps({"error": f"bad request: {type(exc).__name__}"}), content_type="application/json"
-        ) from None
+        ) from exc
 
 
 async def _run_safely(

@@ -17,7 +17,8 @@ from edge_agent.diagnostics.config import DiagnosticsConfig
 from edge_agent.diagnostics.history import History
 from edge_agent.diagnostics.logbuffer import RecentLog
 from edge_agent.diagnostics.sessions import LoginLimiter, Session, Sessions
-from edge_agent.diagnostics.users import User, UserError, UserStore
+from edge_agent.diagnostics.users import User, UserStore
+from edge_agent.errors import UserError
 from edge_agent.readings import iso_ts, utc_now
 
 if TYPE_CHECKING:

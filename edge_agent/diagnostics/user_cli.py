@@ -7,10 +7,11 @@ import getpass
 import sys
 from pathlib import Path
 
-from edge_agent.diagnostics.users import ROLES, UserError, UserStore
+from edge_agent.diagnostics.users import ROLES, UserStore
+from edge_agent.errors import UserError
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]  # argparse's private generic
     """Register `user` and its subcommands on the main parser."""
     user = commands.add_parser("user", help="manage accounts of the diagnostics page")
     user.add_argument("--config", "-c", type=Path, help="cabinet configuration (to find users_file)")

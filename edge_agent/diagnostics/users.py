@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from edge_agent.errors import UserError
+
 Role = Literal["viewer", "technician"]
 ROLES: tuple[Role, ...] = ("viewer", "technician")
 USERNAME_MAX = 64
@@ -25,10 +27,6 @@ PASSWORD_MIN = 8
 # stolen file, cheap enough for a login. Stored with each hash so it can be raised later.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 _MAXMEM = 64 * 2**20
-
-
-class UserError(ValueError):
-    """A bad user name, password, role, or a broken users file."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +74,7 @@ class UserStore:
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as exc:
-            raise UserError(f"{self.path}: unreadable users file: {exc}") from None
+            raise UserError(f"{self.path}: unreadable users file: {exc}") from exc
         users = {}
         for name, entry in (raw.get("users") or {}).items() if isinstance(raw, dict) else []:
             if isinstance(entry, dict) and entry.get("role") in ROLES and isinstance(entry.get("hash"), str):

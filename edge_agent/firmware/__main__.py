@@ -16,13 +16,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from edge_agent.errors import UsageError
 from edge_agent.firmware.result import EXIT_USAGE, PhaseResult
 
 PHASES = ("pre", "apply", "post", "rollback")
-
-
-class UsageError(Exception):
-    """The hook was called without what the contract promises it."""
 
 
 def _env(name: str, default: str | None = None) -> str:
@@ -62,7 +59,7 @@ async def run_phase(phase: str) -> PhaseResult:
     try:
         config = load_config(_env("EDGE_AGENT_CONFIG"))
     except ConfigError as exc:
-        raise UsageError(f"configuration refused: {exc}"[:300]) from None
+        raise UsageError(f"configuration refused: {exc}"[:300]) from exc
     device = next((d for d in config.devices if d.device_id == device_id), None)
     if not isinstance(device, OnvifCameraConfig):
         raise UsageError(f"no onvif_camera {device_id!r} in {_env('EDGE_AGENT_CONFIG')}")

@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import aiohttp
+from tenacity import AsyncRetrying, retry_if_result, stop_after_delay, wait_fixed
 
 from edge_agent.devices.onvif_camera.client import OnvifSession
 from edge_agent.devices.onvif_camera.config import OnvifCameraConfig
@@ -196,18 +197,25 @@ class CameraFirmware:
         """Wait for the camera to answer with the expected version. Another version counts only
         once the camera was seen down (before that it may still be flashing), or at the deadline."""
         started = time.monotonic()
-        deadline = started + request.timeout_s
         seen_down, last_error, version = False, "never answered", None
-        while time.monotonic() < deadline:
+
+        async def answered() -> bool:
+            nonlocal seen_down, last_error, version
             try:
                 version = await self.version()
             except Exception as exc:
                 await self.session.reset()
                 seen_down, last_error, version = True, describe(classify(exc), exc), None
-            else:
-                if version == request.expected_version or seen_down:
-                    break
-            await asyncio.sleep(RETRY_S)
+                return False
+            return version == request.expected_version or seen_down
+
+        waiting = AsyncRetrying(
+            stop=stop_after_delay(request.timeout_s),
+            wait=wait_fixed(RETRY_S),
+            retry=retry_if_result(lambda done: not done),
+            retry_error_callback=lambda _state: False,  # the deadline passed: judged below
+        )
+        await waiting(answered)
         if version is None:
             result.check("returned", False, f"not back within {request.timeout_s:g} s ({last_error})")
             return None

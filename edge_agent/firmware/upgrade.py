@@ -14,18 +14,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from edge_agent.audit import AuditLog
-from edge_agent.devices.base import Poller
 from edge_agent.firmware.camera import CameraFirmware, Observed, Request
 from edge_agent.firmware.result import PhaseResult
 from edge_agent.readings import Fault
 from edge_agent.runtime.device_runner import DeviceRunner
 from edge_agent.runtime.emitter import Emitter
 from edge_agent.runtime.live_state import LiveState
+
+if TYPE_CHECKING:
+    from edge_agent.devices.onvif_camera.config import OnvifCameraConfig
 
 log = logging.getLogger(__name__)
 
@@ -57,20 +59,33 @@ class Outcome:
         }
 
 
+class Camera(Protocol):
+    """What an upgrade asks of a camera's poller (`OnvifCameraPoller`)."""
+
+    @property
+    def config(self) -> OnvifCameraConfig: ...
+
+    def pin_fault(self, fault: Fault) -> None:
+        """Report `fault` with every poll until cleared."""
+
+    def clear_faults(self, codes: Iterable[str]) -> None: ...
+
+    def recheck_identity(self) -> None:
+        """Read the firmware version again at the next poll."""
+
+
 @dataclass(frozen=True)
 class Services:
     """What the upgrade needs from the agent."""
 
     emitter: Emitter
     live: LiveState
-    pollers: Mapping[str, Poller[Any]]
+    cameras: Mapping[str, Camera]
     runners: Mapping[str, DeviceRunner]
     audit: AuditLog | None
     operator: str | None
+    upgrading: set[str]  # cameras being upgraded now, shared by all commands: one upgrade at a time
     busy: Callable[[], str | None] = lambda: None  # the declared busy period in force, if any
-
-
-_busy: set[str] = set()  # cameras being upgraded right now (one upgrade per camera at a time)
 
 
 class Upgrader:
@@ -80,10 +95,11 @@ class Upgrader:
     async def upgrade(self, device_id: str, request: Request) -> Outcome:
         """Upgrade one camera; never raises for a camera's failure (the outcome tells)."""
         outcome = Outcome(device_id)
-        if device_id in _busy:
+        upgrading = self.services.upgrading
+        if device_id in upgrading:
             outcome.reason = "an upgrade of this camera is already running"
             return outcome
-        _busy.add(device_id)
+        upgrading.add(device_id)
         try:
             await self._event("firmware_upgrade_started", device_id, to_version=request.expected_version)
             await self._sequence(outcome, request)
@@ -91,13 +107,13 @@ class Upgrader:
             log.exception("camera %s: firmware upgrade failed unexpectedly", device_id)
             outcome.status, outcome.reason = "failed", f"internal error: {type(exc).__name__}"
         finally:
-            _busy.discard(device_id)
+            upgrading.discard(device_id)
         await self._finish(outcome, request)
         return outcome
 
     async def _sequence(self, outcome: Outcome, request: Request) -> None:
         device_id = outcome.device_id
-        poller = self.services.pollers[device_id]
+        poller = self.services.cameras[device_id]
 
         async def progress(message: str, facts: dict[str, Any]) -> None:
             await self._event("firmware_upgrade_progress", device_id, message=message, **facts)
@@ -175,23 +191,19 @@ class Upgrader:
     async def _raise_fault(self, device_id: str, fault: Fault) -> None:
         """Pinned on the poller (every later poll reports it) and raised on the device now, even
         while it is offline, so the operator sees it without waiting for the camera."""
-        pinned = getattr(self.services.pollers.get(device_id), "pinned_faults", None)
-        if isinstance(pinned, dict):
-            pinned[fault.code] = fault
+        camera = self.services.cameras.get(device_id)
+        if camera is not None:
+            camera.pin_fault(fault)
         runner = self.services.runners.get(device_id)
         if runner is not None:
             await runner.raise_fault(fault)
 
     def _clear_faults(self, device_id: str) -> None:
         """A successful upgrade ends the faults of an earlier failed one (the next poll clears them)."""
-        poller = self.services.pollers.get(device_id)
-        pinned = getattr(poller, "pinned_faults", None)
-        if isinstance(pinned, dict):
-            for code in FIRMWARE_FAULTS:
-                pinned.pop(code, None)
-        schedule = getattr(poller, "schedule", None)
-        if schedule is not None:
-            schedule.make_due("identity")  # the new firmware version shows at the next poll
+        camera = self.services.cameras.get(device_id)
+        if camera is not None:
+            camera.clear_faults(FIRMWARE_FAULTS)
+            camera.recheck_identity()  # the new firmware version shows at the next poll
 
     async def _audit(self, outcome: Outcome, request: Request) -> None:
         if self.services.audit is None:

@@ -56,35 +56,41 @@ class Attribution:
         self.evidence: dict[str, bool | None] = {name: None for name in EVIDENCE_NAMES}
         self.windows = ledger.maintenance_windows(now)
         self._now = now
+        self._booked_at: dict[str, float] = {}  # when each row's current interval was opened
 
     # --- inputs ---------------------------------------------------------------------------------
 
-    def device_state(self, device_id: str, state: str, cause: str | None, at: float) -> list[Change]:
-        self.advance(at)
+    def device_state(
+        self, device_id: str, state: str, cause: str | None, at: float, *, since: float | None = None
+    ) -> list[Change]:
+        """A device's own state; `since` back-dates its transition (an outage confirmed after the
+        debounce starts at its first failed poll), never before its current interval opened."""
+        changes = self.advance(at)
         self.reported[device_id] = (state, cause)
-        return self._recompute(at)
+        backdate = {} if since is None else {device_id: since}
+        return changes + self._recompute(at, backdate)
 
     def observe(self, name: str, value: bool | None, at: float) -> list[Change]:
         """New evidence (one of EVIDENCE_NAMES); only a change of value recomputes anything."""
-        self.advance(at)
+        changes = self.advance(at)
         if self.evidence.get(name) == value:
-            return []
+            return changes
         self.evidence[name] = value
         if name == "mains_present":
             self.ledger.write_meta("mains_present", value)  # read at the next start (dead window)
-        return self._recompute(at)
+        return changes + self._recompute(at)
 
     def add_maintenance(self, window: MaintenanceWindow, at: float) -> list[Change]:
-        self.advance(at)
+        changes = self.advance(at)
         self.ledger.add_maintenance(window)
         self.windows = self.ledger.maintenance_windows(at)
-        return self._recompute(at)
+        return changes + self._recompute(at)
 
     def end_maintenance(self, at: float) -> list[Change]:
-        self.advance(at)
+        changes = self.advance(at)
         self.ledger.end_maintenance(at)
         self.windows = self.ledger.maintenance_windows(at)
-        return self._recompute(at)
+        return changes + self._recompute(at)
 
     def advance(self, at: float) -> list[Change]:
         """Recompute at every maintenance start/end passed since the last call, at its exact time."""
@@ -137,13 +143,17 @@ class Attribution:
             for group in self.groups
         )
 
-    def _recompute(self, at: float) -> list[Change]:
+    def _recompute(self, at: float, backdate: dict[str, float] | None = None) -> list[Change]:
         changes = []
         for device_id in [CABINET, *self.reported]:
             current = self.resolve(device_id, at)
             previous = self.effective.get(device_id)
             if current != previous:
+                when = at
+                if backdate and device_id in backdate:
+                    when = min(at, max(backdate[device_id], self._booked_at.get(device_id, when)))
                 self.effective[device_id] = current
-                self.ledger.transition(device_id, current.state, current.cause, at)
-                changes.append(Change(device_id, previous, current, at))
+                self._booked_at[device_id] = when
+                self.ledger.transition(device_id, current.state, current.cause, when)
+                changes.append(Change(device_id, previous, current, when))
         return changes

@@ -30,10 +30,6 @@ def day_start(day: date, tz: ZoneInfo) -> float:
     return datetime(day.year, day.month, day.day, tzinfo=tz).timestamp()
 
 
-def local_day(moment: float, tz: ZoneInfo) -> date:
-    return datetime.fromtimestamp(moment, tz).date()
-
-
 def month_days(day: date) -> tuple[date, date]:
     """The first day of `day`'s month, and `day`: the month-to-date range of a report."""
     return day.replace(day=1), day

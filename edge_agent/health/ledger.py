@@ -1,15 +1,17 @@
 """The availability ledger: per device, per local day, seconds in each state and offline seconds per cause.
 
 SQLite (WAL), one file in the data dir, survives restarts. Writes are rare by design, to spare
-the SD card: a row changes only on a state transition. The heartbeat, rewritten at most every
-`heartbeat_interval_s`, is not in SQLite (a commit rewrites several pages: ~35 MB a day at 60 s)
-but 256 bytes overwritten in place in `ledger.heartbeat`, without fsync (the kernel writes it
-back within ~30 s; a clean stop is fsynced). Each device has one *open interval* (state, cause, since); a
-transition accrues the closed interval into the per-day totals and opens the next one. Reports
-read the totals plus the open interval up to "now" without writing.
+the SD card: a row changes only on a state transition. The liveness mark (the heartbeat) is not
+in SQLite (a commit rewrites several pages) but 256 bytes overwritten in place at offset 0 of
+`ledger.heartbeat` every `health.heartbeat_interval_s` (default 4 s), each followed by
+`fdatasync`: one 4 KiB block per mark, durable, so a power cut loses at most one interval (the
+agent-down window is bounded by it; docs/health.md states the bytes per day). Each device has one
+*open interval* (state, cause, since); a transition accrues the closed interval into the per-day
+totals and opens the next one. Reports read the totals plus the open interval up to "now"
+without writing.
 
-After an unclean stop, the open intervals are closed at the last heartbeat and the dead window
-[last heartbeat, boot] is booked with the cause the start-up decides (`recover`). Synchronous
+After an unclean stop, the open intervals are closed at the last mark and the dead window
+[last mark, boot] is booked with the cause the start-up decides (`recover`). Synchronous
 on purpose: the agent calls it from one worker thread (`health.service`), the scripted-month
 tests call it directly with their own clock.
 """
@@ -39,6 +41,10 @@ CREATE TABLE IF NOT EXISTS open_interval (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS fault_log (
     device_id TEXT NOT NULL, code TEXT NOT NULL, event TEXT NOT NULL, at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS episode (
+    device_id TEXT NOT NULL, code TEXT NOT NULL, since REAL NOT NULL, causes TEXT NOT NULL,
+    PRIMARY KEY (device_id, code)
 );
 CREATE INDEX IF NOT EXISTS fault_log_at ON fault_log (at);
 CREATE TABLE IF NOT EXISTS maintenance (
@@ -76,15 +82,26 @@ class MaintenanceWindow:
 
 
 class Ledger:
-    def __init__(self, path: Path, tz: ZoneInfo) -> None:
+    def __init__(self, path: Path, tz: ZoneInfo, *, durable_marks: bool = True) -> None:
         self.tz = tz
+        self.durable_marks = durable_marks  # False: accelerated simulations that never lose power
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
+        # A small WAL, truncated after each checkpoint: it counts in the data dir's quota.
+        self._db.execute("PRAGMA wal_autocheckpoint=256")
+        self._db.execute("PRAGMA journal_size_limit=262144")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._migrate()
         self._heartbeat_path = path.with_suffix(".heartbeat")
         self._heartbeat_fd: int | None = None
+
+    def _migrate(self) -> None:
+        """Ledgers written before the repeat rule knew causes: their rows all counted (`counts` 1)."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(fault_log)")}
+        if "counts" not in columns:
+            self._db.execute("ALTER TABLE fault_log ADD COLUMN counts INTEGER NOT NULL DEFAULT 1")
 
     def close(self) -> None:
         self._db.close()
@@ -168,8 +185,9 @@ class Ledger:
         if self._heartbeat_fd is None:
             self._heartbeat_fd = os.open(self._heartbeat_path, os.O_WRONLY | os.O_CREAT, 0o644)
         os.pwrite(self._heartbeat_fd, record[:HEARTBEAT_BYTES], 0)
-        if clean:
-            os.fsync(self._heartbeat_fd)
+        if clean or self.durable_marks:
+            # fdatasync, not fsync: the data block only, no journal commit for the mtime change.
+            os.fdatasync(self._heartbeat_fd)
 
     def last_heartbeat(self) -> Heartbeat | None:
         """The last sign of life: the heartbeat file, or a later transition written to the ledger."""
@@ -196,15 +214,38 @@ class Ledger:
 
     # --- faults and maintenance -----------------------------------------------------------------
 
-    def log_fault(self, device_id: str, code: str, event: str, at: float) -> None:
+    def log_fault(self, device_id: str, code: str, event: str, at: float, *, counts: bool = True) -> None:
+        """One raise or clear; `counts` False: not the device's failure (never a repeat fault)."""
         with self._db:
-            self._db.execute("INSERT INTO fault_log VALUES (?, ?, ?, ?)", (device_id, code, event, at))
+            self._db.execute(
+                "INSERT INTO fault_log VALUES (?, ?, ?, ?, ?)", (device_id, code, event, at, int(counts))
+            )
 
-    def fault_events(self, start: float, end: float) -> list[tuple[str, str, str, float]]:
+    def fault_events(
+        self, start: float, end: float, *, counting_only: bool = False
+    ) -> list[tuple[str, str, str, float]]:
         return self._db.execute(
-            "SELECT device_id, code, event, at FROM fault_log WHERE at >= ? AND at < ? ORDER BY at",
-            (start, end),
+            "SELECT device_id, code, event, at FROM fault_log WHERE at >= ? AND at < ?"
+            " AND counts >= ? ORDER BY at, rowid",
+            (start, end, 1 if counting_only else 0),
         ).fetchall()
+
+    # --- episodes: one fault or outage of a device, from raise to repair, across restarts -------
+
+    def open_episodes(self) -> dict[tuple[str, str], tuple[float, frozenset[str]]]:
+        rows = self._db.execute("SELECT device_id, code, since, causes FROM episode").fetchall()
+        return {(d, c): (since, frozenset(json.loads(causes))) for d, c, since, causes in rows}
+
+    def save_episode(self, device_id: str, code: str, since: float, causes: frozenset[str]) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO episode VALUES (?, ?, ?, ?)",
+                (device_id, code, since, json.dumps(sorted(causes))),
+            )
+
+    def drop_episode(self, device_id: str, code: str) -> None:
+        with self._db:
+            self._db.execute("DELETE FROM episode WHERE device_id = ? AND code = ?", (device_id, code))
 
     def prune_faults(self, before: float) -> None:
         with self._db:

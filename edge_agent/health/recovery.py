@@ -1,14 +1,14 @@
 """What happened while the agent was not running: the dead window found at start-up.
 
-The agent rewrites a heartbeat in the ledger at most every `heartbeat_interval_s` (and at every
-transition), and marks it clean on a clean stop. At the next start the window
-[last heartbeat, boot] is booked for every ledger row:
+The agent writes a durable liveness mark every `heartbeat_interval_s` (default 4 s; and the
+ledger notes every transition), and marks it clean on a clean stop. At the next start the window
+[last mark, boot] is booked for every ledger row:
   - the meter showed mains loss before the window (`mains_present` false persisted) -> offline, power_supply
   - unclean stop, host rebooted or unknown (no other explanation)                   -> offline, power_supply
   - unclean stop, host did not reboot (the agent process died)                       -> unknown
   - clean stop (operator, upgrade) without mains loss                                -> unknown
-`unknown` is a monitoring gap, not an outage. The window may be up to one heartbeat interval
-too short (the time between the last heartbeat and the real stop counts as before).
+`unknown` is a monitoring gap, not an outage. The window may be up to one mark interval (plus
+one write) too long: it starts at the last mark, at most that long before the real stop.
 """
 
 from __future__ import annotations

@@ -56,6 +56,7 @@ def build_report(
     excluded_causes: list[str],
     replace_recommended: Mapping[str, set[str]],
     timezone: str,
+    unknown_time: str = "online",
 ) -> dict[str, Any]:
     """The report as the `report/daily` payload's fields (without id and seq)."""
     start, end = day_start(day, ledger.tz), day_start(day + timedelta(days=1), ledger.tz)
@@ -72,8 +73,8 @@ def build_report(
                 "kind": device.kind,
                 "state": device.state,
                 "cause": device.cause,
-                "day": _seconds(day_totals, excluded_causes),
-                "month": _seconds(month_totals, excluded_causes),
+                "day": _seconds(day_totals, excluded_causes, unknown_time),
+                "month": _seconds(month_totals, excluded_causes, unknown_time),
                 "faults_raised": sorted(
                     {c for d, c, e, _ in faults if d == device.device_id and e == "raised"}
                 ),
@@ -90,6 +91,7 @@ def build_report(
         "day": day.isoformat(),
         "timezone": timezone,
         "excluded_causes": list(excluded_causes),
+        "unknown_time": unknown_time,
         "devices": lines,
     }
 
@@ -103,11 +105,11 @@ def next_report_time(after: float, report_time: time, tz: ZoneInfo) -> float:
     return moment.timestamp()
 
 
-def _seconds(totals: Totals, excluded_causes: list[str]) -> dict[str, Any]:
+def _seconds(totals: Totals, excluded_causes: list[str], unknown_time: str) -> dict[str, Any]:
     return {
         "state_s": {state: round(seconds, 1) for state, seconds in sorted(totals.state_s.items())},
         "offline_cause_s": {cause: round(s, 1) for cause, s in sorted(totals.offline_cause_s.items())},
-        "online_rate": _round(online_rate(totals, excluded_causes)),
+        "online_rate": _round(online_rate(totals, excluded_causes, unknown_time=unknown_time)),
     }
 
 

@@ -6,7 +6,9 @@
     offline ──success──► ok | degraded | fault
 
 One lost packet is a failed poll, not an outage. Only changes are returned, so callers log and
-publish state changes, never repeats.
+publish state changes, never repeats. Callers pass the time each poll *started*: an outage,
+once confirmed, is back-dated to the start of its first failed poll (`StateChanged.at`), and it
+ends at the start of the first good one, so the debounce never shortens what is booked.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class StateChanged:
     current: DeviceStateName
     cause: Cause | None
     reason: str
+    at: datetime | None = None  # when it took effect: the first failed poll for `offline`
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,7 @@ class DeviceHealth:
     reason: str = ""
     faults: dict[str, ActiveFault] = field(default_factory=dict)
     consecutive_failures: int = 0
+    first_failure_at: datetime | None = None  # start of the first poll of the current failure run
     last_error: str | None = None
     error_code: str | None = None  # the failure's catalogue code (DeviceError.code) while polls fail
 
@@ -68,6 +72,7 @@ class HealthTracker:
     def on_success(self, result: PollResult, now: datetime) -> list[HealthChange]:
         health = self.health
         health.consecutive_failures = 0
+        health.first_failure_at = None
         health.last_error = health.error_code = None
         changes: list[HealthChange] = self._reconcile_faults(result.faults, now)
         worst = _worst(result.faults)
@@ -91,9 +96,11 @@ class HealthTracker:
         health = self.health
         health.consecutive_failures += 1
         health.last_error, health.error_code = str(error), error.code
+        if health.consecutive_failures == 1 or health.first_failure_at is None:
+            health.first_failure_at = now
         if health.consecutive_failures < self.offline_after_failures:
             return []
-        return self._move("offline", error.cause, str(error), now)
+        return self._move("offline", error.cause, str(error), health.first_failure_at)
 
     def raise_fault(self, fault: Fault, now: datetime) -> list[HealthChange]:
         """A fault found outside a poll (a failed firmware upgrade), raised now whatever the state.
@@ -110,8 +117,9 @@ class HealthTracker:
         if state == health.state:
             health.reason = reason  # same state, fresher explanation: not a change worth an event
             return []
-        change = StateChanged(previous=health.state, current=state, cause=cause, reason=reason)
-        health.state, health.since, health.cause, health.reason = state, now, cause, reason
+        change = StateChanged(previous=health.state, current=state, cause=cause, reason=reason, at=now)
+        # `health.cause` is not written here: the runner writes it, once the cause is attributed.
+        health.state, health.since, health.reason = state, now, reason
         return [change]
 
     def _reconcile_faults(self, found: list[Fault], now: datetime) -> list[HealthChange]:

@@ -28,9 +28,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    from edge_agent.errors import LivenessError
     from edge_agent.local.command_socket import SOCKET_NAME
     from edge_agent.local.health_gate import data_dir_of
-    from edge_agent.runtime.liveness_file import LivenessError
 
     try:
         data_dir = args.data_dir or data_dir_of(args.config)

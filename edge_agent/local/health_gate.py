@@ -25,13 +25,8 @@ import yaml
 from pydantic import ValidationError
 
 from edge_agent.config import StorageConfig
-from edge_agent.runtime.liveness_file import (
-    LIVENESS_INTERVAL_S,
-    Liveness,
-    LivenessError,
-    liveness_path,
-    read_liveness,
-)
+from edge_agent.errors import LivenessError
+from edge_agent.runtime.liveness_file import LIVENESS_INTERVAL_S, Liveness, liveness_path, read_liveness
 
 DEFAULT_MAX_AGE_S = 4 * LIVENESS_INTERVAL_S
 HTTP_TIMEOUT_S = 5.0
@@ -62,12 +57,12 @@ def data_dir_of(config_path: Path) -> Path:
     try:
         raw = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise LivenessError(f"cannot read {config_path}: {exc}") from None
+        raise LivenessError(f"cannot read {config_path}: {exc}") from exc
     section = raw.get("storage", {}) if isinstance(raw, dict) else {}
     try:
         storage = StorageConfig.model_validate(section or {})
     except ValidationError as exc:
-        raise LivenessError(f"{config_path}: storage: {exc.errors()[0]['msg']}") from None
+        raise LivenessError(f"{config_path}: storage: {exc.errors()[0]['msg']}") from exc
     data_dir = storage.data_dir
     return data_dir if data_dir.is_absolute() else config_path.parent.resolve() / data_dir
 

@@ -61,7 +61,12 @@ class MqttConfig(StrictModel):
         "auto", description="MQTT version; `auto` tries 5 and falls back to 3.1.1."
     )
     keepalive_s: int = Field(
-        30, ge=5, le=3600, description="Keepalive; the broker declares us lost after 1.5x."
+        25,
+        ge=5,
+        le=3600,
+        description="Keepalive: the broker publishes our last will 1.5 x this after the last packet"
+        " (25 s -> ~38 s, within a 45 s detection target); shorter = faster detection of a cabinet"
+        " lost to a power or silent uplink cut, more idle uplink bytes (docs/mqtt.md).",
     )
     connect_timeout_s: float = Field(10, gt=0, le=120, description="Time allowed for TCP, TLS and CONNACK.")
     reconnect_min_s: float = Field(

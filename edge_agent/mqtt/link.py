@@ -7,33 +7,41 @@ so nothing half-sent is carried over by paho behind our back.
 
 Reconnect: exponential backoff from `reconnect_min_s` to `reconnect_max_s` with full jitter, so a
 fleet of cabinets does not reconnect in lock-step after a broker restart.
+
+Version (`protocol: auto`): MQTT 5 first. A 3.1.1-only broker may refuse 5 with a return code, or
+never answer it (it misreads the CONNECT and waits, or closes the connection): both switch to the
+other version. The version a broker accepted is remembered (`ProtocolMemory`), so a connection that
+fails without CONNACK once does not demote a broker already known to speak 5.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
+from tenacity import AsyncRetrying, RetryCallState, retry_if_result, wait_random_exponential
 
+from edge_agent.errors import ConnectionLost
 from edge_agent.mqtt.config import MqttConfig
+from edge_agent.mqtt.protocol_memory import ProtocolMemory
 
 log = logging.getLogger(__name__)
 
 RESERVED_INFLIGHT = 4
 UNSUPPORTED_PROTOCOL = (132, 1)  # MQTT 5 "Unsupported Protocol Version"; 3.1.1 CONNACK return code 1
-
-
-class ConnectionLost(Exception):
-    """The connection dropped before the broker acknowledged a message."""
+# Connections that got no CONNACK before the version is switched: one while the broker's version is
+# unknown, more once it accepted this version (a broker restarting also drops connections unanswered).
+SILENT_TRIES_UNKNOWN = 1
+SILENT_TRIES_CONFIRMED = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,17 +69,25 @@ class MqttLink:
         on_connected: Callable[[], None],
         on_message: Callable[[Incoming], None],
         subscriptions: list[str],
+        protocol_file: Path | None = None,
     ) -> None:
         self.config = config
+        self._wait = wait_random_exponential(
+            multiplier=config.reconnect_min_s, min=config.reconnect_min_s, max=config.reconnect_max_s
+        )
         self.client_id = client_id
         self.will = will
         self._on_connected = on_connected
         self._on_message = on_message
         self._subscriptions = subscriptions
         self.connected = asyncio.Event()
-        self.protocol: MQTTProtocolVersion = (
+        self._auto = config.protocol == "auto"
+        self._memory = ProtocolMemory(protocol_file, f"{config.host}:{config.effective_port}")
+        self._confirmed = self._memory.recall() if self._auto else None
+        self.protocol: MQTTProtocolVersion = self._confirmed or (
             MQTTProtocolVersion.MQTTv311 if config.protocol == "3.1.1" else MQTTProtocolVersion.MQTTv5
         )
+        self._silent_failures = 0  # consecutive connections without CONNACK
         self._client: paho.Client | None = None
         self._pending: dict[int, asyncio.Future[int]] = {}
         self._lost = asyncio.Event()
@@ -104,7 +120,7 @@ class MqttLink:
             return future
         properties = None
         if correlation_data is not None and self.protocol == MQTTProtocolVersion.MQTTv5:
-            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]  # paho's Properties is untyped
             properties.CorrelationData = correlation_data
         info = client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
         if info.rc != paho.MQTT_ERR_SUCCESS:
@@ -119,19 +135,31 @@ class MqttLink:
         await self._lost.wait()
 
     async def run(self) -> None:
+        """Connect, and after every failure or loss reconnect with jittered exponential backoff."""
         self._loop = asyncio.get_running_loop()
-        attempt = 0
+        lost_before = False
         while not self._stopping:
-            if await self._connect_once():
-                attempt = 0
+            if lost_before:
+                await asyncio.sleep(self._backoff_delay(1))  # a lost link waits too: no reconnect storm
+            if await self._reconnecting()(self._connect_unless_closed):
                 await self._lost.wait()
                 await self._teardown()
-                if self._stopping:
-                    return
-            attempt += 1
-            delay = self._backoff_delay(attempt)
-            log.debug("reconnecting to %s in %.1f s", self.config.host, delay)
-            await asyncio.sleep(delay)
+            lost_before = True
+
+    async def _connect_unless_closed(self) -> bool:
+        return False if self._stopping else await self._connect_once()
+
+    def _reconnecting(self) -> AsyncRetrying:
+        """Retries a connect until it succeeds, or the link is closed."""
+        return AsyncRetrying(
+            wait=self._wait,
+            retry=retry_if_result(lambda connected: not connected),
+            stop=lambda _state: self._stopping,
+            retry_error_callback=lambda _state: False,
+            before_sleep=lambda state: log.debug(
+                "reconnecting to %s in %.1f s", self.config.host, state.upcoming_sleep
+            ),
+        )
 
     async def close(self) -> None:
         """Disconnect cleanly (the broker then does not send our last will)."""
@@ -149,8 +177,11 @@ class MqttLink:
     # --- connection ---------------------------------------------------------------------------
 
     def _backoff_delay(self, attempt: int) -> float:
-        ceiling = min(self.config.reconnect_max_s, self.config.reconnect_min_s * 2 ** min(attempt - 1, 30))
-        return random.uniform(self.config.reconnect_min_s, max(ceiling, self.config.reconnect_min_s))  # noqa: S311
+        """The wait before reconnect attempt `attempt` (1, 2, ...): uniform in [min, min * 2^(n-1)],
+        capped at `reconnect_max_s`, so a fleet does not reconnect in lock-step."""
+        state = RetryCallState(AsyncRetrying(), None, (), {})
+        state.attempt_number = attempt
+        return self._wait(state)
 
     async def _connect_once(self) -> bool:
         assert self._loop is not None
@@ -159,19 +190,25 @@ class MqttLink:
         self._client = client
         self._lost.clear()
         self._connack = self._loop.create_future()
+        connect_sent = False
         try:
             async with asyncio.timeout(self.config.connect_timeout_s):
                 await asyncio.to_thread(self._connect_blocking, client)
+                connect_sent = True  # TCP and TLS are up and paho has written the CONNECT
                 client.loop_start()
                 code = await self._connack
         except (OSError, ssl.SSLError, TimeoutError) as exc:
             self._note_error(f"cannot connect to {self.config.host}:{self.config.effective_port}: {exc!r}")
+            if connect_sent:
+                self._no_connack()
             await self._teardown()
             return False
+        self._silent_failures = 0
         if code != 0:
             self._handle_refusal(code)
             await self._teardown()
             return False
+        self._remember()
         self._subscribe(client)
         if self.last_error is not None:
             log.info("connected to broker %s:%s again", self.config.host, self.config.effective_port)
@@ -180,7 +217,7 @@ class MqttLink:
                 "connected to broker %s:%s (MQTT %s)",
                 self.config.host,
                 self.config.effective_port,
-                "5" if self.protocol == MQTTProtocolVersion.MQTTv5 else "3.1.1",
+                _name(self.protocol),
             )
         self.last_error = None
         self.connected.set()
@@ -201,6 +238,21 @@ class MqttLink:
             self.protocol = MQTTProtocolVersion.MQTTv311
             return
         self._note_error(f"broker refused the connection: {paho.connack_string(code) if code < 6 else code}")
+
+    def _no_connack(self) -> None:
+        if not self._auto:
+            return
+        self._silent_failures += 1
+        limit = SILENT_TRIES_CONFIRMED if self.protocol == self._confirmed else SILENT_TRIES_UNKNOWN
+        if self._silent_failures >= limit:
+            self._silent_failures = 0
+            self.protocol = _other(self.protocol)
+            log.info("no CONNACK to the CONNECT; trying MQTT %s", _name(self.protocol))
+
+    def _remember(self) -> None:
+        if self._auto and self._confirmed != self.protocol:
+            self._confirmed = self.protocol
+            self._memory.store(self.protocol)
 
     def _note_error(self, message: str) -> None:
         # Logged once per outage, not at every retry.
@@ -311,6 +363,15 @@ class MqttLink:
         future = self._pending.pop(mid, None)
         if future is not None and not future.done():
             future.set_result(code)
+
+
+def _other(protocol: MQTTProtocolVersion) -> MQTTProtocolVersion:
+    v5 = MQTTProtocolVersion.MQTTv5
+    return MQTTProtocolVersion.MQTTv311 if protocol == v5 else v5
+
+
+def _name(protocol: MQTTProtocolVersion) -> str:
+    return "5" if protocol == MQTTProtocolVersion.MQTTv5 else "3.1.1"
 
 
 def _code(reason: ReasonCode | int) -> int:

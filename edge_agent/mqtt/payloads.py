@@ -179,6 +179,9 @@ class DailyReportPayload(Payload):
     day: str = Field(description="Local calendar day reported, YYYY-MM-DD.")
     timezone: str
     excluded_causes: list[Cause]
+    unknown_time: Literal["online", "excluded"] = Field(
+        "online", description="Contract rule for `unknown` seconds in `online_rate` (docs/health.md)."
+    )
     devices: list[ReportDevice]
 
 

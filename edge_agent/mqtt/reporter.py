@@ -13,7 +13,8 @@ import functools
 import logging
 from collections.abc import Coroutine
 
-from edge_agent.mqtt.link import ConnectionLost, MqttLink
+from edge_agent.errors import ConnectionLost
+from edge_agent.mqtt.link import MqttLink
 from edge_agent.runtime.outbox import Outbox, StoredMessage
 
 log = logging.getLogger(__name__)

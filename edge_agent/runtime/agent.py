@@ -1,6 +1,6 @@
 """The composition root: builds the agent's parts and supervises them; nothing else.
 
-Start: outbox -> relays -> MQTT link (birth on every connect) -> page -> health -> device loops
+Start: outbox -> relays -> MQTT link (birth + states on every connect) -> page -> health -> device loops
 -> local socket -> READY=1. Every long-lived part is an async context manager on one exit stack
 and every task runs in one TaskGroup, so a stop (SIGTERM/SIGINT, or an accepted `reload_config`)
 unwinds in reverse: device loops stop, the ledger closes, the outbox gets `SHUTDOWN_FLUSH_S` to
@@ -40,7 +40,9 @@ class Agent:
     def __init__(self, config: AgentConfig, *, config_path: Path | None = None) -> None:
         self.config, self.ready = config, asyncio.Event()
         self.core = core = Core.build(Identity(config))
-        self.uplink = Uplink(core.identity, core.topics, core.outbox, self._on_message)
+        self.uplink = Uplink(
+            core.identity, core.topics, core.outbox, self._on_message, emitter=core.emitter, live=core.live
+        )
         self.figures = Figures(core.identity, core.outbox, self.uplink.link, self.uplink.reporter)
         self.hardware = Hardware.build(core, self.figures.agent_stats)
         reload = ConfigReload(config, config_path)

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, Protocol, cast
 
 from edge_agent.devices.base import DeviceConfig, Poller
 from edge_agent.errors import DeviceError, DeviceTimeout
-from edge_agent.health.tracker import HealthChange, HealthTracker
-from edge_agent.readings import Fault, PollResult, utc_now
+from edge_agent.health.attribution import Change
+from edge_agent.health.core import Outcome
+from edge_agent.health.service import Observed
+from edge_agent.health.tracker import HealthChange, HealthTracker, StateChanged
+from edge_agent.readings import Cause, Fault, PollResult, utc_now
 from edge_agent.runtime.emitter import Emitter
 from edge_agent.runtime.live_state import DeviceSnapshot, LiveState
 from edge_agent.runtime.telemetry_filter import TelemetryFilter
@@ -23,11 +28,13 @@ log = logging.getLogger(__name__)
 
 
 class HealthObserver(Protocol):
-    """Sees each poll's health changes before they are published (cause attribution, ledger)."""
+    """Cabinet health: attributes a poll's changes (returns them), and publishes what else moved."""
 
     async def observe(
-        self, snapshot: DeviceSnapshot, changes: list[HealthChange], result: PollResult | None
-    ) -> list[HealthChange]: ...
+        self, device_id: str, changes: list[HealthChange], result: PollResult | None
+    ) -> Observed: ...
+
+    async def publish(self, outcome: Outcome) -> None: ...
 
 
 class DeviceRunner:
@@ -50,6 +57,7 @@ class DeviceRunner:
         live.devices[config.device_id] = self.snapshot
         self._opened = False
         self._unexpected_logged = False
+        self._bookkeeping_failing = False
         self._wake = asyncio.Event()
         self._waiting: list[asyncio.Future[None]] = []
 
@@ -96,6 +104,7 @@ class DeviceRunner:
         await future
 
     async def poll_once(self) -> None:
+        started = utc_now()  # outages are booked from the start of the first failed poll
         try:
             async with asyncio.timeout(self.config.timeout_s):
                 if not self._opened:
@@ -105,26 +114,25 @@ class DeviceRunner:
         except asyncio.CancelledError:
             raise
         except TimeoutError:
-            await self._failed(DeviceTimeout(f"no answer within {self.config.timeout_s:g} s"))
+            await self._failed(DeviceTimeout(f"no answer within {self.config.timeout_s:g} s"), started)
         except DeviceError as exc:
-            await self._failed(exc)
+            await self._failed(exc, started)
         except Exception as exc:
             if not self._unexpected_logged:  # once per device, so a bug cannot flood the log
                 log.exception("device %s: unexpected error in poll", self.config.device_id)
                 self._unexpected_logged = True
-            await self._failed(DeviceError(f"{type(exc).__name__}: {exc}"))
+            await self._failed(DeviceError(f"{type(exc).__name__}: {exc}"), started)
         else:
-            await self._succeeded(result)
+            await self._succeeded(result, started)
 
-    async def _succeeded(self, result: PollResult) -> None:
-        now = utc_now()
+    async def _succeeded(self, result: PollResult, started: datetime) -> None:
         snapshot = self.snapshot
         snapshot.values.update(result.values)
         snapshot.units.update(result.units)
         snapshot.diagnostics.update(result.diagnostics)
-        snapshot.last_poll = now
+        snapshot.last_poll = utc_now()
         snapshot.polls_ok += 1
-        changes = self.tracker.on_success(result, now)
+        changes = self.tracker.on_success(result, started)
         await self._publish_changes(changes, result)
         for event in result.events:
             await self.emitter.event(
@@ -138,27 +146,66 @@ class DeviceRunner:
         if selected:
             await self.emitter.telemetry(self.config.device_id, selected, result.units, full)
 
-    async def _failed(self, error: DeviceError) -> None:
+    async def _failed(self, error: DeviceError, started: datetime) -> None:
         snapshot = self.snapshot
         snapshot.polls_failed += 1
         snapshot.last_poll = utc_now()
         snapshot.diagnostics["last_error"] = str(error)
         log.debug("device %s: poll failed: %s", self.config.device_id, error)
-        await self._publish_changes(self.tracker.on_failure(error, snapshot.last_poll), None)
+        await self._publish_changes(self.tracker.on_failure(error, started), None)
 
     async def raise_fault(self, fault: Fault) -> None:
         """Raise a fault found outside a poll now (events, retained state), even while offline."""
         await self._publish_changes(self.tracker.raise_fault(fault, utc_now()), None)
 
     async def _publish_changes(self, changes: list[HealthChange], result: PollResult | None) -> None:
+        outcome = Outcome()
         if self.observer is not None:
             try:
-                changes = await self.observer.observe(self.snapshot, changes, result)
-            except Exception:  # bookkeeping trouble (disk full) must not stop the device's loop
-                log.exception("device %s: health bookkeeping failed", self.config.device_id)
+                observed = await self.observer.observe(self.config.device_id, changes, result)
+                changes, outcome = observed.changes, observed.outcome
+            except Exception as exc:  # bookkeeping trouble (disk full) must not stop the device's loop
+                self._bookkeeping_failed(exc)
+            else:
+                if self._bookkeeping_failing:
+                    self._bookkeeping_failing = False
+                    log.warning("device %s: health bookkeeping works again", self.config.device_id)
+        for change in changes:
+            if isinstance(change, StateChanged):
+                self.snapshot.health.cause = change.cause  # the one writer of this device's cause
         if changes:
             await self.emitter.device_changes(self.snapshot, changes)
         self.live.changed(self.config.device_id)
+        if self.observer is not None and (outcome.changes or outcome.replace):
+            await self.observer.publish(outcome)
+
+    async def apply_cause(self, change: Change) -> None:
+        """Another input (evidence, a timer, an operator) changed why this device is offline."""
+        health = self.snapshot.health
+        if health.state != "offline" or change.current.state != "offline":
+            return
+        if health.cause == change.current.cause:
+            return
+        previous, health.cause = health.cause, cast(Cause | None, change.current.cause)
+        await self.emitter.event(
+            "cause_attributed",
+            severity="info",
+            device_id=self.config.device_id,
+            cause=health.cause,
+            detail={"previous_cause": previous},
+        )
+        await self.emitter.device_state(self.snapshot)
+        self.live.changed(self.config.device_id)
+
+    def _bookkeeping_failed(self, exc: Exception) -> None:
+        """Log once per episode: a full disk fails every poll, and the log is on a disk too."""
+        if self._bookkeeping_failing:
+            return
+        self._bookkeeping_failing = True
+        if isinstance(exc, OSError | sqlite3.Error):
+            log.error("device %s: health bookkeeping failed: %s", self.config.device_id, exc)
+        else:
+            log.exception("device %s: health bookkeeping failed", self.config.device_id)
 
     async def _close(self) -> None:
         if self._opened:

@@ -78,6 +78,11 @@ class Emitter:
     async def device_state(self, snapshot: DeviceSnapshot) -> None:
         await self._put([self._state(snapshot)])
 
+    async def device_states(self, snapshots: list[DeviceSnapshot]) -> None:
+        """Every device's state again (birth): queued behind what is stored, so order is kept."""
+        if snapshots:
+            await self._put([self._state(snapshot) for snapshot in snapshots])
+
     async def telemetry(
         self, device_id: str, values: Mapping[str, Value], units: Mapping[str, str], full: bool
     ) -> None:
@@ -138,7 +143,7 @@ class Emitter:
             return self._event("state_changed", severity, device_id, change.cause, detail)
         if isinstance(change, FaultRaised):
             detail = {"code": change.fault.code, "message": change.fault.message}
-            return self._event("fault_raised", change.fault.severity, device_id, "device", detail)
+            return self._event("fault_raised", change.fault.severity, device_id, change.fault.cause, detail)
         detail = {
             "code": change.fault.code,
             "message": change.fault.message,

@@ -43,6 +43,8 @@ class Figures:
             "agent_rss_bytes": self._process.memory_info().rss,
             "outbox_depth": stats.depth,
             "outbox_bytes": stats.stored_bytes,
+            "outbox_held": stats.held,  # in memory: the disk refused them (see `storage_full`)
+            "storage_full": not stats.storage_ok,
         }
 
     def agent_info(self) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from edge_agent.errors import LivenessError
 from edge_agent.runtime.tasks import running
 
 log = logging.getLogger(__name__)
@@ -25,10 +26,6 @@ log = logging.getLogger(__name__)
 LIVENESS_FILE = "health.json"
 LIVENESS_INTERVAL_S = 5.0
 MAX_FILE_BYTES = 64 * 1024  # a record is ~300 bytes; anything far larger is not ours
-
-
-class LivenessError(Exception):
-    """The liveness file is missing, unreadable or not a liveness record."""
 
 
 class Liveness(BaseModel):
@@ -64,13 +61,13 @@ def read_liveness(path: Path) -> Liveness:
     except FileNotFoundError:
         raise LivenessError(f"{path} does not exist: the agent is not running or never started") from None
     except OSError as exc:
-        raise LivenessError(f"cannot read {path}: {exc.strerror}") from None
+        raise LivenessError(f"cannot read {path}: {exc.strerror}") from exc
     if len(raw) > MAX_FILE_BYTES:
         raise LivenessError(f"{path} is larger than {MAX_FILE_BYTES} bytes: not a liveness record")
     try:
         return Liveness.model_validate_json(raw)
     except ValidationError as exc:
-        raise LivenessError(f"{path} is not a liveness record: {exc.errors()[0]['msg']}") from None
+        raise LivenessError(f"{path} is not a liveness record: {exc.errors()[0]['msg']}") from exc
 
 
 def remove_liveness(path: Path) -> None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from edge_agent.audit import AuditLog
 from edge_agent.commands.dispatcher import Dispatcher
 from edge_agent.config import AgentConfig
-from edge_agent.health.service import HealthService
+from edge_agent.runtime.cabinet_health import CabinetHealth
 from edge_agent.runtime.device_runner import DeviceRunner
 from edge_agent.runtime.figures import Figures
 from edge_agent.runtime.live_state import LiveState
@@ -28,7 +28,7 @@ class LocalView:
     live: LiveState
     audit: AuditLog
     commands: Dispatcher
-    reports: HealthService  # daily reports for the page
+    reports: CabinetHealth  # daily reports for the page
     figures: Figures
     runners: Mapping[str, DeviceRunner]
     ready: asyncio.Event

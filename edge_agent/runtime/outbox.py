@@ -12,6 +12,17 @@ Quota: when the stored bytes exceed `max_bytes`, telemetry is thinned oldest-fir
 row of the oldest telemetry, repeatedly) until 90 % of the quota is free again. Sequenced
 messages are never dropped, even beyond the quota.
 
+Full disk: when SQLite cannot write (disk full or failing) the outbox holds new messages in a
+bounded memory queue (`outbox_hold.MemoryHold`), with their positions and seqs, so the reporter
+still publishes them live while connected; it tries to store them again at most every
+`STORAGE_RETRY_S`, and on success writes them in order and carries on from disk. `storage_ok`
+and the `on_storage` listeners tell the rest of the agent (the `host` device's `storage_full`
+fault). Deletes that fail are retried then; messages held in memory are not journaled.
+
+Disk use: the quota bounds the whole data dir, not only the rows: the WAL is truncated after each
+checkpoint (`journal_size_limit`), and what the other files (the ledger, the audit log, this
+file's free pages and journal) take is measured and counted before telemetry is thinned.
+
 Sequence: `seq` is per cabinet, persisted in the same transaction as the message, so it keeps
 increasing across restarts and a subscriber can detect gaps.
 
@@ -25,6 +36,9 @@ retained current one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import os
 import sqlite3
 import time
 import uuid
@@ -35,6 +49,9 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 from edge_agent.errors import OutboxError
+from edge_agent.runtime.outbox_hold import HeldMessage, MemoryHold
+
+log = logging.getLogger(__name__)
 
 Kind = Literal["event", "state", "report", "audit", "telemetry"]
 SEQUENCED: frozenset[str] = frozenset({"event", "state", "report", "audit"})
@@ -72,6 +89,10 @@ CREATE TABLE IF NOT EXISTS sent (
 """
 JOURNAL_PRUNE_INTERVAL_S = 600.0
 MAX_REQUEUE = 10_000
+STORAGE_RETRY_S = 1.0
+MEASURE_INTERVAL_S = 5.0
+HOLD_MAX_BYTES = 16 * 2**20  # a cabinet PC has hundreds of MB: hours of events at normal rates
+WAL_SHARE = 16  # the WAL is checkpointed (and truncated) at 1/16 of the quota, 1 MiB at most
 
 T = TypeVar("T")
 
@@ -105,12 +126,18 @@ class OutboxStats:
     max_bytes: int
     thinned_total: int
     rejected_total: int
+    held: int = 0
+    held_bytes: int = 0
+    storage_ok: bool = True
+    disk_bytes: int = 0
 
 
 class Outbox:
     """Async facade over the SQLite queue. Use as `async with Outbox(path, max_bytes=...) as outbox`."""
 
-    def __init__(self, path: Path, *, max_bytes: int, journal_days: float = 35) -> None:
+    def __init__(
+        self, path: Path, *, max_bytes: int, journal_days: float = 35, hold_max_bytes: int = HOLD_MAX_BYTES
+    ) -> None:
         self.path = path
         self.max_bytes = max_bytes
         self.journal_s = journal_days * 86400
@@ -122,6 +149,19 @@ class Outbox:
         self._thinned_total = 0
         self._rejected_total = 0
         self._listeners: list[Callable[[], None]] = []
+        self._hold = MemoryHold(hold_max_bytes)
+        self._storage_ok = True
+        self._storage_error = ""
+        self._reported_ok = True
+        self._storage_listeners: list[Callable[[bool], None]] = []
+        self._retry_at = 0.0
+        self._pending_deletes: list[int] = []
+        self._next_seq = 1
+        self._last_position = 0
+        self._overhead = 0  # disk the data dir uses beyond the counted rows (see the docstring)
+        self._others = 0  # the data dir's files but this database file, measured now and then
+        self._measured_at = 0.0
+        self._dropped_logged = 0
 
     async def __aenter__(self) -> Outbox:
         await self._run(self._open)
@@ -135,26 +175,44 @@ class Outbox:
         """Call `listener` on the event loop after every put (the reporter wakes up on it)."""
         self._listeners.append(listener)
 
+    def on_storage(self, listener: Callable[[bool], None]) -> None:
+        """Call `listener(ok)` on the event loop when storing starts failing (False) or works again."""
+        self._storage_listeners.append(listener)
+
+    @property
+    def storage_ok(self) -> bool:
+        return self._storage_ok
+
     def stats(self) -> OutboxStats:
         return OutboxStats(
-            self._depth, self._bytes, self.max_bytes, self._thinned_total, self._rejected_total
+            self._depth + len(self._hold),
+            self._bytes,
+            self.max_bytes,
+            self._thinned_total + self._hold.dropped_telemetry,
+            self._rejected_total,
+            held=len(self._hold),
+            held_bytes=self._hold.bytes,
+            storage_ok=self._storage_ok,
+            disk_bytes=self._bytes + self._overhead,
         )
 
     async def put(self, messages: Sequence[NewMessage]) -> int:
-        """Store messages atomically, in order. Returns how many telemetry rows were thinned to make room."""
+        """Store messages atomically, in order (in memory while the disk refuses them). Returns how
+        many telemetry rows were thinned to make room."""
         thinned = await self._run(self._put, messages)
+        self._report_storage()
         for listener in self._listeners:
             listener()
         return thinned
 
     async def read_after(self, position: int, limit: int) -> list[StoredMessage]:
-        """Messages after `position`, oldest first."""
+        """Messages after `position`, oldest first (stored ones, then those held in memory)."""
         return await self._run(self._read_after, position, limit)
 
     async def ack(self, positions: Sequence[int]) -> None:
         """The broker has the messages: forget them."""
         if positions:
-            await self._run(self._delete, positions)
+            await self._run(self._ack, positions)
 
     async def requeue(self, first_seq: int, last_seq: int) -> tuple[int, list[tuple[int, int]]]:
         """Queue the journaled messages `first_seq..last_seq` again; (how many, missing ranges).
@@ -183,7 +241,7 @@ class Outbox:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
+            limit_wal(db, min(2**20, self.max_bytes // WAL_SHARE))
             db.execute("PRAGMA synchronous=FULL")
             db.executescript(_SCHEMA)
             self._depth, self._bytes = db.execute(
@@ -191,9 +249,16 @@ class Outbox:
             ).fetchone()
             self._bytes += self._depth * ROW_OVERHEAD_BYTES
             self._rejected_total = db.execute("SELECT COUNT(*) FROM rejected").fetchone()[0]
+            self._next_seq = db.execute("SELECT value FROM meta WHERE key='next_seq'").fetchone()[0]
+            self._last_position = db.execute(
+                "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name='outbox'), 0), "
+                "COALESCE((SELECT MAX(position) FROM outbox), 0), "
+                "COALESCE((SELECT MAX(position) FROM rejected), 0))"
+            ).fetchone()[0]
         except sqlite3.Error as exc:
             raise OutboxError(f"cannot open outbox {self.path}: {exc}") from exc
         self._db = db
+        self._measure()
 
     def _close(self) -> None:
         if self._db is not None:
@@ -207,38 +272,138 @@ class Outbox:
         return self._db
 
     def _put(self, messages: Sequence[NewMessage]) -> int:
+        held = self._numbered(messages)
+        if len(self._hold) and not self._store_held():
+            self._keep_in_memory(held)
+            return 0
+        try:
+            self._insert(held)
+        except sqlite3.OperationalError as exc:  # disk full, I/O error: hold, never crash
+            self._storage_failed(exc)
+            self._keep_in_memory(held)
+            return 0
+        if not self._storage_ok:
+            self._recovered()
+        self._measure(walk=time.monotonic() - self._measured_at >= MEASURE_INTERVAL_S)
+        if self._bytes + self._overhead <= self.max_bytes:
+            return 0
+        try:
+            return self._thin()
+        except sqlite3.OperationalError as exc:  # stored, but no room to thin: retried on the next put
+            self._storage_failed(exc)
+            return 0
+
+    def _numbered(self, messages: Sequence[NewMessage]) -> list[HeldMessage]:
+        """Positions, seqs and payloads for `messages`: taken from the counters, which only move
+        once the messages are stored or held."""
+        position, seq, now = self._last_position, self._next_seq, time.time()
+        numbered = []
+        for message in messages:
+            position += 1
+            message_seq = None
+            if message.kind in SEQUENCED:
+                message_seq, seq = seq, seq + 1
+            payload = message.build(uuid.uuid4().hex, message_seq)
+            numbered.append(
+                HeldMessage(position, message.kind, message.topic, payload, message.qos, message.retain, now)
+            )
+        self._last_position, self._next_seq = position, seq
+        return numbered
+
+    def _insert(self, rows: Sequence[HeldMessage]) -> None:
+        """Write `rows` and the seq counter in one transaction; sqlite3.Error leaves nothing behind."""
         db = self._conn
-        durable = any(message.kind in SEQUENCED for message in messages)
+        durable = any(row.kind in SEQUENCED for row in rows)
         db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-        added = 0
         try:
             db.execute("BEGIN IMMEDIATE")
-            next_seq = db.execute("SELECT value FROM meta WHERE key='next_seq'").fetchone()[0]
-            now = time.time()
-            for message in messages:
-                seq = None
-                if message.kind in SEQUENCED:
-                    seq, next_seq = next_seq, next_seq + 1
-                payload = message.build(uuid.uuid4().hex, seq)
-                db.execute(
-                    "INSERT INTO outbox (kind, topic, payload, qos, retain, created) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (message.kind, message.topic, payload, message.qos, int(message.retain), now),
-                )
-                added += len(payload) + len(message.topic) + ROW_OVERHEAD_BYTES
-            db.execute("UPDATE meta SET value=? WHERE key='next_seq'", (next_seq,))
+            db.executemany(
+                "INSERT INTO outbox (position, kind, topic, payload, qos, retain, created) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(r.position, r.kind, r.topic, r.payload, r.qos, int(r.retain), r.created) for r in rows],
+            )
+            db.execute("UPDATE meta SET value=? WHERE key='next_seq'", (self._next_seq,))
             db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            db.execute("ROLLBACK")
-            raise OutboxError(f"cannot store {len(messages)} message(s): {exc}") from exc
-        self._depth += len(messages)
-        self._bytes += added
-        return self._thin() if self._bytes > self.max_bytes else 0
+        except sqlite3.Error:
+            _rollback(db)
+            raise
+        self._depth += len(rows)
+        self._bytes += sum(row.size + ROW_OVERHEAD_BYTES for row in rows)
+
+    def _keep_in_memory(self, rows: Sequence[HeldMessage]) -> None:
+        for row in rows:
+            self._hold.add(row)
+        if self._hold.dropped_sequenced > self._dropped_logged:
+            log.error(
+                "outbox memory hold full: %d sequenced message(s) dropped in all",
+                self._hold.dropped_sequenced,
+            )
+            self._dropped_logged = self._hold.dropped_sequenced
+
+    def _store_held(self) -> bool:
+        """Try (at most every STORAGE_RETRY_S) to write what memory holds; True once it is on disk."""
+        if time.monotonic() < self._retry_at:
+            return False
+        try:
+            self._insert(self._hold.rows())
+        except sqlite3.OperationalError as exc:
+            self._storage_failed(exc)
+            return False
+        self._hold.clear()
+        self._recovered()
+        return True
+
+    def _recovered(self) -> None:
+        self._storage_ok = True
+        if self._pending_deletes:
+            try:
+                self._delete(self._pending_deletes)
+                self._pending_deletes = []
+            except sqlite3.OperationalError:
+                pass  # tried again on the next recovery; until then they are only duplicates
+        self._measure()
+
+    def _storage_failed(self, exc: sqlite3.Error) -> None:
+        self._storage_ok = False
+        self._storage_error = str(exc)
+        self._retry_at = time.monotonic() + STORAGE_RETRY_S
+
+    def _report_storage(self) -> None:
+        """Log and tell listeners once per change (on the event loop)."""
+        if self._storage_ok == self._reported_ok:
+            return
+        self._reported_ok = self._storage_ok
+        if self._storage_ok:
+            log.warning("outbox: storage available again; messages held in memory are stored")
+        else:
+            log.error(
+                "outbox: storage full or failing (%s): holding new messages in memory (up to %d bytes)",
+                self._storage_error,
+                self._hold.max_bytes,
+            )
+        for listener in self._storage_listeners:
+            listener(self._storage_ok)
+
+    def _measure(self, *, walk: bool = True) -> None:
+        """What the data dir uses on disk beyond the counted rows (see the module docstring): the
+        pages of this file in use (every put: rows cost more than their bytes, and a file never
+        shrinks, so it must not outgrow the quota first) and the other files (now and then)."""
+        try:
+            page_size, pages, free = (
+                self._conn.execute(f"PRAGMA {name}").fetchone()[0]
+                for name in ("page_size", "page_count", "freelist_count")
+            )
+            if walk:
+                self._measured_at = time.monotonic()
+                self._others = _tree_bytes(self.path.parent) - self.path.stat().st_size
+        except (sqlite3.Error, OSError):
+            return
+        self._overhead = self._others + max(0, (pages - free) * page_size - self._bytes)
 
     def _thin(self) -> int:
         """Delete every other row of the oldest telemetry until 90 % of the quota is free."""
         db = self._conn
-        target = int(self.max_bytes * 0.9)
+        target = int(self.max_bytes * 0.9) - self._overhead
         thinned = 0
         while self._bytes > target:
             rows = db.execute(
@@ -259,6 +424,9 @@ class Outbox:
             self._delete(chosen, journal=False)
             thinned += len(chosen)
         self._thinned_total += thinned
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._measure()
         return thinned
 
     def _read_after(self, position: int, limit: int) -> list[StoredMessage]:
@@ -267,7 +435,23 @@ class Outbox:
             "ORDER BY position LIMIT ?",
             (position, limit),
         ).fetchall()
-        return [StoredMessage(p, k, t, bytes(pl), q, bool(r)) for p, k, t, pl, q, r in rows]
+        found = [StoredMessage(p, k, t, bytes(pl), q, bool(r)) for p, k, t, pl, q, r in rows]
+        if len(found) < limit and len(self._hold):
+            after = found[-1].position if found else position
+            held = self._hold.after(after, limit - len(found))
+            found += [StoredMessage(h.position, h.kind, h.topic, h.payload, h.qos, h.retain) for h in held]
+        return found
+
+    def _ack(self, positions: Sequence[int]) -> None:
+        on_disk = self._hold.remove(positions)
+        if not on_disk:
+            return
+        try:
+            self._delete(on_disk)
+        except sqlite3.OperationalError as exc:
+            # Still stored: sent again after a reconnect (a duplicate by id), deleted once writable.
+            self._pending_deletes.extend(on_disk)
+            self._storage_failed(exc)
 
     def _requeue(self, first_seq: int, last_seq: int) -> tuple[int, set[int]]:
         db = self._conn
@@ -277,10 +461,15 @@ class Outbox:
             (first_seq, last_seq),
         ).fetchall()
         now = time.time()
+        if len(self._hold):
+            _rollback(db)
+            raise OutboxError("storage is full: messages held in memory come first")
         for _seq, kind, topic, payload in rows:
+            self._last_position += 1
             db.execute(
-                "INSERT INTO outbox (kind, topic, payload, qos, retain, created) VALUES (?, ?, ?, 1, 0, ?)",
-                (kind, topic, payload, now),
+                "INSERT INTO outbox (position, kind, topic, payload, qos, retain, created) "
+                "VALUES (?, ?, ?, ?, 1, 0, ?)",
+                (self._last_position, kind, topic, payload, now),
             )
             self._depth += 1
             self._bytes += len(payload) + len(topic) + ROW_OVERHEAD_BYTES
@@ -328,6 +517,9 @@ class Outbox:
         self._bytes -= freed
 
     def _reject(self, position: int, reason: str) -> None:
+        if not self._hold.remove([position]):
+            log.error("outbox: refused message at %d was held in memory; not kept aside", position)
+            return
         db = self._conn
         db.execute("BEGIN IMMEDIATE")
         db.execute(
@@ -338,6 +530,32 @@ class Outbox:
         db.execute("COMMIT")
         self._delete([position], journal=False)
         self._rejected_total += 1
+
+
+def limit_wal(db: sqlite3.Connection, wal_bytes: int) -> None:
+    """WAL mode with a small WAL, truncated after each checkpoint: left alone it grows to 4 MB and
+    stays that size."""
+    db.execute("PRAGMA journal_mode=WAL")
+    page_size = db.execute("PRAGMA page_size").fetchone()[0]
+    db.execute(f"PRAGMA wal_autocheckpoint={max(16, wal_bytes // page_size)}")
+    db.execute(f"PRAGMA journal_size_limit={wal_bytes}")
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    """Roll back if a transaction is still open: SQLite may have ended it itself (a failed COMMIT
+    on a full disk), and ROLLBACK then raises "no transaction is active"."""
+    if db.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+
+
+def _tree_bytes(directory: Path) -> int:
+    total = 0
+    for root, _dirs, names in os.walk(directory):
+        for name in names:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(root, name)).st_size
+    return total
 
 
 def _missing_ranges(first: int, last: int, present: set[int]) -> list[tuple[int, int]]:

@@ -22,6 +22,7 @@ from edge_agent.health.service import HealthService
 from edge_agent.local.command_socket import SOCKET_NAME, CommandSocket
 from edge_agent.mqtt.topics import Topics
 from edge_agent.readings import Value
+from edge_agent.runtime.cabinet_health import CabinetHealth
 from edge_agent.runtime.command_replies import CommandReplies
 from edge_agent.runtime.config_reload import ConfigReload
 from edge_agent.runtime.device_runner import DeviceRunner
@@ -42,7 +43,7 @@ class Core:
     outbox: Outbox
     emitter: Emitter
     audit: AuditLog
-    health: HealthService
+    health: CabinetHealth
 
     @classmethod
     def build(cls, identity: Identity) -> Core:
@@ -57,10 +58,10 @@ class Core:
             max_file_age_days=config.audit.max_file_age_days,
             publish=emitter.audit,
         )
-        health = HealthService(
-            config.health, data_dir, cabinet_id=config.cabinet.id, boot_id=identity.boot_id,
-            emitter=emitter, live=live,
-        )  # fmt: skip
+        service = HealthService(
+            config.health, data_dir, cabinet_id=config.cabinet.id, boot_id=identity.boot_id
+        )
+        health = CabinetHealth(service, emitter, live)  # publishes what the service returns
         return cls(identity, topics, live, outbox, emitter, audit, health)
 
 
@@ -81,6 +82,7 @@ class Hardware:
             d.device_id: DeviceRunner(d, pollers[d.device_id], core.emitter, core.live, core.health)
             for d in config.devices
         }
+        core.health.runners = runners  # a change of a device's cause is published by its runner
         power = PowerCycler(
             config.actions.relays, emitter=core.emitter, tz=config.health.tz, save_counts=_saver(core.health)
         )
@@ -105,7 +107,7 @@ class Hardware:
             if self.door is not None:
                 self.door.close()
 
-    def work(self, config: AgentConfig, health: HealthService) -> list[Work]:
+    def work(self, config: AgentConfig, health: CabinetHealth) -> list[Work]:
         """The device-side tasks: stopped before the ledger closes, as they write to it."""
         work: list[Work] = [("health", health.run())]
         if config.actions.auto_power_cycle.enabled and config.actions.relays:
@@ -113,7 +115,7 @@ class Hardware:
         return work + [(f"device:{device_id}", r.run()) for device_id, r in self.runners.items()]
 
 
-def _saver(health: HealthService) -> Callable[[dict[str, Any]], Any]:
+def _saver(health: CabinetHealth) -> Callable[[dict[str, Any]], Any]:
     async def save(counts: dict[str, Any]) -> None:
         await health.swap_meta("power_cycles", counts)  # the daily cap survives a crash loop
 

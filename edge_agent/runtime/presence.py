@@ -1,7 +1,9 @@
 """The link to the broker and the cabinet's retained presence on `status`.
 
-Online (the birth) on every connect; offline with reason `lost` as the last will, or `shutdown`
-after a clean stop, once the outbox had `SHUTDOWN_FLUSH_S` to drain.
+Online (the birth) on every connect, followed by every device's retained state, as Sparkplug's
+birth does: a broker that lost its retained messages (restarted without persistence) has the whole
+cabinet again. Offline with reason `lost` as the last will, or `shutdown` after a clean stop, once
+the outbox had `SHUTDOWN_FLUSH_S` to drain.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from edge_agent.mqtt.topics import Topics
 from edge_agent.readings import utc_now
 from edge_agent.runtime.emitter import Emitter
 from edge_agent.runtime.figures import Identity
+from edge_agent.runtime.live_state import LiveState
 from edge_agent.runtime.outbox import Outbox
 from edge_agent.runtime.tasks import running
 
@@ -31,10 +34,19 @@ class Uplink:
     """The MQTT link, the reporter draining the outbox into it, and the presence they announce."""
 
     def __init__(
-        self, identity: Identity, topics: Topics, outbox: Outbox, on_message: Callable[[Incoming], None]
+        self,
+        identity: Identity,
+        topics: Topics,
+        outbox: Outbox,
+        on_message: Callable[[Incoming], None],
+        *,
+        emitter: Emitter,
+        live: LiveState,
     ) -> None:
         config = identity.config
         self.identity, self.topics, self.outbox = identity, topics, outbox
+        self.emitter, self.live = emitter, live
+        self._restating: set[asyncio.Task[None]] = set()
         self.link = MqttLink(
             config.mqtt,
             client_id=config.mqtt.client_id or f"edge-{config.cabinet.id}",
@@ -42,6 +54,7 @@ class Uplink:
             on_connected=self._on_connected,
             on_message=on_message,
             subscriptions=[topics.command_filter] if config.commands.enabled else [],
+            protocol_file=config.storage.data_dir / "mqtt_protocol.json",
         )
         self.reporter = Reporter(self.link, outbox)
 
@@ -64,12 +77,20 @@ class Uplink:
 
     def _on_connected(self) -> None:
         self.publish_birth()
+        task = asyncio.get_running_loop().create_task(self.restate_devices())
+        self._restating.add(task)
+        task.add_done_callback(self._restating.discard)
 
     def publish_birth(self) -> asyncio.Future[int]:
         return self.link.publish(self.topics.status, self.status(online=True), qos=1, retain=True)
 
+    async def restate_devices(self) -> None:
+        """Every device's state again, through the outbox: behind what it holds, so order is kept."""
+        await self.emitter.device_states(list(self.live.devices.values()))
+
     async def resend_birth(self) -> None:
         await self.publish_birth()
+        await self.restate_devices()
 
     @contextlib.asynccontextmanager
     async def connected(self, group: asyncio.TaskGroup, emitter: Emitter) -> AsyncIterator[None]:
@@ -93,3 +114,5 @@ class Uplink:
                 async with asyncio.timeout(SHUTDOWN_FLUSH_S):
                     await offline
         await self.link.close()
+        for task in self._restating:
+            task.cancel()

@@ -28,7 +28,7 @@ class SharedResources:
             if key in self._items:
                 item, users = self._items[key]
                 self._items[key] = (item, users + 1)
-                return item  # type: ignore[no-any-return]
+                return item  # type: ignore[no-any-return]  # stored as Any: one table holds every kind of resource
             created = await factory()
             self._items[key] = (created, 1)
             return created

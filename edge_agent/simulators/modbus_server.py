@@ -119,7 +119,7 @@ class SimulatedDevice:
                 blocks.append([SimData(0, values=[False] * size, datatype=DataType.BITS)])
             else:
                 blocks.append([SimData(0, values=[0] * size, datatype=DataType.REGISTERS)])
-        return SimDevice(self.unit_id, simdata=tuple(blocks), action=self._action)  # type: ignore[arg-type]
+        return SimDevice(self.unit_id, simdata=tuple(blocks), action=self._action)  # type: ignore[arg-type]  # pymodbus' SimDevice stubs want a list
 
     async def _action(
         self, function_code: int, start: int, address: int, count: int, registers: list[int], values: Any
@@ -197,7 +197,7 @@ class ModbusSimulator:
 
     async def stop(self) -> None:
         if self._server is not None:
-            await self._server.shutdown()  # type: ignore[no-untyped-call]
+            await self._server.shutdown()  # type: ignore[no-untyped-call]  # pymodbus server is untyped
             self._server = None
 
     def _sim_devices(self) -> list[SimDevice]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from support.agent import running_agent
 from support.certs import TestPki
 from support.diagnostics_agent import PASSWORDS, PageAgent, page_agent
 from support.mosquitto import Broker
@@ -20,7 +21,6 @@ from support.scripted_device import SCRIPTS, Script, ScriptedConfig
 from edge_agent.config import load_config
 from edge_agent.diagnostics.users import UserStore
 from edge_agent.readings import Fault
-from edge_agent.runtime.agent import Agent
 
 pytestmark = pytest.mark.integration
 
@@ -121,12 +121,7 @@ async def test_page_over_https_with_secure_cookie(tmp_path: Path, broker: Broker
     )
     config = load_config(config_file)
     UserStore(config.diagnostics.users_file).add("tech", PASSWORDS["tech"], "technician")
-    stop = asyncio.Event()
-    agent = Agent(config)
-    task = asyncio.create_task(agent.run(stop))
-    try:
-        async with asyncio.timeout(10):
-            await agent.ready.wait()
+    async with running_agent(config):
         context = ssl.create_default_context(cafile=str(pki.ca_file))
         url = f"https://localhost:{port}"
         connector = aiohttp.TCPConnector(ssl=context)
@@ -140,10 +135,6 @@ async def test_page_over_https_with_secure_cookie(tmp_path: Path, broker: Broker
             data = {"user": "tech", "password": PASSWORDS["tech"], "csrf": token.group(1)}
             async with fresh.post(f"{url}/login", data=data, allow_redirects=False) as r:
                 assert "Secure" in r.headers["Set-Cookie"]
-    finally:
-        stop.set()
-        async with asyncio.timeout(15):
-            await task
 
 
 async def test_daily_report_made_on_demand_is_on_the_page(page: PageAgent) -> None:

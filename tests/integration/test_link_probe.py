@@ -93,5 +93,5 @@ async def test_uplink_cut_with_lan_up_is_a_network_carrier_window(
         blackhole.close()  # the carrier is back: the port now refuses, so the host answers
         ended = (await central.until(_event("cabinet_outage_ended"), timeout=15)).json()
         assert ended["cause"] == "network_carrier"
-        totals = agent.health.core.ledger.totals("_cabinet", "2000-01-01", "2100-01-01")
+        totals = agent.health.service.core.ledger.totals("_cabinet", "2000-01-01", "2100-01-01")
         assert totals.offline_cause_s["network_carrier"] > 0

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 
 import pytest
+from support.agent import running_agent, wait_until
 from support.mosquitto import Broker
 
 from edge_agent import __version__
-from edge_agent.config import load_config
 from edge_agent.local.health_gate import check_health
-from edge_agent.runtime.agent import Agent
 from edge_agent.runtime.liveness_file import liveness_path, read_liveness
 
 pytestmark = pytest.mark.integration
@@ -23,23 +21,15 @@ async def test_agent_writes_and_removes_its_liveness_file(tmp_path: Path, broker
     config_file.write_text(
         f"cabinet: {{id: c1}}\nmqtt: {{host: 127.0.0.1, port: {broker.port}}}\nstorage: {{data_dir: state}}\n"
     )
-    agent = Agent(load_config(config_file))
-    stop = asyncio.Event()
-    task = asyncio.create_task(agent.run(stop))
-    async with asyncio.timeout(20):
-        await agent.ready.wait()
-        while not liveness_path(tmp_path / "state").exists():  # noqa: ASYNC110 - a file has no event
-            await asyncio.sleep(0.05)
-    record = read_liveness(liveness_path(tmp_path / "state"))
-    assert (record.version, record.pid, record.boot_id) == (__version__, os.getpid(), agent.boot_id)
-    # The process check wants an edge-agent command line, which pytest's is not: only the rest here.
-    report = check_health(tmp_path / "state", expect_version=__version__)
-    assert {c.name: c.ok for c in report.checks if c.name != "process"} == {
-        "liveness_file": True,
-        "fresh": True,
-        "version": True,
-    }
-    stop.set()
-    async with asyncio.timeout(30):
-        await task
+    async with running_agent(config_file) as agent:
+        await wait_until(liveness_path(tmp_path / "state").exists)  # a file has no event to await
+        record = read_liveness(liveness_path(tmp_path / "state"))
+        assert (record.version, record.pid, record.boot_id) == (__version__, os.getpid(), agent.boot_id)
+        # The process check wants an edge-agent command line, which pytest's is not: only the rest here.
+        report = check_health(tmp_path / "state", expect_version=__version__)
+        assert {c.name: c.ok for c in report.checks if c.name != "process"} == {
+            "liveness_file": True,
+            "fresh": True,
+            "version": True,
+        }
     assert not liveness_path(tmp_path / "state").exists()

@@ -12,7 +12,8 @@ from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from edge_agent.actions.config import ModbusCoil
-from edge_agent.actions.relay import ModbusRelay, RelayError
+from edge_agent.actions.relay import ModbusRelay
+from edge_agent.errors import RelayError
 
 pytestmark = pytest.mark.integration
 UNIT, COIL = 3, 5

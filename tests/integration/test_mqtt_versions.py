@@ -32,7 +32,8 @@ async def test_plain_3_1_1_when_configured(broker, subscriber_factory, tmp_path:
 class OnlyMqtt311:
     """A broker stand-in that refuses MQTT 5 (CONNACK 'unacceptable protocol version') and accepts 3.1.1."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, close_on_5: bool = False) -> None:
+        self.close_on_5 = close_on_5  # close the connection without any CONNACK, as some brokers do
         self.levels: list[int] = []
         self.published_topics: list[str] = []
         self.server: asyncio.Server | None = None
@@ -49,6 +50,8 @@ class OnlyMqtt311:
                 if kind == 1:  # CONNECT: protocol name (2 + 4 bytes) then the level
                     level = body[6]
                     self.levels.append(level)
+                    if level != 4 and self.close_on_5:
+                        break
                     writer.write(bytes([0x20, 2, 0, 0 if level == 4 else 1]))
                     await writer.drain()
                     if level != 4:
@@ -93,6 +96,15 @@ async def test_falls_back_to_3_1_1_when_the_broker_refuses_5(tmp_path: Path) -> 
         await wait_until(lambda: f"{ROOT}/status" in broker.published_topics, timeout=15)
         assert agent.link.connected.is_set()
     assert broker.levels[:2] == [5, 4]  # tried 5, then 3.1.1
+
+
+async def test_falls_back_to_3_1_1_when_the_broker_closes_without_connack(tmp_path: Path) -> None:
+    broker = OnlyMqtt311(close_on_5=True)
+    port = await broker.start()
+    async with running_agent(write_config(tmp_path, port=port)) as agent:
+        await wait_until(lambda: f"{ROOT}/status" in broker.published_topics, timeout=15)
+        assert agent.link.connected.is_set()
+    assert broker.levels[:2] == [5, 4]
 
 
 async def test_wrong_ca_is_refused_logged_once_and_retried(

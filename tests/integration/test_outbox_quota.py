@@ -40,6 +40,10 @@ async def test_quota_thins_telemetry_and_keeps_every_event(
         pulses = agent.pollers["pulse"].count  # type: ignore[attr-defined]
         stats = agent.outbox.stats()
         assert stats.stored_bytes <= QUOTA * 1.1  # within the quota, give or take one batch of events
+        # The quota bounds the whole data dir: outbox, its WAL, the ledger and its WAL, the rest.
+        used = _tree_bytes(tmp_path / "data")
+        print(f"data dir {used} bytes on disk for a quota of {QUOTA}")
+        assert used <= QUOTA * 1.5, sorted((p.name, p.stat().st_size) for p in (tmp_path / "data").rglob("*"))
 
         broker.restart()
         await central.until(
@@ -53,3 +57,7 @@ async def test_quota_thins_telemetry_and_keeps_every_event(
     assert report.first == 1  # from agent_started on, not one event lost
     telemetry = central.messages(f"{ROOT}/device/pulse/telemetry")
     assert 0 < len(telemetry) < pulses  # telemetry was thinned
+
+
+def _tree_bytes(directory: Path) -> int:
+    return sum(path.stat().st_size for path in directory.rglob("*") if path.is_file())

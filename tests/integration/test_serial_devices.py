@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.agent import wait_until
 
 from edge_agent.devices.base import DeviceContext
 from edge_agent.devices.serial.config import SerialConfig
@@ -30,13 +29,6 @@ def _poller(port: Path, tmp_path: Path, **settings: Any) -> SerialPoller:
     return SerialPoller(config, DeviceContext(tmp_path, SharedResources()))
 
 
-async def _until(check: Callable[[], Awaitable[bool]], timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not await check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
-
-
 @pytest.mark.parametrize("protocol", ["csr", "csr_direction", "csr_ascii", "stalker", "ascii_line"])
 async def test_radar_stream_is_decoded(protocol: str, tmp_path: Path) -> None:
     scenario = RadarScenario(protocol=protocol, frame_interval_s=0.02, vehicle_every_s=0.1, speeds_kmh=[77])
@@ -51,7 +43,7 @@ async def test_radar_stream_is_decoded(protocol: str, tmp_path: Path) -> None:
             async def seen() -> bool:
                 return poller.radar is not None and poller.radar.speed_frames >= 3
 
-            await _until(seen)
+            await wait_until(seen)
             result = await poller.poll()
         finally:
             simulator.cancel()
@@ -87,7 +79,7 @@ async def test_radar_silence_restarts_and_bad_speeds(tmp_path: Path) -> None:
             async def counted() -> bool:
                 return radar.bad_frames >= 1 and radar.restarts_total >= 2
 
-            await _until(counted)
+            await wait_until(counted)
             codes = {f.code for f in (await poller.poll()).faults}
             assert codes == {"radar_restarting"}
             radar_sim.silent = True
@@ -153,7 +145,7 @@ async def test_unplugged_port_is_cabinet_then_back(tmp_path: Path) -> None:
         async def lost() -> bool:
             return not poller.port.is_open
 
-        await _until(lost)
+        await wait_until(lost)
         with pytest.raises(DeviceUnreachable) as raised:
             await poller.poll()
         assert raised.value.cause == "cabinet"

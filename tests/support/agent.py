@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import signal
 import subprocess
@@ -129,10 +130,16 @@ async def running_agent(config: AgentConfig | Path) -> AsyncIterator[Agent]:
 
 
 async def wait_until(predicate: Any, timeout: float = 10.0, interval: float = 0.02) -> None:
-    """Wait for in-process state the agent exposes no event for (e.g. a counter); bounded by timeout."""
+    """Wait for in-process state the agent exposes no event for (e.g. a counter); bounded by timeout.
+
+    The one polling helper of the suite: `predicate` returns a truth value or an awaitable of one."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not predicate():
+    while not await _truth(predicate()):
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         await asyncio.sleep(interval)
+
+
+async def _truth(value: Any) -> bool:
+    return bool(await value) if inspect.isawaitable(value) else bool(value)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from edge_agent.config import load_config
 from edge_agent.devices.base import DeviceConfig
 from edge_agent.diagnostics.users import UserStore
 from edge_agent.runtime.agent import Agent
+from support.agent import running_agent
 from support.ports import free_port
 from support.scripted_device import SCRIPTS, Script, registered
 
@@ -64,17 +64,8 @@ async def page_agent(
         store = UserStore(config.diagnostics.users_file)
         store.add("tech", PASSWORDS["tech"], "technician")
         store.add("viewer", PASSWORDS["viewer"], "viewer")
-        agent = Agent(config)
-        stop = asyncio.Event()
-        task = asyncio.create_task(agent.run(stop))
-        async with asyncio.timeout(10):
-            await agent.ready.wait()
-        assert agent.diagnostics is not None, "the page did not start"
-        try:
+        async with running_agent(config) as agent:
+            assert agent.diagnostics is not None, "the page did not start"
             yield PageAgent(
                 agent, f"http://127.0.0.1:{config.diagnostics.port}", config.diagnostics.users_file
             )
-        finally:
-            stop.set()
-            async with asyncio.timeout(15):
-                await task

@@ -1,23 +1,39 @@
-"""A controller and a cabinet test host in two network namespaces, joined by a veth pair.
+"""Network namespaces for tests: two namespaces joined by a veth pair, and ways to work inside them.
 
 Everything this module creates lives inside namespaces it made itself: the two addresses of the
 /30 below exist only there, so no other machine or address is ever reached. The file system is
 shared with this machine; callers install under a per-test folder.
 
-The cabinet namespace runs a real OpenSSH server (generated host key, one authorized key) and a
-mosquitto broker on its own loopback for the agents installed there.
+Generic parts (shared by the integration tests and the HIL benches):
+- `NamespacePair`: two namespaces (names carry the pid and a random tag), a veth pair, addresses.
+- `run_in_namespace` / `NamespaceLoop`: run Python code in a namespace, on a thread that entered
+  it (setns is per thread; threads and processes it starts inherit it): in-process simulators
+  listen there, a subscriber's client connects from there, a `Popen` from there runs there.
+- `NamespacePair.silent_cut`: drop every packet between the two (nftables/iptables DROP, no RST,
+  no ICMP): a silent uplink cut, not a refusal.
+
+`NetnsLab` (fleet tests) adds a real OpenSSH server and a mosquitto broker in the cabinet side.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import ctypes
 import os
 import secrets
 import shutil
 import signal
 import subprocess
+import threading
 import time
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import Future
 from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+_CLONE_NEWNET = 0x40000000
 
 CONTROLLER_ADDRESS = "10.213.77.1"
 CABINET_ADDRESS = "10.213.77.2"
@@ -44,6 +60,144 @@ def unavailable_reason() -> str | None:
 
 def _run(*argv: str) -> None:
     subprocess.run(argv, check=True, capture_output=True, timeout=30)
+
+
+def enter_namespace(name: str) -> None:
+    """Move the calling thread (only it) into network namespace `name`."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = os.open(f"/run/netns/{name}", os.O_RDONLY)
+    try:
+        if libc.setns(fd, _CLONE_NEWNET) != 0:
+            error = ctypes.get_errno()
+            raise OSError(error, f"setns into {name}: {os.strerror(error)}")
+    finally:
+        os.close(fd)
+
+
+def run_in_namespace(name: str, work: Callable[[], T], timeout: float = 60) -> T:
+    """Run `work` on a new thread inside namespace `name`; what it starts (threads, processes,
+    sockets) stays there. Returns its result or raises its exception."""
+    result: Future[T] = Future()
+
+    def target() -> None:
+        try:
+            enter_namespace(name)
+            result.set_result(work())
+        except BaseException as exc:  # handed to the caller, who re-raises it
+            result.set_exception(exc)
+
+    threading.Thread(target=target, name=f"in-{name}", daemon=True).start()
+    return result.result(timeout)
+
+
+class NamespaceLoop:
+    """An asyncio loop on its own thread inside a namespace: servers started on it listen there."""
+
+    def __init__(self, name: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        ready: Future[None] = Future()
+
+        def target() -> None:
+            try:
+                enter_namespace(name)
+            except OSError as exc:
+                ready.set_exception(exc)
+                return
+            asyncio.set_event_loop(self.loop)
+            self.loop.call_soon(ready.set_result, None)
+            self.loop.run_forever()
+
+        self._thread = threading.Thread(target=target, name=f"loop-{name}", daemon=True)
+        self._thread.start()
+        ready.result(30)
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 60) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def call(self, function: Callable[[], T], timeout: float = 30) -> T:
+        """Run a plain function on the loop's thread (to mutate what lives there safely)."""
+
+        async def call() -> T:
+            return function()
+
+        return self.run(call(), timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(30)
+        self.loop.close()
+
+
+class NamespacePair:
+    """Two network namespaces joined by a veth pair: `a` holds ADDRESS_A, `b` holds ADDRESS_B."""
+
+    ADDRESS_A = CONTROLLER_ADDRESS
+    ADDRESS_B = CABINET_ADDRESS
+
+    def __init__(self, role_a: str = "a", role_b: str = "b") -> None:
+        tag = f"{os.getpid()}-{secrets.token_hex(2)}"
+        self.a, self.b = f"ea-{role_a}-{tag}", f"ea-{role_b}-{tag}"
+        short = secrets.token_hex(3)
+        self._veth = (f"eva{short}", f"evb{short}")  # interface names: 15 characters at most
+        self._cut: str | None = None
+
+    def start(self) -> NamespacePair:
+        try:
+            for ns in (self.a, self.b):
+                _run("ip", "netns", "add", ns)
+                _run("ip", "-n", ns, "link", "set", "lo", "up")
+            end_a, end_b = self._veth
+            _run("ip", "-n", self.a, "link", "add", end_a, "type", "veth", "peer", "name", end_b,
+                 "netns", self.b)  # fmt: skip
+            for ns, dev, address in ((self.a, end_a, self.ADDRESS_A), (self.b, end_b, self.ADDRESS_B)):
+                _run("ip", "-n", ns, "addr", "add", f"{address}/{PREFIX_LENGTH}", "dev", dev)
+                _run("ip", "-n", ns, "link", "set", dev, "up")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def exec_argv(self, ns: str, *argv: str) -> list[str]:
+        return ["ip", "netns", "exec", ns, *argv]
+
+    @contextlib.contextmanager
+    def silent_cut(self) -> Iterator[float]:
+        """Drop every packet between the two namespaces (seen from `b`); yields when it took effect."""
+        self.cut()
+        try:
+            yield time.time()
+        finally:
+            self.restore()
+
+    def cut(self) -> float:
+        """Start dropping (an nftables table in `b`: input and output to/from `a`); returns the time."""
+        table = f"eacut{secrets.token_hex(2)}"
+        rules = (
+            f"table inet {table} {{\n"
+            f" chain input {{ type filter hook input priority 0; ip saddr {self.ADDRESS_A} drop; }}\n"
+            f" chain output {{ type filter hook output priority 0; ip daddr {self.ADDRESS_A} drop; }}\n"
+            "}\n"
+        )
+        subprocess.run(self.exec_argv(self.b, "nft", "-f", "-"), input=rules.encode(), check=True,
+                       capture_output=True, timeout=30)  # fmt: skip
+        self._cut = table
+        return time.time()
+
+    def restore(self) -> float:
+        """Stop dropping; returns the time."""
+        if self._cut is not None:
+            _run(*self.exec_argv(self.b, "nft", "delete", "table", "inet", self._cut))
+            self._cut = None
+        return time.time()
+
+    def stop(self) -> None:
+        """Kill what still runs in the namespaces (started there by this test), then delete them."""
+        for ns in (self.a, self.b):
+            pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True, timeout=30)
+            for pid in pids.stdout.split():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(pid), signal.SIGKILL)
+            subprocess.run(["ip", "netns", "delete", ns], capture_output=True, timeout=30, check=False)
 
 
 class NetnsLab:

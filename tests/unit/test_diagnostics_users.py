@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from edge_agent.cli import main
-from edge_agent.diagnostics.users import UserError, UserStore, hash_password, verify_password
+from edge_agent.diagnostics.users import UserStore, hash_password, verify_password
+from edge_agent.errors import UserError
 
 
 def test_hash_is_salted_scrypt_and_verifies() -> None:

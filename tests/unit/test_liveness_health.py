@@ -16,14 +16,9 @@ import pytest
 from support.processes import wait_exec
 
 from edge_agent.cli import main
+from edge_agent.errors import LivenessError
 from edge_agent.local.health_gate import check_health, data_dir_of, probe_url
-from edge_agent.runtime.liveness_file import (
-    Liveness,
-    LivenessError,
-    liveness_path,
-    read_liveness,
-    write_liveness,
-)
+from edge_agent.runtime.liveness_file import Liveness, liveness_path, read_liveness, write_liveness
 
 
 @pytest.fixture

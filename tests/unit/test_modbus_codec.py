@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge_agent.devices.modbus.codec import DecodeError, decode, encode, registers_to_bytes
+from edge_agent.devices.modbus.codec import decode, encode, registers_to_bytes
 from edge_agent.devices.modbus.profile import ValueDef
+from edge_agent.errors import DecodeError
 
 
 def _value(**fields: Any) -> ValueDef:

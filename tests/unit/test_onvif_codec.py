@@ -7,7 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from edge_agent.devices.onvif_camera import codec
-from edge_agent.devices.onvif_camera.codec import CodecError, StorageStatus
+from edge_agent.devices.onvif_camera.codec import StorageStatus
+from edge_agent.errors import CodecError
 from edge_agent.simulators.onvif_camera import soap, vendor
 from edge_agent.simulators.onvif_camera.states import state_named
 

@@ -20,7 +20,7 @@ def _at(seconds: float) -> datetime:
 def test_starts_unknown_then_ok_on_first_success() -> None:
     tracker = HealthTracker(offline_after_failures=3, now=T0)
     assert tracker.health.state == "unknown"
-    assert tracker.on_success(PollResult(), _at(1)) == [StateChanged("unknown", "ok", None, "")]
+    assert tracker.on_success(PollResult(), _at(1)) == [StateChanged("unknown", "ok", None, "", _at(1))]
     assert tracker.on_success(PollResult(), _at(2)) == []  # no repeats
 
 
@@ -39,24 +39,34 @@ def test_offline_after_n_failures_with_the_error_cause() -> None:
     tracker.on_success(PollResult(), _at(1))
     tracker.on_failure(DeviceUnreachable("port gone", cause="cabinet"), _at(2))
     changes = tracker.on_failure(DeviceUnreachable("port gone", cause="cabinet"), _at(3))
-    assert changes == [StateChanged("ok", "offline", "cabinet", "port gone")]
-    assert tracker.health.since == _at(3)
+    # Confirmed after the debounce, back-dated to the first failed poll: that is when it began.
+    assert changes == [StateChanged("ok", "offline", "cabinet", "port gone", _at(2))]
+    assert tracker.health.since == _at(2)
     assert tracker.on_failure(DeviceError("still"), _at(4)) == []
 
 
 def test_faults_set_degraded_or_fault_and_are_raised_and_cleared_once() -> None:
     tracker = HealthTracker(offline_after_failures=1, now=T0)
     changes = tracker.on_success(PollResult(faults=[WARN]), _at(1))
-    assert changes == [FaultRaised(WARN), StateChanged("unknown", "degraded", None, "disk at 90 %")]
+    assert changes == [FaultRaised(WARN), StateChanged("unknown", "degraded", None, "disk at 90 %", _at(1))]
     changes = tracker.on_success(PollResult(faults=[WARN, CRIT]), _at(2))
-    assert changes == [FaultRaised(CRIT), StateChanged("degraded", "fault", "device", "no current")]
+    assert changes == [FaultRaised(CRIT), StateChanged("degraded", "fault", "device", "no current", _at(2))]
     assert tracker.on_success(PollResult(faults=[WARN, CRIT]), _at(3)) == []
     changes = tracker.on_success(PollResult(), _at(12))
     assert changes == [
         FaultCleared(WARN, 11.0),
         FaultCleared(CRIT, 10.0),
-        StateChanged("fault", "ok", None, ""),
+        StateChanged("fault", "ok", None, "", _at(12)),
     ]
+
+
+def test_a_failure_run_broken_by_a_good_poll_starts_again_from_the_next_failure() -> None:
+    tracker = HealthTracker(offline_after_failures=2, now=T0)
+    tracker.on_failure(DeviceError("lost"), _at(1))
+    tracker.on_success(PollResult(), _at(2))
+    tracker.on_failure(DeviceError("lost"), _at(3))
+    changes = tracker.on_failure(DeviceError("lost"), _at(4))
+    assert [change.at for change in changes if isinstance(change, StateChanged)] == [_at(3)]
 
 
 def test_fault_text_update_is_not_a_new_fault() -> None:

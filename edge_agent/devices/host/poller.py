@@ -71,6 +71,10 @@ class HostPoller(Poller[HostConfig]):
             ),
         ]
         faults = []
+        if values.get("storage_full") is True:  # the agent's outbox, not psutil: the disk said no
+            held = values.get("outbox_held")
+            message = f"the data disk refuses writes; {held} message(s) held in memory"
+            faults.append(Fault(code="storage_full", severity="critical", message=message))
         for code, value, limit, text in checks:
             if not isinstance(value, int | float) or value < limit.warning:
                 continue

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from edge_agent.config_base import StrictModel
 from edge_agent.devices.base import DeviceConfig
@@ -24,6 +24,25 @@ class LinkConfig(DeviceConfig):
     gateway: Target | None = Field(None, description="The carrier's gateway / router, if it has a TCP port.")
     lan_switch: Target | None = Field(None, description="The cabinet LAN switch (web or SSH port).")
     attempts: int = Field(
-        3, ge=1, le=10, description="Connects per target and probe; loss = failed / attempts."
+        3, ge=1, le=10, description="Connects per target and probe, in turn; loss = failed / attempts."
     )
-    connect_timeout_s: float = Field(2.0, gt=0, le=30, description="Timeout of one connect.")
+    connect_timeout_s: float = Field(
+        1.5,
+        gt=0,
+        le=30,
+        description="Timeout of one connect; attempts x connect_timeout_s must fit in timeout_s.",
+    )
+
+    @model_validator(mode="after")
+    def _probe_fits_in_the_poll(self) -> Self:
+        # A silent cut (packets dropped) makes every connect wait its full timeout: if the probe
+        # cannot finish within the poll's timeout, the probe itself goes offline (cause device)
+        # and the cabinet never books network_carrier.
+        needed = self.attempts * self.connect_timeout_s
+        if needed >= self.timeout_s:
+            raise ValueError(
+                f"attempts x connect_timeout_s = {self.attempts} x {self.connect_timeout_s:g} s ="
+                f" {needed:g} s must be shorter than timeout_s ({self.timeout_s:g} s): a silent"
+                " uplink cut would time the probe out instead of booking network_carrier"
+            )
+        return self

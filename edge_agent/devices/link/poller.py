@@ -2,13 +2,18 @@
 
 Publishes the cabinet evidence of `health.attribution`: `uplink_up` (the central broker accepts
 connections), `lan_up` (the cabinet switch answers), plus round-trip times and loss. A refused
-connection (RST) proves the host answers, so it counts as reachable. The link device itself is
-always `ok` when it ran: an uplink cut is the cabinet's outage, not the probe's.
+connection (RST) proves the host answers, so it counts as reachable: a broker host that refuses
+means the path is up and the centre's process is down. Only silence (dropped packets, no
+RST/ICMP) is a cut. The link device itself is always `ok` when it ran: an uplink cut is the
+cabinet's outage, not the probe's. Every connect (and its close) sits in `connect_timeout_s`, and
+the configuration guarantees attempts x connect_timeout_s < the poll's timeout, so a silent cut
+is reported as evidence (`uplink_up` false) before the poll itself could time out.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import time
 
@@ -20,24 +25,21 @@ _ANSWERED = {errno.ECONNREFUSED, errno.ECONNRESET}
 
 
 async def probe(target: Target, timeout_s: float) -> float | None:
-    """Round trip of one TCP connect in ms, or None when the host did not answer."""
+    """Round trip of one TCP connect in ms, or None when the host did not answer within `timeout_s`."""
     started = time.monotonic()
     try:
-        async with asyncio.timeout(timeout_s):
-            _reader, writer = await asyncio.open_connection(target.host, target.port)
-    except OSError as exc:
-        if exc.errno in _ANSWERED:
-            return (time.monotonic() - started) * 1000
-        return None
+        async with asyncio.timeout(timeout_s):  # connect and close together: one bounded attempt
+            try:
+                _reader, writer = await asyncio.open_connection(target.host, target.port)
+            except OSError as exc:
+                return (time.monotonic() - started) * 1000 if exc.errno in _ANSWERED else None
+            rtt_ms = (time.monotonic() - started) * 1000
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+            return rtt_ms
     except TimeoutError:
         return None
-    writer.close()
-    try:
-        async with asyncio.timeout(timeout_s):
-            await writer.wait_closed()
-    except (OSError, TimeoutError):
-        pass
-    return (time.monotonic() - started) * 1000
 
 
 class LinkPoller(Poller[LinkConfig]):

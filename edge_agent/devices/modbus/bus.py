@@ -22,45 +22,18 @@ from pymodbus.framer import FramerType
 
 from edge_agent.devices.modbus.config import ModbusConfig, RtuTransport
 from edge_agent.devices.modbus.profile import Function
+from edge_agent.errors import (
+    BusBadFrame,
+    BusBadLength,
+    BusExceptionReply,
+    BusTimeout,
+    BusUnavailable,
+)
 
 # pymodbus logs every unanswered request at ERROR; we count them and log state changes instead.
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 
 _GUARD_S = 1.0  # on top of the request timeout, in case the client itself hangs
-
-
-class BusError(Exception):
-    """A transaction failed. ``kind`` is the counter it belongs to."""
-
-    kind = "error"
-
-
-class BusTimeout(BusError):
-    kind = "timeout"
-
-
-class BusBadFrame(BusError):
-    """Bytes arrived but no valid reply: CRC error, garbage or a truncated frame."""
-
-    kind = "bad_frame"
-
-
-class BusBadLength(BusError):
-    kind = "bad_length"
-
-
-class BusExceptionReply(BusError):
-    kind = "exception_reply"
-
-    def __init__(self, code: int) -> None:
-        super().__init__(f"exception reply, code {code}")
-        self.code = code
-
-
-class BusUnavailable(BusError):
-    """The link cannot be opened (port gone, connection refused)."""
-
-    kind = "unavailable"
 
 
 @dataclass

@@ -13,13 +13,10 @@ import struct
 from collections.abc import Sequence
 
 from edge_agent.devices.modbus.profile import BIT_FUNCTIONS, Order, ValueDef
+from edge_agent.errors import DecodeError
 from edge_agent.readings import Value
 
 _STRUCT = {"int16": ">h", "uint16": ">H", "int32": ">i", "uint32": ">I", "float32": ">f", "float64": ">d"}
-
-
-class DecodeError(ValueError):
-    """The registers cannot hold the value (too few words)."""
 
 
 def registers_to_bytes(registers: Sequence[int], order: Order) -> bytes:

@@ -16,7 +16,6 @@ from edge_agent.devices.base import DeviceConfig
 from edge_agent.devices.modbus.profile import (
     Order,
     Profile,
-    ProfileError,
     Rule,
     ValueDef,
     is_path,
@@ -24,6 +23,7 @@ from edge_agent.devices.modbus.profile import (
     output_names,
     rule_values,
 )
+from edge_agent.errors import ProfileError
 
 
 class TcpTransport(StrictModel):
@@ -86,7 +86,7 @@ class ModbusConfig(DeviceConfig):
         try:
             profile = load_profile(_profile_ref(self.profile, info))
         except ProfileError as exc:
-            raise ValueError(str(exc)) from None
+            raise ValueError(str(exc)) from exc
         unknown = sorted(set(self.overrides) - {v.name for v in profile.values})
         if unknown:
             raise ValueError(f"overrides name values not in profile {profile.name}: {unknown}")

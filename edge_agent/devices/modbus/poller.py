@@ -12,12 +12,20 @@ from collections import Counter
 from typing import Any
 
 from edge_agent.devices.base import DeviceContext, Poller
-from edge_agent.devices.modbus.bus import BusError, BusTimeout, BusUnavailable, ModbusBus
-from edge_agent.devices.modbus.codec import DecodeError, decode
+from edge_agent.devices.modbus.bus import ModbusBus
+from edge_agent.devices.modbus.codec import decode
 from edge_agent.devices.modbus.config import ModbusConfig, RtuTransport
 from edge_agent.devices.modbus.planner import ReadRequest, plan
 from edge_agent.devices.modbus.rules import RuleEngine
-from edge_agent.errors import DeviceProtocolError, DeviceTimeout, DeviceUnreachable
+from edge_agent.errors import (
+    BusError,
+    BusTimeout,
+    BusUnavailable,
+    DecodeError,
+    DeviceProtocolError,
+    DeviceTimeout,
+    DeviceUnreachable,
+)
 from edge_agent.readings import Cause, PollResult, Value
 
 

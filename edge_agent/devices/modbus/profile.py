@@ -16,6 +16,7 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from edge_agent.config_base import StrictModel
+from edge_agent.errors import ProfileError
 
 Function = Literal["coil", "discrete_input", "holding", "input"]
 DataType = Literal["bool", "int16", "uint16", "int32", "uint32", "float32", "float64", "string"]
@@ -178,10 +179,6 @@ def is_path(reference: str) -> bool:
     return "/" in reference or reference.endswith((".yaml", ".yml"))
 
 
-class ProfileError(ValueError):
-    """A profile cannot be found or is invalid."""
-
-
 def shipped_profiles() -> list[str]:
     """Names of the profiles shipped with edge-agent."""
     folder = resources.files("edge_agent") / "profiles"
@@ -203,17 +200,17 @@ def load_profile(name_or_path: str) -> Profile:
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ProfileError(f"profile {name_or_path}: invalid YAML: {exc}") from None
+        raise ProfileError(f"profile {name_or_path}: invalid YAML: {exc}") from exc
     try:
         return Profile.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        raise ProfileError(f"profile {name_or_path}: {where}: {first['msg']}") from None
+        raise ProfileError(f"profile {name_or_path}: {where}: {first['msg']}") from exc
 
 
 def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ProfileError(f"cannot read profile {path}: {exc.strerror}") from None
+        raise ProfileError(f"cannot read profile {path}: {exc.strerror}") from exc

@@ -143,7 +143,8 @@ class RuleEngine:
         # A missing value does not flip a condition either way.
         now_holds = was if any(result is None for result in results) else all(results)
         if now_holds:
-            outcome.faults.append(Fault(rule.code, rule.severity, _format(rule.message, values)))
+            message = _format(rule.message, values)
+            outcome.faults.append(Fault(rule.code, rule.severity, message, rule.cause or "device"))
         detail = {c.value: values.get(c.value) for c in rule.all}
         if now_holds and not was:
             self._active.add(rule.code)

@@ -41,7 +41,7 @@ async def run(poller: Camera, action: str, args: Mapping[str, Any]) -> dict[str,
         code = classify(exc)
         raise CommandError(
             "auth_failed" if code == "auth_failed" else "device_error", describe(code, exc)
-        ) from None
+        ) from exc
     finally:
         await poller.session.reset()  # the camera restarts or its clock moved: rediscover, re-measure
     return result

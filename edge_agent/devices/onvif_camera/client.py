@@ -19,7 +19,8 @@ from onvif import ONVIFCamera
 from onvif.client import _WSDL_PATH, AsyncTransportProtocolErrorHandler, ONVIFService
 from onvif.definition import SERVICES
 
-from edge_agent.devices.onvif_camera.failures import AuthFailed, HttpStatusError, ResponseTooLarge, classify
+from edge_agent.devices.onvif_camera.failures import classify
+from edge_agent.errors import AuthFailed, HttpStatusError, ResponseTooLarge
 
 _CHUNK = 65536
 
@@ -179,7 +180,7 @@ class OnvifSession:
             return await getattr(proxy, operation)(params)
         except Exception as exc:
             if classify(exc) == "auth_failed":
-                raise AuthFailed(f"{operation}: camera refused the credentials") from None
+                raise AuthFailed(f"{operation}: camera refused the credentials") from exc
             raise
 
     def supports(self, service: str) -> bool:

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from lxml import etree
 
+from edge_agent.errors import CodecError
+
 CardState = Literal["ok", "missing", "unformatted", "error"]
 MIB = 2**20
 KIB = 2**10
@@ -21,10 +23,6 @@ KIB = 2**10
 # GiB vs GB), so a reading is judged by the smallest label that can hold it.
 NOMINAL_SIZES_GB = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048)
 _OVER_LABEL = 1.02  # tolerance for cards that report a hair above their label
-
-
-class CodecError(ValueError):
-    """An answer that cannot be understood (malformed, hostile or of the wrong shape)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +53,7 @@ def parse_xml(data: bytes) -> etree._Element:
     try:
         root = etree.fromstring(data, _PARSER)
     except etree.XMLSyntaxError as exc:
-        raise CodecError(f"malformed XML: {exc}") from None
+        raise CodecError(f"malformed XML: {exc}") from exc
     if root is None:
         raise CodecError("empty XML document")
     return root
@@ -169,7 +167,7 @@ def camera_utc(system_date_and_time: Any) -> datetime:
         date, time = utc.Date, utc.Time
         return datetime(date.Year, date.Month, date.Day, time.Hour, time.Minute, time.Second, tzinfo=UTC)
     except (AttributeError, TypeError, ValueError) as exc:
-        raise CodecError(f"no usable UTCDateTime in GetSystemDateAndTime: {exc}") from None
+        raise CodecError(f"no usable UTCDateTime in GetSystemDateAndTime: {exc}") from exc
 
 
 def strip_userinfo(uri: str) -> str:

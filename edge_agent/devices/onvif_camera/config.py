@@ -55,9 +55,9 @@ class OnvifCameraConfig(DeviceConfig):
     )
     request_timeout_s: float = Field(5, gt=0, le=60, description="Limit for one check's requests.")
     telemetry: TelemetryConfig = Field(
-        default_factory=lambda: TelemetryConfig(deadband=DEFAULT_DEADBANDS)  # type: ignore[call-arg]
+        default_factory=lambda: TelemetryConfig(deadband=DEFAULT_DEADBANDS)  # type: ignore[call-arg]  # pydantic fills the other defaults
     )
-    checks: CheckIntervals = Field(default_factory=CheckIntervals)  # type: ignore[arg-type]
+    checks: CheckIntervals = Field(default_factory=CheckIntervals)  # type: ignore[arg-type]  # pydantic's stubs reject a model class as default_factory
     clock_tolerance_s: float = Field(2, gt=0, description="Camera clock drift above this is a fault.")
     storage_api: StorageApi = Field(
         "auto",

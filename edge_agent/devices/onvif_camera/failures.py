@@ -20,8 +20,16 @@ from collections.abc import Iterator
 import aiohttp
 import zeep.exceptions
 
-from edge_agent.devices.onvif_camera.codec import CodecError
-from edge_agent.errors import DeviceError, DeviceProtocolError, DeviceTimeout, DeviceUnreachable
+from edge_agent.errors import (
+    AuthFailed,
+    CodecError,
+    DeviceError,
+    DeviceProtocolError,
+    DeviceTimeout,
+    DeviceUnreachable,
+    HttpStatusError,
+    ResponseTooLarge,
+)
 
 # Every code `classify` returns but `error` (unclassified): each has a fault-catalogue entry.
 FAILURE_CODES = (
@@ -36,22 +44,6 @@ FAILURE_CODES = (
     "auth_failed",
 )
 MESSAGE_CHARS = 200  # camera texts are bounded before they reach logs and payloads
-
-
-class ResponseTooLarge(Exception):
-    """The camera's answer exceeded the configured size cap."""
-
-
-class HttpStatusError(Exception):
-    """An HTTP error status whose body is not a SOAP answer."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(f"HTTP {status}")
-        self.status = status
-
-
-class AuthFailed(Exception):
-    """The camera refused our credentials. The camera is up; the configuration (or camera) is wrong."""
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:

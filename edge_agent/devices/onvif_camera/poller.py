@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +23,7 @@ from edge_agent.devices.onvif_camera.config import OnvifCameraConfig
 from edge_agent.devices.onvif_camera.failures import classify, describe, device_error
 from edge_agent.devices.onvif_camera.identity import IdentityStore
 from edge_agent.devices.onvif_camera.schedule import CheckSchedule, Evidence
+from edge_agent.errors import RtspError
 from edge_agent.readings import DeviceEvent, Fault, PollResult, Value, utc_now
 
 log = logging.getLogger(__name__)
@@ -67,8 +68,22 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
         self._drift_s: float | None = None
         self._auth_error: str | None = None
         self._events: list[DeviceEvent] = []
-        # Faults the poll cannot see, set by a failed firmware upgrade (edge_agent/firmware/).
-        self.pinned_faults: dict[str, Fault] = {}
+        # Faults the poll cannot see, pinned by a failed firmware upgrade (edge_agent/firmware/).
+        self._pinned: dict[str, Fault] = {}
+
+    # --- what a firmware upgrade asks of the camera (edge_agent/firmware/upgrade.py) ---------------
+
+    def pin_fault(self, fault: Fault) -> None:
+        """Report `fault` with every poll until cleared: the poll itself cannot see it."""
+        self._pinned[fault.code] = fault
+
+    def clear_faults(self, codes: Iterable[str]) -> None:
+        for code in codes:
+            self._pinned.pop(code, None)
+
+    def recheck_identity(self) -> None:
+        """Read the identity (firmware version) again at the next poll."""
+        self.schedule.make_due("identity")
 
     async def open(self) -> None:
         # The runner calls open() again after a failure here: every step is done at most once.
@@ -113,7 +128,7 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
             code = classify(exc)
             if code == "auth_failed":  # a camera that wrongly wants login for its clock: reachable
                 return {}, [self._auth_fault(describe(code, exc))]
-            raise device_error(code, exc) from None
+            raise device_error(code, exc) from exc
         rtt = time.monotonic() - started
         # The camera truncates to whole seconds: +0.5 s centres the estimate.
         drift = (camera_now + timedelta(seconds=0.5) - (wall + timedelta(seconds=rtt / 2))).total_seconds()
@@ -136,7 +151,7 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
         except Exception as exc:
             code = classify(exc)
             if code != "auth_failed":
-                raise device_error(code, exc) from None
+                raise device_error(code, exc) from exc
             self._auth_error = describe(code, exc)
             return False
         return True
@@ -215,9 +230,9 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
             media = await rtsp_probe.describe(
                 uri, self.config.username, password, timeout_s=self.config.request_timeout_s / 2
             )
-        except (rtsp_probe.RtspError, TimeoutError, OSError) as exc:
+        except (RtspError, TimeoutError, OSError) as exc:
             values["rtsp_ok"] = False
-            reason = describe(classify(exc), exc) if not isinstance(exc, rtsp_probe.RtspError) else str(exc)
+            reason = describe(classify(exc), exc) if not isinstance(exc, RtspError) else str(exc)
             return Evidence(
                 values, [Fault("stream_unavailable", "critical", f"main stream not served: {reason[:120]}")]
             )
@@ -288,7 +303,7 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
         if self._auth_error is not None and not any(f.code == "auth_failed" for f in faults):
             faults.append(self._auth_fault(self._auth_error))
         faults.extend(
-            fault for code, fault in self.pinned_faults.items() if all(f.code != code for f in faults)
+            fault for code, fault in self._pinned.items() if all(f.code != code for f in faults)
         )
         events, self._events = self._events, []
         diagnostics: dict[str, Any] = {"check_errors": self.schedule.errors(), "missing_evidence": missing}

@@ -9,15 +9,11 @@ import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from edge_agent.devices.onvif_camera.failures import AuthFailed
+from edge_agent.errors import AuthFailed, RtspError
 
 MAX_HEAD_BYTES = 16384
 MAX_SDP_BYTES = 65536
 _PARAM = re.compile(r'(\w+)=(?:"([^"]*)"|([^\s,]+))')
-
-
-class RtspError(Exception):
-    """The RTSP server answered with something other than a usable SDP."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ import aiohttp
 from edge_agent.devices.onvif_camera import codec
 from edge_agent.devices.onvif_camera.client import read_capped
 from edge_agent.devices.onvif_camera.codec import StorageStatus
-from edge_agent.devices.onvif_camera.failures import AuthFailed, HttpStatusError
+from edge_agent.errors import AuthFailed, HttpStatusError
 
 
 @dataclass(frozen=True)

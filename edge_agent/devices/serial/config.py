@@ -46,8 +46,8 @@ class SerialConfig(DeviceConfig):
     codec: CodecName = Field(
         description="Frame format: csr, csr_direction, csr_ascii, stalker, ascii_line, vivotek_illuminator."
     )
-    radar: RadarHealth = Field(default_factory=RadarHealth)  # type: ignore[arg-type]
-    illuminator: IlluminatorHealth = Field(default_factory=IlluminatorHealth)  # type: ignore[arg-type]
+    radar: RadarHealth = Field(default_factory=RadarHealth)  # type: ignore[arg-type]  # pydantic's stubs reject a model class as default_factory
+    illuminator: IlluminatorHealth = Field(default_factory=IlluminatorHealth)  # type: ignore[arg-type]  # pydantic's stubs reject a model class as default_factory
 
     @model_validator(mode="after")
     def _ranges(self) -> SerialConfig:

@@ -14,9 +14,9 @@ import time
 from edge_agent.devices.base import DeviceContext, Poller
 from edge_agent.devices.serial.config import SerialConfig
 from edge_agent.devices.serial.illuminator import IlluminatorClient
-from edge_agent.devices.serial.port import PortLost, SerialPort
+from edge_agent.devices.serial.port import SerialPort
 from edge_agent.devices.serial.radar import RadarMonitor
-from edge_agent.errors import DeviceUnreachable
+from edge_agent.errors import DeviceUnreachable, PortLost
 from edge_agent.readings import PollResult
 
 log = logging.getLogger(__name__)

@@ -12,12 +12,9 @@ import contextlib
 import serial
 
 from edge_agent.devices.serial.config import SerialConfig
+from edge_agent.errors import PortLost
 
 READ_CHUNK = 4096
-
-
-class PortLost(Exception):
-    """The serial port is gone or cannot be opened."""
 
 
 class SerialPort:

@@ -291,7 +291,7 @@ class CameraSimulator:
         try:
             self.state = state_named(request.match_info["name"], vendor=self.state.vendor)
         except ValueError as exc:
-            raise web.HTTPBadRequest(text=str(exc)) from None
+            raise web.HTTPBadRequest(text=str(exc)) from exc
         return web.Response(text=f"state {request.match_info['name']}\n")
 
     async def _power_cycle(self, _request: web.Request) -> web.StreamResponse:
@@ -334,8 +334,8 @@ class CameraSimulator:
 
     def with_vendor(self, name: str) -> None:
         """Switch the camera to another vendor (identity and storage API follow)."""
-        _, model = VENDOR_IDENTITY[name]  # type: ignore[index]
-        self.state = replace(self.state, vendor=name, model=model)  # type: ignore[arg-type]
+        _, model = VENDOR_IDENTITY[name]  # type: ignore[index]  # keyed by the Vendor Literal; a bad name raises KeyError
+        self.state = replace(self.state, vendor=name, model=model)  # type: ignore[arg-type]  # `name` was checked by the lookup above
 
 
 async def _read_image(request: web.Request) -> bytes:

@@ -70,7 +70,7 @@ def state_named(name: str, **overrides: object) -> CameraState:
     """A fresh state from a scripted name (see `STATES`), with optional field overrides."""
     if name not in STATES:
         raise ValueError(f"unknown camera state {name!r}; known: {', '.join(sorted(STATES))}")
-    return replace(CameraState(), **{**STATES[name], **overrides})  # type: ignore[arg-type]
+    return replace(CameraState(), **{**STATES[name], **overrides})  # type: ignore[arg-type]  # scripted states are plain dicts of field values
 
 
 VENDOR_IDENTITY: dict[Vendor, tuple[str, str]] = {
