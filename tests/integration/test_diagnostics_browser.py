@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from support.agent import wait_until
 from support.diagnostics_agent import PASSWORDS, PageAgent, page_agent
 from support.mosquitto import Broker
 from support.scripted_device import SCRIPTS, Script, ScriptedConfig
@@ -152,6 +153,8 @@ async def test_fault_turns_red_then_power_cycle_language_and_report(
 
 async def test_phone_screenshots(page_agent_running: PageAgent, browser: Any) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
+    radar = page_agent_running.agent.live.devices["radar"]
+    await wait_until(lambda: "last_frame_text" in radar.diagnostics)  # one good poll first
     SCRIPTS["radar"].unreachable = True  # goes offline after 3 failed polls
     page = await _login(browser, page_agent_running.url, width=390, height=844, mobile=True)
     await page.wait_for_selector('[data-device-id="radar"].state-offline', timeout=5000)

@@ -306,7 +306,8 @@
     const head = el("section", { class: "panel", id: "device-head" });
     const faults = el("section", { class: "panel" });
     const readings = el("section", { class: "panel" });
-    const raw = el("section", { class: "panel raw" });
+    const rawText = el("pre");
+    const raw = el("section", { class: "panel raw" }, el("details", {}, el("summary", { text: t("raw") }), rawText));
     const acts = el("section", { class: "panel", id: "device-actions" });
     main.append(el("p", {}, el("a", { href: "/", text: "← " + t("back") })), head, faults, acts, readings, raw);
 
@@ -332,10 +333,9 @@
           el("span", { class: "rname", text: label(name), title: name }),
           el("span", { class: typeof d.values[name] === "string" && d.values[name].length > 14 ? "num long" : "num", text: value(d.values[name], d.units[name]) }),
           trend(history[name], d.units[name])))));
-      const open = Boolean(raw.querySelector("details[open]"));  // live redraws keep it open
+      // Only the text changes: the expert's open view (and a click on it) survives live redraws.
       const messages = d.faults.map((f) => f.code + ": " + f.message).concat(d.reason ? [d.reason] : []);
-      raw.replaceChildren(el("details", { open }, el("summary", { text: t("raw") }),
-        el("pre", { text: messages.join("\n") + "\n\n" + JSON.stringify(d.diagnostics, null, 2) })));
+      rawText.textContent = messages.join("\n") + "\n\n" + JSON.stringify(d.diagnostics, null, 2);
     }
     const perDevice = init.actions.filter((a) => a.per_device);
     acts.append(el("h2", { text: t("actions") }), el("div", { class: "action-list" }, perDevice.map((a) => actionButton(a, () => d.device_id))));
