@@ -59,7 +59,22 @@ setup_venv() {
   fi
 }
 
-setup() { setup_system; setup_venv; }
+# The stock `onvif-zeep` (the 2018 client the design names) in a venv of its own: it and the
+# agent's onvif-zeep-async both install a package called `onvif`. Tests meet the simulator with it.
+ONVIF_ZEEP_VENV=.venv-onvif-zeep
+setup_onvif_zeep() {
+  local stamp="$ONVIF_ZEEP_VENV/.installed" want="onvif-zeep==0.2.12"
+  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return 0
+  echo "installing $want into $ONVIF_ZEEP_VENV (the independent ONVIF client of the tests)"
+  [ -x "$ONVIF_ZEEP_VENV/bin/python" ] || python3 -m venv "$ONVIF_ZEEP_VENV"
+  if ! "$ONVIF_ZEEP_VENV/bin/python" -m pip install -q "$want" >"$ONVIF_ZEEP_VENV/install.log" 2>&1; then
+    tail -20 "$ONVIF_ZEEP_VENV/install.log" >&2
+    exit 1
+  fi
+  echo "$want" >"$stamp"
+}
+
+setup() { setup_system; setup_venv; setup_onvif_zeep; }
 
 case "${1:-help}" in
   setup) setup ;;

@@ -71,7 +71,7 @@ async def _wait_healthy(url: str, deadline_s: float = 15) -> None:
 
 
 async def _login(context: object, url: str) -> object:
-    page = await context.new_page()  # type: ignore[attr-defined]
+    page = await context.new_page()  # type: ignore[attr-defined]  # playwright objects come in as Any-typed
     await page.goto(f"{url}/login")
     await page.fill("input[name=user]", "bench")
     await page.fill("input[name=password]", PASSWORD)
@@ -81,7 +81,7 @@ async def _login(context: object, url: str) -> object:
 
 
 async def _weight_and_render(browser: object, url: str) -> None:
-    context = await browser.new_context()  # type: ignore[attr-defined]
+    context = await browser.new_context()  # type: ignore[attr-defined]  # playwright objects come in as Any-typed
     page = await _login(context, url)
     paints, loads = [], []
     for _ in range(10):
@@ -108,7 +108,7 @@ async def _weight_and_render(browser: object, url: str) -> None:
 
 
 async def _cookies(context: object) -> dict[str, str]:
-    return {c["name"]: c["value"] for c in await context.cookies()}  # type: ignore[attr-defined]
+    return {c["name"]: c["value"] for c in await context.cookies()}  # type: ignore[attr-defined]  # playwright objects come in as Any-typed
 
 
 def _cpu_percent(process: psutil.Process, seconds: float) -> float:
@@ -121,7 +121,7 @@ def _cpu_percent(process: psutil.Process, seconds: float) -> float:
 async def _cpu_with_pages(browser: object, url: str, process: psutil.Process, seconds: float) -> None:
     idle = await asyncio.to_thread(_cpu_percent, process, seconds)
     print(f"agent CPU, no page open:   {idle:5.1f} % of one core ({seconds:.0f} s, 5 host devices at 1 s)")
-    context = await browser.new_context()  # type: ignore[attr-defined]
+    context = await browser.new_context()  # type: ignore[attr-defined]  # playwright objects come in as Any-typed
     pages = [await _login(context, url)]
     for _ in range(4):
         page = await context.new_page()
@@ -132,7 +132,7 @@ async def _cpu_with_pages(browser: object, url: str, process: psutil.Process, se
     print(f"agent CPU, 5 live pages:   {busy:5.1f} % of one core")
     print(f"agent RSS with the page:   {process.memory_info().rss / 2**20:.1f} MiB")
     for page in pages:
-        await page.close()  # type: ignore[attr-defined]
+        await page.close()  # type: ignore[attr-defined]  # playwright objects come in as Any-typed
     await context.close()
 
 

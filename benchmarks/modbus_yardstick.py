@@ -134,7 +134,7 @@ async def _run(seconds: float) -> None:
             clocks.on_request(data)
         return original(sending, data)
 
-    simulator._trace = trace  # type: ignore[method-assign]
+    simulator._trace = trace  # type: ignore[method-assign]  # the test replaces the method with a double
     modbus_port, broker_port = _free_port(), _free_port()
     await simulator.start_tcp("127.0.0.1", modbus_port)
     with tempfile.TemporaryDirectory() as tmp:
@@ -143,7 +143,7 @@ async def _run(seconds: float) -> None:
         subscriber = _subscribe(broker_port, clocks)
         config = _agent_config(workdir, broker_port, modbus_port)
         # Started once, before measuring: the blocking spawn cannot disturb the figures.
-        agent = subprocess.Popen([sys.executable, "-m", "edge_agent", "run", "--config", str(config)])  # noqa: ASYNC220
+        agent = subprocess.Popen([sys.executable, "-m", "edge_agent", "run", "--config", str(config)])  # noqa: ASYNC220 - a benchmark starting the agent before its measuring loop
         try:
             await _measure(psutil.Process(agent.pid), clocks, seconds)
         finally:

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     AnyDeviceConfig = DeviceConfig
 else:
     _device_models = tuple(kind.config_model for kind in KINDS.values())
-    AnyDeviceConfig = Annotated[Union[_device_models], Field(discriminator="type")]  # noqa: UP007
+    AnyDeviceConfig = Annotated[Union[_device_models], Field(discriminator="type")]  # noqa: UP007 - `X | Y` cannot be built from a runtime tuple
 
 
 class CabinetConfig(StrictModel):
@@ -73,12 +73,12 @@ class CommandsConfig(StrictModel):
 class AgentConfig(StrictModel):
     cabinet: CabinetConfig
     mqtt: MqttConfig
-    storage: StorageConfig = Field(default_factory=StorageConfig)  # type: ignore[arg-type]
-    logging: LoggingConfig = Field(default_factory=LoggingConfig)  # type: ignore[arg-type]
-    commands: CommandsConfig = Field(default_factory=CommandsConfig)  # type: ignore[arg-type]
+    storage: StorageConfig = Field(default_factory=StorageConfig)  # type: ignore[arg-type]  # pydantic's stubs reject a model class as default_factory
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)  # type: ignore[arg-type]  # pydantic's stubs reject a model class as default_factory
+    commands: CommandsConfig = Field(default_factory=CommandsConfig)  # type: ignore[arg-type]  # pydantic's stubs reject a model class as default_factory
     diagnostics: DiagnosticsConfig = Field(default_factory=dict, validate_default=True)
-    health: HealthConfig = Field(default_factory=HealthConfig)  # type: ignore[arg-type]
-    audit: AuditConfig = Field(default_factory=AuditConfig)  # type: ignore[arg-type]
+    health: HealthConfig = Field(default_factory=HealthConfig)  # type: ignore[arg-type]  # pydantic's stubs reject a model class as default_factory
+    audit: AuditConfig = Field(default_factory=AuditConfig)  # type: ignore[arg-type]  # pydantic's stubs reject a model class as default_factory
     actions: ActionsConfig = Field(default_factory=ActionsConfig)
     firmware: FirmwareConfig = Field(default_factory=FirmwareConfig)
     devices: list[AnyDeviceConfig] = Field(default_factory=list, description="The devices in this cabinet.")

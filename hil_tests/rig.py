@@ -131,7 +131,7 @@ class Rig:
 
     async def _radar(self, request: web.Request) -> web.Response:
         assert self.radar is not None
-        self.radar.apply(RadarStep(at_s=0, action=request.match_info["action"]))  # type: ignore[arg-type]
+        self.radar.apply(RadarStep(at_s=0, action=request.match_info["action"]))  # type: ignore[arg-type]  # a test double or a deliberately wrong value
         return web.json_response({"ok": True})
 
 

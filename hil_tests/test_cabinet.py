@@ -15,7 +15,7 @@ from target import Target
 pytestmark = pytest.mark.integration
 
 
-def _state_settled(target: Target, device_id: str):  # type: ignore[no-untyped-def]
+def _state_settled(target: Target, device_id: str):  # type: ignore[no-untyped-def]  # a matcher over the subscriber's untyped messages
     topic = f"{target.root}/device/{device_id}/state"
     return lambda m: m.topic == topic and m.json()["state"] != "unknown"
 

@@ -15,6 +15,7 @@ from aiohttp import web
 from edge_agent.diagnostics import handlers_api as api
 from edge_agent.diagnostics import handlers_auth as auth
 from edge_agent.diagnostics import handlers_pages as pages
+from edge_agent.diagnostics.connections import IDLE_TIMEOUT_S, CappedConnections
 from edge_agent.diagnostics.history import History
 from edge_agent.diagnostics.live_stream import events
 from edge_agent.diagnostics.logbuffer import RecentLog
@@ -85,17 +86,25 @@ class DiagnosticsServer:
     def __init__(self, agent: AgentView, app: web.Application | None = None) -> None:
         self.app = app or build_app(agent)
         self.state = self.app[STATE]
-        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+        self._runner = web.AppRunner(
+            self.app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S, keepalive_timeout=IDLE_TIMEOUT_S
+        )
+        self._listener: asyncio.Server | None = None
 
     async def start(self) -> bool:
         """Listen; False (logged) when the address is unusable: the agent runs on without its page."""
         config = self.state.config
         await self._runner.setup()
+        assert self._runner.server is not None
         try:
-            site = web.TCPSite(
-                self._runner, config.listen, config.port, ssl_context=_tls(self.state.agent), backlog=32
+            # Our own listener instead of web.TCPSite, to put the connection cap in front.
+            self._listener = await asyncio.get_running_loop().create_server(
+                CappedConnections(self._runner.server),
+                config.listen,
+                config.port,
+                ssl=_tls(self.state.agent),
+                backlog=32,
             )
-            await site.start()
         except (OSError, ssl.SSLError) as exc:
             log.error("diagnostics page cannot listen on %s:%d: %s", config.listen, config.port, exc)
             await self._runner.cleanup()
@@ -114,6 +123,8 @@ class DiagnosticsServer:
                 group.create_task(_watch_publishing(self.state), name="page-publish-watch")
         finally:
             self.state.recent_log.remove()
+            if self._listener is not None:
+                self._listener.close()
             await self._runner.cleanup()
 
 

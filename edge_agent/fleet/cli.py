@@ -1,4 +1,4 @@
-"""`edge-agent fleet collect | watch | report`: the centre's command line."""
+"""`edge-agent fleet collect | watch | report | serve`: the centre's command line."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ def add_parser(commands: Subparsers[argparse.ArgumentParser]) -> None:
     _add_collect(actions)
     add_watch_parser(actions)
     _add_report(actions)
+    _add_serve(actions)
 
 
 def _add_collect(actions: Subparsers[argparse.ArgumentParser]) -> None:
@@ -40,6 +41,9 @@ def _add_collect(actions: Subparsers[argparse.ArgumentParser]) -> None:
     )
     collect.add_argument("--sweep-interval-s", type=float, default=5.0, help="how often to look for seq gaps")
     collect.add_argument("--gap-grace-s", type=float, default=10.0, help="age of a hole before it counts")
+    collect.add_argument(
+        "--stats-interval-s", type=float, default=0, help="print figures (JSON) this often (0: at the end)"
+    )
     collect.set_defaults(handler=_collect)
 
 
@@ -69,6 +73,18 @@ def _add_report(actions: Subparsers[argparse.ArgumentParser]) -> None:
     report.set_defaults(handler=_report)
 
 
+def _add_serve(actions: Subparsers[argparse.ArgumentParser]) -> None:
+    serve = actions.add_parser("serve", help="read-only web view for the duty room")
+    serve.add_argument("--database", "-d", default=DEFAULT_DATABASE, help="SQLite file or PostgreSQL DSN")
+    serve.add_argument(
+        "--users-file", type=Path, required=True, help="accounts (edge-agent user --users-file FILE add NAME)"
+    )
+    serve.add_argument("--listen", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8090)
+    serve.add_argument("--contract", action="append", type=Path, help="contract YAML (default: the examples)")
+    serve.set_defaults(handler=_serve)
+
+
 def _stop_on_signals() -> threading.Event:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -92,6 +108,8 @@ def _collect(args: argparse.Namespace) -> int:
         group=args.group,
         sweep_interval_s=args.sweep_interval_s,
         gaps=GapPolicy(grace_s=args.gap_grace_s),
+        stats_interval_s=args.stats_interval_s,
+        on_stats=lambda figures: print(json.dumps(figures), flush=True),
         **({"name": args.name} if args.name else {}),
     )
     stop = _stop_on_signals()
@@ -146,4 +164,26 @@ def _report(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
     else:
         args.output.write_text(text, encoding="utf-8")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from edge_agent.diagnostics.users import UserStore
+    from edge_agent.fleet.contracts import ContractError, example_contracts, load_contract
+    from edge_agent.fleet.store import Store
+    from edge_agent.fleet.web import make_app
+
+    try:
+        contracts = [load_contract(p) for p in args.contract] if args.contract else example_contracts()
+        store = Store.open(args.database)
+    except (ContractError, RuntimeError, OSError) as exc:
+        print(f"cannot serve: {exc}", file=sys.stderr)
+        return 2
+    try:
+        web.run_app(make_app(store, UserStore(args.users_file), contracts), host=args.listen, port=args.port,
+                    print=lambda text: print(text, flush=True))  # fmt: skip
+    finally:
+        store.close()
     return 0

@@ -19,6 +19,7 @@ import queue
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,9 @@ from edge_agent.mqtt.payloads import CommandRequest
 from edge_agent.mqtt.topics import Topics, subscription
 
 log = logging.getLogger(__name__)
+
+Batch = list[tuple[paho.MQTTMessage, float]]
+MAX_RETRY_S = 10.0
 
 
 @dataclass
@@ -64,6 +68,8 @@ class CollectorOptions:
     batch_max: int = 500
     sweep_interval_s: float = 5.0
     gaps: GapPolicy = field(default_factory=GapPolicy)
+    stats_interval_s: float = 0  # 0: no periodic figures
+    on_stats: Callable[[dict[str, Any]], None] | None = None
 
 
 class Collector:
@@ -78,6 +84,8 @@ class Collector:
         self._client = new_client(
             mqtt, mqtt.client_id or f"fleet-collect-{self.options.name}", manual_ack=True
         )
+        self._pending: Batch = []  # a batch the database refused, tried again before new ones
+        self._failures = 0
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
 
@@ -86,21 +94,48 @@ class Collector:
         self._client.connect(self.mqtt.host, self.mqtt.effective_port, keepalive=self.mqtt.keepalive_s)
         self._client.loop_start()
         next_sweep = time.monotonic() + self.options.sweep_interval_s
+        next_stats = time.monotonic() + (self.options.stats_interval_s or float("inf"))
         try:
             while not stop.is_set():
-                self._store_batch(self._take_batch(timeout_s=0.2))
+                if not self._guarded(self._store_batch, self._pending or self._take_batch(timeout_s=0.2)):
+                    stop.wait(min(0.2 * 2**self._failures, MAX_RETRY_S))
+                    continue
+                if time.monotonic() >= next_stats and self.options.on_stats is not None:
+                    next_stats = time.monotonic() + self.options.stats_interval_s
+                    self.options.on_stats({"collector": self.options.name, **self.stats.summary()})
                 if time.monotonic() >= next_sweep:
                     next_sweep = time.monotonic() + self.options.sweep_interval_s
-                    self.stats.resend_requests += sweep(
-                        self.store, time.time(), self.options.gaps, self.options.name, self._request_resend
-                    )
+                    self._guarded(self._sweep, [])
         finally:
             self._client.disconnect()
             self._client.loop_stop()
-        self._store_batch(self._take_batch(timeout_s=0))  # stored but not acked: redelivered or resent
         return self.stats
 
-    def _take_batch(self, timeout_s: float) -> list[tuple[paho.MQTTMessage, float]]:
+    def _guarded(self, step: Callable[[Batch], None], batch: Batch) -> bool:
+        """Run a database step; on an error keep the batch (not acknowledged) to try again later.
+
+        The database may be restarting, or two collectors' transactions may have collided: both
+        pass. A streak of failures is logged once, with the first error, and once when it ends.
+        """
+        try:
+            step(batch)
+        except Exception:  # the collector's loop is the boundary: it must outlive any database error
+            if not self._failures:
+                log.exception("collector %s: database step failed; retrying", self.options.name)
+            self._failures += 1
+            self._pending = batch
+            return False
+        if self._failures:
+            log.warning("collector %s: database back after %d failure(s)", self.options.name, self._failures)
+        self._failures, self._pending = 0, []
+        return True
+
+    def _sweep(self, _batch: Batch) -> None:
+        self.stats.resend_requests += sweep(
+            self.store, time.time(), self.options.gaps, self.options.name, self._request_resend
+        )
+
+    def _take_batch(self, timeout_s: float) -> Batch:
         try:
             batch = [self._inbox.get(timeout=timeout_s) if timeout_s else self._inbox.get_nowait()]
         except queue.Empty:
@@ -112,7 +147,7 @@ class Collector:
                 break
         return batch
 
-    def _store_batch(self, batch: list[tuple[paho.MQTTMessage, float]]) -> None:
+    def _store_batch(self, batch: Batch) -> None:
         if not batch:
             return
         now = time.time()

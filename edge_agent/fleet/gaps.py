@@ -49,70 +49,62 @@ def find_gaps(store: Store, now: float, policy: GapPolicy) -> list[tuple[str, in
 
 
 def sweep(store: Store, now: float, policy: GapPolicy, collector: str, request: RequestResend) -> int:
-    """Record new gaps, close filled ones, request the ones due; returns how many were requested."""
+    """Record new gaps, close filled ones, request the ones due; returns how many requests were sent.
+
+    One request per cabinet and sweep, spanning its due gaps (a cabinet drops commands beyond
+    10/s); seqs in between that were not lost come again and are dropped as duplicates.
+    """
     with store.transaction():
-        for cabinet_id, first, last in find_gaps(store, now, policy):
-            store.execute(
-                "INSERT INTO gap (cabinet_id, from_seq, to_seq, detected_at, status) "
-                "VALUES (?, ?, ?, ?, 'open') ON CONFLICT (cabinet_id, from_seq) DO NOTHING",
-                (cabinet_id, first, last, now),
-            )
-        _close_filled(store)
-    due = store.query(
-        "SELECT cabinet_id, from_seq, to_seq, requested_at FROM gap WHERE status = 'open' "
-        "AND (requested_at IS NULL OR requested_at < ?)",
-        (now - policy.retry_s,),
-    )
-    requested = 0
-    for cabinet_id, first, last, requested_at in due:
-        if _claim(store, cabinet_id, first, requested_at, now, collector):
-            request(cabinet_id, first, last, f"{TRANSACTION_PREFIX}:{first}:{last}")
-            log.info("cabinet %s: seq %d..%d missing, asked to resend", cabinet_id, first, last)
-            requested += 1
-    return requested
+        store.executemany(
+            "INSERT INTO gap (cabinet_id, from_seq, to_seq, detected_at, status) "
+            "VALUES (?, ?, ?, ?, 'open') ON CONFLICT (cabinet_id, from_seq) DO NOTHING",
+            [
+                (cabinet_id, first, last, now)
+                for cabinet_id, first, last in sorted(find_gaps(store, now, policy))
+            ],
+        )
+        store.execute(FILL_GAPS)
+        claimed = store.query(CLAIM_DUE, (now, collector, now - policy.retry_s))
+    spans: dict[str, tuple[int, int]] = {}
+    for cabinet_id, first, last in claimed:
+        low, high = spans.get(cabinet_id, (int(first), int(last)))
+        spans[cabinet_id] = (min(low, int(first)), max(high, int(last)))
+    for cabinet_id, (first, last) in sorted(spans.items()):
+        last = min(last, first + MAX_SPAN - 1)  # the rest is asked at the next retry
+        request(cabinet_id, first, last, f"{TRANSACTION_PREFIX}:{first}:{last}")
+        log.info("cabinet %s: seq %d..%d has gaps, asked to resend", cabinet_id, first, last)
+    return len(spans)
 
 
-def _close_filled(store: Store) -> None:
-    for cabinet_id, first, last in store.query(
-        "SELECT cabinet_id, from_seq, to_seq FROM gap WHERE status = 'open'"
-    ):
-        (count,) = store.query(
-            "SELECT COUNT(*) FROM message WHERE cabinet_id = ? AND seq BETWEEN ? AND ?",
-            (cabinet_id, first, last),
-        )[0]
-        if count >= last - first + 1:
-            store.execute(
-                "UPDATE gap SET status = 'filled' WHERE cabinet_id = ? AND from_seq = ?", (cabinet_id, first)
-            )
-
-
-def _claim(store: Store, cabinet_id: str, first: int, seen: float | None, now: float, collector: str) -> bool:
-    condition = "requested_at IS NULL" if seen is None else "requested_at = ?"
-    params = (now, collector, cabinet_id, first) + (() if seen is None else (seen,))
-    return (
-        store.execute(
-            f"UPDATE gap SET requested_at = ?, requested_by = ? WHERE cabinet_id = ? AND from_seq = ? "  # noqa: S608 - fixed text
-            f"AND {condition}",
-            params,
-        ).rowcount
-        == 1
-    )
+MAX_SPAN = 10_000  # what one `resend_events` may ask
+# A gap is filled once every seq of it is stored (one statement for all open gaps).
+FILL_GAPS = (
+    "UPDATE gap SET status = 'filled' WHERE status = 'open' AND to_seq - from_seq + 1 <= "
+    "(SELECT COUNT(*) FROM message m WHERE m.cabinet_id = gap.cabinet_id "
+    "AND m.seq BETWEEN gap.from_seq AND gap.to_seq)"
+)
+# Atomic claim: the collector whose UPDATE changed the row sends the request, no other.
+CLAIM_DUE = (
+    "UPDATE gap SET requested_at = ?, requested_by = ? WHERE status = 'open' "
+    "AND (requested_at IS NULL OR requested_at < ?) RETURNING cabinet_id, from_seq, to_seq"
+)
 
 
 def apply_reply(store: Store, cabinet_id: str, reply: CommandReplyPayload) -> None:
     """A cabinet's answer to our request: a range it no longer holds marks the gap `lost`."""
     if reply.command != RESEND_COMMAND or not (reply.transaction or "").startswith(TRANSACTION_PREFIX):
         return
-    _, first, last = (reply.transaction or "").split(":")
     if reply.status == "error" or reply.data is None:
-        note = f"error: {reply.error.code if reply.error else 'unknown'}"
-        log.warning("cabinet %s: resend of seq %s..%s refused (%s)", cabinet_id, first, last, note)
-        return
+        code = reply.error.code if reply.error else "unknown"
+        log.warning("cabinet %s: resend %s refused (%s)", cabinet_id, reply.transaction, code)
+        return  # the gap stays open: asked again after `retry_s`
     missing = reply.data.get("missing") or []
-    if missing:
+    for run in missing if isinstance(missing, list) else []:
+        if not (isinstance(run, list) and len(run) == 2 and all(isinstance(x, int) for x in run)):
+            continue
         store.execute(
-            "UPDATE gap SET status = 'lost', note = ? "
-            "WHERE cabinet_id = ? AND from_seq = ? AND status = 'open'",
-            (f"cabinet no longer holds seq {missing}", cabinet_id, int(first)),
+            "UPDATE gap SET status = 'lost', note = ? WHERE cabinet_id = ? AND status = 'open' "
+            "AND from_seq <= ? AND to_seq >= ?",
+            (f"cabinet no longer holds seq {run[0]}..{run[1]}", cabinet_id, run[1], run[0]),
         )
-        log.warning("cabinet %s: seq %s no longer held by the cabinet: marked lost", cabinet_id, missing)
+        log.warning("cabinet %s: seq %d..%d no longer held by the cabinet: marked lost", cabinet_id, *run)

@@ -75,6 +75,7 @@ class Store:
         self.dialect = dialect
         self.where = where
         self.lock = threading.RLock()
+        self._dsn: str | None = None  # PostgreSQL: to connect again after the server went away
 
     @classmethod
     def open(cls, target: str | Path) -> Store:
@@ -82,6 +83,7 @@ class Store:
         text = str(target)
         if text.startswith(("postgres://", "postgresql://")) or "dbname=" in text:
             store = cls(_connect_postgres(text), dialect="postgresql", where=_redacted_dsn(text))
+            store._dsn = text
         else:
             path = Path(text)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,6 +116,8 @@ class Store:
                     raise
                 self._connection.execute("COMMIT")
             else:
+                if self._connection.closed and self._dsn is not None:
+                    self._connection = _connect_postgres(self._dsn)
                 with self._connection.transaction():
                     yield self
 
@@ -122,18 +126,33 @@ class Store:
             if self.dialect == "sqlite":
                 cursor: Cursor = self._connection.execute(sql, params)
                 return cursor
-            return self._connection.execute(sql.replace("?", "%s"), params)  # type: ignore[no-any-return]
+            return self._connection.execute(sql.replace("?", "%s"), params)  # type: ignore[no-any-return]  # psycopg's cursor is untyped here
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One statement for many rows (psycopg pipelines them: one round trip, not one per row)."""
+        if not rows:
+            return
+        with self.lock:
+            if self.dialect == "sqlite":
+                self._connection.executemany(sql, rows)
+            else:
+                with self._connection.cursor() as cursor:
+                    cursor.executemany(sql.replace("?", "%s"), rows)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self.lock:
             return [tuple(row) for row in self.execute(sql, params).fetchall()]
 
     def size_bytes(self) -> int:
-        """Bytes the database takes on disk (SQLite: the file and its WAL; PostgreSQL: the database)."""
+        """Bytes the centre's tables take on disk (SQLite: the file and its WAL; PostgreSQL: tables
+        with their indexes and TOAST)."""
         if self.dialect == "sqlite":
             path = Path(self.where)
             return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
-        return int(self.query("SELECT pg_database_size(current_database())")[0][0])
+        tables = ("message", "cabinet", "presence", "device", "report", "audit", "audit_break", "gap")
+        marks = ", ".join("?" * len(tables))
+        sql = f"SELECT SUM(pg_total_relation_size(oid)) FROM pg_class WHERE relname IN ({marks})"  # noqa: S608 - placeholders only
+        return int(self.query(sql, tables)[0][0] or 0)
 
 
 def _connect_postgres(dsn: str) -> Any:

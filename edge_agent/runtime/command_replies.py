@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from edge_agent.commands.dispatcher import Dispatcher
 from edge_agent.mqtt.link import Incoming, MqttLink
 from edge_agent.mqtt.topics import Topics
-from edge_agent.runtime.tasks import cancel
+from edge_agent.runtime.tasks import Spawner
 
 log = logging.getLogger(__name__)
 
@@ -21,27 +21,21 @@ class CommandReplies:
     def __init__(self, topics: Topics, dispatcher: Dispatcher, *, after_reply: Callable[[], None]) -> None:
         self.topics, self.dispatcher = topics, dispatcher
         self._after_reply = after_reply  # e.g. restart with an accepted new config, once answered
-        self._serving: tuple[asyncio.TaskGroup, MqttLink] | None = None
-        self._pending: set[asyncio.Task[None]] = set()
+        self._link: MqttLink | None = None
+        self._spawner = Spawner()
 
     @contextlib.asynccontextmanager
     async def serving(self, group: asyncio.TaskGroup, link: MqttLink) -> AsyncIterator[None]:
         """Answer requests while open; on exit, requests still running are cancelled."""
-        self._serving = (group, link)
-        try:
+        self._link = link
+        async with self._spawner.serving(group):
             yield
-        finally:
-            self._serving = None
-            await cancel(self._pending)
 
     def on_message(self, message: Incoming) -> None:
         name = self.topics.command_name(message.topic)
-        if name is None or self._serving is None:
+        if name is None or self._link is None:
             return
-        group, link = self._serving
-        task = group.create_task(self._answer(link, name, message), name=f"command:{name[:64]}")
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        self._spawner.spawn(f"command:{name[:64]}", self._answer(self._link, name, message))
 
     async def _answer(self, link: MqttLink, name: str, message: Incoming) -> None:
         reply = await self.dispatcher.handle(name, message.payload, source="mqtt")

@@ -132,19 +132,19 @@ class DeviceRunner:
         snapshot.diagnostics.update(result.diagnostics)
         snapshot.last_poll = utc_now()
         snapshot.polls_ok += 1
-        changes = self.tracker.on_success(result, started)
-        await self._publish_changes(changes, result)
+        changes, outcome = await self._observe(self.tracker.on_success(result, started), result)
+        # One outbox transaction per poll: its health changes, its events, its telemetry.
+        messages = self.emitter.change_messages(snapshot, changes)
+        device_id = self.config.device_id
         for event in result.events:
-            await self.emitter.event(
-                event.type,
-                severity=event.severity,
-                device_id=self.config.device_id,
-                cause=event.cause,
-                detail=event.detail,
+            messages.append(
+                self.emitter.event_message(event.type, event.severity, device_id, event.cause, event.detail)
             )
         selected, full = self.telemetry.select(result.values, time.monotonic())
         if selected:
-            await self.emitter.telemetry(self.config.device_id, selected, result.units, full)
+            messages.extend(self.emitter.telemetry_messages(snapshot, selected, result.units, full))
+        await self.emitter.put(messages)
+        await self._observed(outcome)
 
     async def _failed(self, error: DeviceError, started: datetime) -> None:
         snapshot = self.snapshot
@@ -159,6 +159,14 @@ class DeviceRunner:
         await self._publish_changes(self.tracker.raise_fault(fault, utc_now()), None)
 
     async def _publish_changes(self, changes: list[HealthChange], result: PollResult | None) -> None:
+        changes, outcome = await self._observe(changes, result)
+        if changes:
+            await self.emitter.device_changes(self.snapshot, changes)
+        await self._observed(outcome)
+
+    async def _observe(
+        self, changes: list[HealthChange], result: PollResult | None
+    ) -> tuple[list[HealthChange], Outcome]:
         outcome = Outcome()
         if self.observer is not None:
             try:
@@ -173,8 +181,10 @@ class DeviceRunner:
         for change in changes:
             if isinstance(change, StateChanged):
                 self.snapshot.health.cause = change.cause  # the one writer of this device's cause
-        if changes:
-            await self.emitter.device_changes(self.snapshot, changes)
+        return changes, outcome
+
+    async def _observed(self, outcome: Outcome) -> None:
+        """After the device's own messages: tell the page, then publish what changed for the cabinet."""
         self.live.changed(self.config.device_id)
         if self.observer is not None and (outcome.changes or outcome.replace):
             await self.observer.publish(outcome)

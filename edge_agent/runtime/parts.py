@@ -50,7 +50,12 @@ class Core:
         config, data_dir = identity.config, identity.config.storage.data_dir
         topics, live = Topics(config.mqtt.prefix, config.cabinet.id), LiveState()
         outbox = Outbox(data_dir / "outbox.sqlite3", max_bytes=config.storage.outbox_max_bytes)
-        emitter = Emitter(outbox, topics, telemetry_qos=config.mqtt.telemetry_qos)
+        emitter = Emitter(
+            outbox,
+            topics,
+            telemetry_qos=config.mqtt.telemetry_qos,
+            units_inline=config.mqtt.telemetry_units == "inline",
+        )
         audit = AuditLog(
             data_dir / "audit",
             retention_days=config.audit.retention_days,

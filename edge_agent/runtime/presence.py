@@ -23,7 +23,7 @@ from edge_agent.runtime.emitter import Emitter
 from edge_agent.runtime.figures import Identity
 from edge_agent.runtime.live_state import LiveState
 from edge_agent.runtime.outbox import Outbox
-from edge_agent.runtime.tasks import running
+from edge_agent.runtime.tasks import Spawner, running
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class Uplink:
         config = identity.config
         self.identity, self.topics, self.outbox = identity, topics, outbox
         self.emitter, self.live = emitter, live
-        self._restating: set[asyncio.Task[None]] = set()
+        self._spawner = Spawner()  # restates the devices after each connect
         self.link = MqttLink(
             config.mqtt,
             client_id=config.mqtt.client_id or f"edge-{config.cabinet.id}",
@@ -77,9 +77,7 @@ class Uplink:
 
     def _on_connected(self) -> None:
         self.publish_birth()
-        task = asyncio.get_running_loop().create_task(self.restate_devices())
-        self._restating.add(task)
-        task.add_done_callback(self._restating.discard)
+        self._spawner.spawn("restate-devices", self.restate_devices())
 
     def publish_birth(self) -> asyncio.Future[int]:
         return self.link.publish(self.topics.status, self.status(online=True), qos=1, retain=True)
@@ -95,7 +93,10 @@ class Uplink:
     @contextlib.asynccontextmanager
     async def connected(self, group: asyncio.TaskGroup, emitter: Emitter) -> AsyncIterator[None]:
         """Link and reporter run while open; on exit the outbox drains, then `status` goes offline."""
-        async with running(group, ("mqtt-link", self.link.run()), ("mqtt-reporter", self.reporter.run())):
+        async with (
+            self._spawner.serving(group),
+            running(group, ("mqtt-link", self.link.run()), ("mqtt-reporter", self.reporter.run())),
+        ):
             yield
             await self._shutdown(emitter)
 
@@ -114,5 +115,3 @@ class Uplink:
                 async with asyncio.timeout(SHUTDOWN_FLUSH_S):
                     await offline
         await self.link.close()
-        for task in self._restating:
-            task.cancel()

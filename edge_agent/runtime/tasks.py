@@ -2,14 +2,18 @@
 
 `running(group, ...)` starts tasks in the group on entry and, on exit, cancels them and waits for
 them: entered on the agent's exit stack, components stop in the reverse order they started.
+`Spawner` starts tasks from callbacks into the same group.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 Work = tuple[str, Coroutine[Any, Any, None]]  # (task name, coroutine)
 
@@ -29,3 +33,39 @@ async def cancel(tasks: list[asyncio.Task[None]] | set[asyncio.Task[None]]) -> N
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class Spawner:
+    """Starts tasks from synchronous callbacks (a message arrived, the link connected) in the
+    agent's TaskGroup while `serving` is open; tasks still running are cancelled when it closes.
+    The agent's one way to start a task from a callback: nothing runs outside the group."""
+
+    def __init__(self) -> None:
+        self._group: asyncio.TaskGroup | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @contextlib.asynccontextmanager
+    async def serving(self, group: asyncio.TaskGroup) -> AsyncIterator[None]:
+        self._group = group
+        try:
+            yield
+        finally:
+            self._group = None
+            await cancel(self._tasks)
+
+    def spawn(self, name: str, coroutine: Coroutine[Any, Any, None]) -> None:
+        """Run `coroutine` in the group; dropped (closed unrun) when not serving."""
+        if self._group is None:
+            coroutine.close()
+            return
+        task = self._group.create_task(_logged(name, coroutine), name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+async def _logged(name: str, coroutine: Coroutine[Any, Any, None]) -> None:
+    """A callback's work that fails is logged: it must not stop the whole agent (the group)."""
+    try:
+        await coroutine
+    except Exception:
+        log.exception("task %s failed", name)

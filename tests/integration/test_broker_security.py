@@ -18,12 +18,12 @@ PASSWORDS = {"cab-a": "pw-of-cab-a-1234", "cab-b": "pw-of-cab-b-5678", "central"
 
 
 @pytest.fixture
-def fleet_broker(broker_factory, pki):  # type: ignore[no-untyped-def]
+def fleet_broker(broker_factory, pki):  # type: ignore[no-untyped-def]  # a matcher over the subscriber's untyped messages
     return broker_factory(tls=pki, passwords=PASSWORDS, acl=ACL)
 
 
 @pytest.fixture
-def central(fleet_broker, subscriber_factory, pki):  # type: ignore[no-untyped-def]
+def central(fleet_broker, subscriber_factory, pki):  # type: ignore[no-untyped-def]  # a matcher over the subscriber's untyped messages
     client = subscriber_factory(
         fleet_broker.host,
         fleet_broker.port,
@@ -36,7 +36,7 @@ def central(fleet_broker, subscriber_factory, pki):  # type: ignore[no-untyped-d
     return client
 
 
-def _config(tmp_path: Path, broker, pki, *, cabinet_id: str, user: str) -> Path:  # type: ignore[no-untyped-def]
+def _config(tmp_path: Path, broker, pki, *, cabinet_id: str, user: str) -> Path:  # type: ignore[no-untyped-def]  # a matcher over the subscriber's untyped messages
     secret = tmp_path / f"{cabinet_id}.secret"
     secret.write_text(PASSWORDS[user])
     return write_config(

@@ -25,7 +25,7 @@ def _script(data_dir: Path, device_id: str, **script: Any) -> None:
     (data_dir / f"script-{device_id}.json").write_text(json.dumps(script))
 
 
-def _reply(transaction: str):  # type: ignore[no-untyped-def]
+def _reply(transaction: str):  # type: ignore[no-untyped-def]  # a matcher over the subscriber's untyped messages
     return lambda m: m.topic == f"{ROOT}/cmd-reply" and m.json()["transaction"] == transaction
 
 
@@ -112,8 +112,8 @@ async def test_commands_are_audited_published_and_the_chain_verifies(
     assert capsys.readouterr().out.startswith("day,device_id,kind,state_now")
 
 
-def _cause(device_id: str, state: str, cause: str):  # type: ignore[no-untyped-def]
-    def matches(message) -> bool:  # type: ignore[no-untyped-def]
+def _cause(device_id: str, state: str, cause: str):  # type: ignore[no-untyped-def]  # a matcher over the subscriber's untyped messages
+    def matches(message) -> bool:  # type: ignore[no-untyped-def]  # a matcher over the subscriber's untyped messages
         if message.topic != f"{ROOT}/device/{device_id}/state":
             return False
         body = message.json()
@@ -136,7 +136,7 @@ def test_mains_evidence_attributes_outages_and_the_dead_window_after_kill_9(
     central = subscriber_factory(broker.host, broker.port, [f"{ROOT}/#"])
     central.wait_connected()
     with AgentProcess(config) as agent:
-        central.wait_for(_cause("cam1", "ok", None), timeout=15)  # type: ignore[arg-type]
+        central.wait_for(_cause("cam1", "ok", None), timeout=15)  # type: ignore[arg-type]  # a test double or a deliberately wrong value
         _script(data, "cam1", fail=True, error="no route to camera")
         central.wait_for(_cause("cam1", "offline", "device"))
         _script(data, "meter", values={"mains_present": False})
@@ -170,7 +170,7 @@ async def test_repeat_fault_recommends_replacement_on_the_second_recurrence(
     devices = [{"type": "script", "device_id": "cam1", "poll_interval_s": 0.1}]
     config = write_config(tmp_path, port=broker.port, devices=devices)
 
-    def fault_event(kind: str, count: int):  # type: ignore[no-untyped-def]
+    def fault_event(kind: str, count: int):  # type: ignore[no-untyped-def]  # a matcher over the subscriber's untyped messages
         return lambda _m: sum(m.json()["type"] == kind for m in central.messages(f"{ROOT}/event")) >= count
 
     async with running_agent(config):

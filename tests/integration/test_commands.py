@@ -29,13 +29,13 @@ BAD = [
 ]
 
 
-def _online(message) -> bool:  # type: ignore[no-untyped-def]
+def _online(message) -> bool:  # type: ignore[no-untyped-def]  # a matcher over the subscriber's untyped messages
     # The agent subscribes to cmd/+ before it publishes its birth, so once the birth is seen, commands land.
     return bool(message.topic == f"{ROOT}/status" and message.json()["state"] == "online")
 
 
-def _reply_to(transaction: str | None, command: str):  # type: ignore[no-untyped-def]
-    def matches(message) -> bool:  # type: ignore[no-untyped-def]
+def _reply_to(transaction: str | None, command: str):  # type: ignore[no-untyped-def]  # a matcher over the subscriber's untyped messages
+    def matches(message) -> bool:  # type: ignore[no-untyped-def]  # a matcher over the subscriber's untyped messages
         if message.topic != f"{ROOT}/cmd-reply":
             return False
         body = message.json()

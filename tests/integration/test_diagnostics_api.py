@@ -33,7 +33,7 @@ async def page(tmp_path: Path, broker: Broker) -> AsyncIterator[PageAgent]:
 
 
 async def _session(url: str, user: str = "tech", **kwargs: object) -> tuple[aiohttp.ClientSession, str]:
-    client = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True), **kwargs)  # type: ignore[arg-type]
+    client = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True), **kwargs)  # type: ignore[arg-type]  # a test double or a deliberately wrong value
     async with client.get(f"{url}/login") as form:
         token = re.search(r'name="csrf" value="([^"]+)"', await form.text())
     assert token is not None

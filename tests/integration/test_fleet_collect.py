@@ -25,7 +25,7 @@ EVENTS = 40
 def collectors(store_path: Path, port: int, count: int) -> Iterator[list[Collector]]:
     """`count` collectors of one group, each with its own connection to one SQLite file."""
     stop = threading.Event()
-    mqtt = MqttConfig(host="127.0.0.1", port=port)  # type: ignore[call-arg]
+    mqtt = MqttConfig(host="127.0.0.1", port=port)  # type: ignore[call-arg]  # pydantic fills the other fields from their defaults
     options = [
         CollectorOptions(name=f"c{i}", sweep_interval_s=0.2, gaps=GapPolicy(grace_s=0.5))
         for i in range(count)
@@ -63,7 +63,7 @@ async def test_shared_collectors_store_each_message_once_and_refill_a_lost_range
     with collectors(database, broker.port, 2) as running:
         async with running_agent(config) as agent:
             for number in range(EVENTS):
-                await agent.emitter.event("test_event", detail={"number": number})
+                await agent.core.emitter.event("test_event", detail={"number": number})
             await wait_until(lambda: len(_seqs(check)) >= EVENTS, timeout=30)
             assert all(c.stats.received > 0 for c in running)  # the broker split the load
             seqs = _seqs(check)

@@ -96,17 +96,18 @@ def test_gaps_are_requested_once_then_filled_or_marked_lost(store: Store) -> Non
     policy = GapPolicy(grace_s=10, lookback_s=1e9, retry_s=60)
     assert sorted(find_gaps(store, 200, policy)) == [("cab-1", 3, 4), ("cab-1", 7, 8)]
     asked: list[tuple[str, int, int, str]] = []
-    assert sweep(store, 200, policy, "c1", lambda *a: asked.append(a)) == 2
+    assert sweep(store, 200, policy, "c1", lambda *a: asked.append(a)) == 1
+    assert asked == [("cab-1", 3, 8, "resend:3:8")]  # one request per cabinet, spanning its gaps
     assert sweep(store, 201, policy, "c2", lambda *a: asked.append(a)) == 0  # the other collector: claimed
     ingestor.ingest([event("cab-1", 3), event("cab-1", 4)])
     reply = CommandReplyPayload(
-        transaction=asked[1][3],
+        transaction=asked[0][3],
         command="resend_events",
         status="ok",
         data={"requeued": 0, "missing": [[7, 8]]},
         error=None,
         ts="2026-11-01T00:00:00Z",
-    )  # type: ignore[arg-type]
+    )  # type: ignore[arg-type]  # a test double or a deliberately wrong value
     apply_reply(store, "cab-1", reply)
     sweep(store, 202, policy, "c1", lambda *a: asked.append(a))
     assert sorted(store.query("SELECT from_seq, to_seq, status FROM gap")) == [

@@ -50,7 +50,7 @@ def _fill(directory: Path) -> Path:
 def _pulses(central: object, after: int = 0) -> list[int]:
     return [
         m.json()["detail"]["n"]
-        for m in central.messages(f"{ROOT}/event")  # type: ignore[attr-defined]
+        for m in central.messages(f"{ROOT}/event")  # type: ignore[attr-defined]  # a Subscriber, typed as object here
         if m.json()["type"] == "pulse" and m.json()["detail"]["n"] > after
     ]
 

@@ -64,7 +64,7 @@ async def test_the_probe_publishes_exactly_its_declared_names(tmp_path: Path) ->
     assert result.values["uplink_up"] is True and isinstance(result.values["broker_rtt_ms"], float)
 
 
-def _event(kind: str):  # type: ignore[no-untyped-def]
+def _event(kind: str):  # type: ignore[no-untyped-def]  # a matcher over the subscriber's untyped messages
     return lambda m: m.topic == f"{ROOT}/event" and m.json()["type"] == kind
 
 

@@ -99,7 +99,7 @@ async def test_faulty_replies_are_counted_and_the_poller_recovers(tmp_path: Path
         async with opened(bench, [device]) as pollers:
             poller = pollers["m"]
             await poller.poll()
-            bench.simulator.set_fault(2, fault)  # type: ignore[arg-type]
+            bench.simulator.set_fault(2, fault)  # type: ignore[arg-type]  # a test double or a deliberately wrong value
             with pytest.raises(Exception):  # noqa: B017 - each fault surfaces as its own DeviceError
                 await poller.poll()
             bench.simulator.set_fault(2, "none")

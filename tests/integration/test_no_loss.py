@@ -22,8 +22,8 @@ OUTAGES = 5
 OUTAGE_S = 10
 
 
-def _event(kind: str, **detail: object):  # type: ignore[no-untyped-def]
-    def matches(message) -> bool:  # type: ignore[no-untyped-def]
+def _event(kind: str, **detail: object):  # type: ignore[no-untyped-def]  # a matcher over the subscriber's untyped messages
+    def matches(message) -> bool:  # type: ignore[no-untyped-def]  # a matcher over the subscriber's untyped messages
         if not message.topic.endswith("/event"):
             return False
         body = message.json()
@@ -32,8 +32,8 @@ def _event(kind: str, **detail: object):  # type: ignore[no-untyped-def]
     return matches
 
 
-def _pulses_at_least(count: int):  # type: ignore[no-untyped-def]
-    def matches(message) -> bool:  # type: ignore[no-untyped-def]
+def _pulses_at_least(count: int):  # type: ignore[no-untyped-def]  # a matcher over the subscriber's untyped messages
+    def matches(message) -> bool:  # type: ignore[no-untyped-def]  # a matcher over the subscriber's untyped messages
         if not message.topic.endswith("/event"):
             return False
         body = message.json()

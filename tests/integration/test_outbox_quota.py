@@ -37,7 +37,7 @@ async def test_quota_thins_telemetry_and_keeps_every_event(
     async with running_agent(config) as agent:
         # No broker yet: everything piles up in the outbox until it must be thinned, more than once.
         await wait_until(lambda: agent.outbox.stats().thinned_total > 1000, timeout=60)
-        pulses = agent.pollers["pulse"].count  # type: ignore[attr-defined]
+        pulses = agent.pollers["pulse"].count  # type: ignore[attr-defined]  # an attribute of the concrete class behind a base-typed handle
         stats = agent.outbox.stats()
         assert stats.stored_bytes <= QUOTA * 1.1  # within the quota, give or take one batch of events
         # The quota bounds the whole data dir: outbox, its WAL, the ledger and its WAL, the rest.

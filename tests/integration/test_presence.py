@@ -13,8 +13,8 @@ pytestmark = pytest.mark.integration
 STATUS = "edge/v1/cab-test/status"
 
 
-def _status(state: str, reason: str | None = None):  # type: ignore[no-untyped-def]
-    def matches(message) -> bool:  # type: ignore[no-untyped-def]
+def _status(state: str, reason: str | None = None):  # type: ignore[no-untyped-def]  # a matcher over the subscriber's untyped messages
+    def matches(message) -> bool:  # type: ignore[no-untyped-def]  # a matcher over the subscriber's untyped messages
         if message.topic != STATUS:
             return False
         body = message.json()

@@ -34,11 +34,11 @@ def pins() -> Iterator[MockFactory]:
     Device.pin_factory = previous
 
 
-def _event(kind: str):  # type: ignore[no-untyped-def]
+def _event(kind: str):  # type: ignore[no-untyped-def]  # a matcher over the subscriber's untyped messages
     return lambda m: m.topic == f"{ROOT}/event" and m.json()["type"] == kind
 
 
-def _state(device_id: str, state: str):  # type: ignore[no-untyped-def]
+def _state(device_id: str, state: str):  # type: ignore[no-untyped-def]  # a matcher over the subscriber's untyped messages
     return lambda m: m.topic == f"{ROOT}/device/{device_id}/state" and m.json()["state"] == state
 
 

@@ -45,7 +45,7 @@ def state(cabinet: str, seq: int, device: str, value: str, cause: str | None = N
         since=T0 + timedelta(seconds=seq),
         cause=cause,
         reason="",
-        faults=[],  # type: ignore[arg-type]
+        faults=[],  # type: ignore[arg-type]  # a test double or a deliberately wrong value
     )
     return incoming(Topics("edge", cabinet).device_state(device), payload)
 
@@ -55,7 +55,7 @@ def status(cabinet: str, value: str = "online", site: str = "north/gate 1") -> I
         state=value,
         reason=None if value == "online" else "lost",
         cabinet_id=cabinet,
-        site=site,  # type: ignore[arg-type]
+        site=site,  # type: ignore[arg-type]  # a test double or a deliberately wrong value
         boot_id="b1",
         agent_version="1.0",
         config_hash="h",

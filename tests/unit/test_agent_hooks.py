@@ -95,7 +95,7 @@ def test_post_fails_when_no_agent_runs(install: Path) -> None:
 def test_a_missing_variable_is_a_usage_error(install: Path) -> None:
     code, records = run_hook("post.py", install)
     assert code == 64
-    assert records[-1]["fault"]["code"] == "hook_usage"  # type: ignore[index]
+    assert records[-1]["fault"]["code"] == "hook_usage"  # type: ignore[index]  # a JSON document, typed as Any-valued
 
 
 def test_pre_checks_the_new_venv_and_the_config_and_reports_the_outbox(
@@ -107,9 +107,9 @@ def test_pre_checks_the_new_venv_and_the_config_and_reports_the_outbox(
     )  # fmt: skip
     result = records[-1]
     assert code == 0, result
-    assert {c["name"]: c["ok"] for c in result["checks"]} == {"new_venv": True, "config_accepted": True}  # type: ignore[union-attr]
+    assert {c["name"]: c["ok"] for c in result["checks"]} == {"new_venv": True, "config_accepted": True}  # type: ignore[union-attr]  # known to be present at this point of the test
     # The record is older than the hook and holds 3 messages: not flushed, reported, not refused.
-    assert result["facts"]["outbox_flushed"] is False  # type: ignore[index]
+    assert result["facts"]["outbox_flushed"] is False  # type: ignore[index]  # a JSON document, typed as Any-valued
 
 
 def test_pre_refuses_a_config_the_new_version_rejects(install: Path, running_agent: int) -> None:

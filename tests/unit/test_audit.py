@@ -9,7 +9,7 @@ from edge_agent.audit import CURRENT, AuditLog, log_files, verify_log
 
 
 def _write(directory: Path, count: int, **options: object) -> AuditLog:
-    log = AuditLog(directory, **options)  # type: ignore[arg-type]
+    log = AuditLog(directory, **options)  # type: ignore[arg-type]  # a test double or a deliberately wrong value
     for index in range(count):
         log.append_sync(f"op{index}", "mqtt", "cmd/camera_reboot", "cam1", {"n": index}, "ok")
     return log

@@ -44,7 +44,7 @@ def _report(tmp_path: Path) -> dict[str, object]:
 
 def test_report_figures_and_contract(tmp_path: Path) -> None:
     report = _report(tmp_path)
-    line = report["devices"][0]  # type: ignore[index]
+    line = report["devices"][0]  # type: ignore[index]  # a JSON document, typed as Any-valued
     assert line["day"]["offline_cause_s"] == {"device": 1800.0}
     assert line["day"]["online_rate"] == round(1 - 1800 / 86400, 6)
     assert line["faults_raised"] == ["sd_error"] and line["faults_cleared"] == ["sd_error"]

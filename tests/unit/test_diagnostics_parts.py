@@ -67,7 +67,7 @@ def test_both_languages_have_every_word() -> None:
 
 
 def _snapshot(device_id: str, state: str, since_s: int) -> DeviceSnapshot:
-    health = DeviceHealth(state=state, since=T0.replace(second=since_s))  # type: ignore[arg-type]
+    health = DeviceHealth(state=state, since=T0.replace(second=since_s))  # type: ignore[arg-type]  # a test double or a deliberately wrong value
     return DeviceSnapshot(device_id, "host", None, health)
 
 

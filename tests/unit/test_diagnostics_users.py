@@ -58,7 +58,7 @@ def test_store_add_authenticate_passwd_remove(tmp_path: Path) -> None:
 )
 def test_store_refuses_bad_input(tmp_path: Path, name: str, password: str, role: str) -> None:
     with pytest.raises(UserError):
-        UserStore(tmp_path / "users.json").add(name, password, role)  # type: ignore[arg-type]
+        UserStore(tmp_path / "users.json").add(name, password, role)  # type: ignore[arg-type]  # a test double or a deliberately wrong value
 
 
 def test_broken_users_file_is_an_error_not_a_crash(tmp_path: Path) -> None:

@@ -78,7 +78,7 @@ def _messages() -> list[Incoming]:
             agent_version="1",
             config_hash="h",
             ts=datetime(2026, 11, 1, tzinfo=UTC),
-        )  # type: ignore[call-arg]
+        )  # type: ignore[call-arg]  # pydantic fills the other fields from their defaults
         messages.append(Incoming(topics.status, status.model_dump_json().encode(), 0))
         for day in range(1, 31):
             if cabinet == "cab-b" and 20 <= day <= 22:
@@ -87,7 +87,7 @@ def _messages() -> list[Incoming]:
                 id=uuid.uuid4().hex, seq=1000 + day, ts=datetime(2026, 11, day, 17, tzinfo=UTC),
                 cabinet_id=cabinet, day=date(2026, 11, day).isoformat(), timezone="Asia/Shanghai",
                 excluded_causes=["power_supply", "network_carrier"],
-                devices=[_line(cabinet, device, day) for device in devices],  # type: ignore[misc]
+                devices=[_line(cabinet, device, day) for device in devices],  # type: ignore[misc]  # an untyped third-party base or a dynamic call
             )  # fmt: skip
             messages.append(Incoming(topics.report_daily, report.model_dump_json().encode(), 0))
     return messages + _link_states()
@@ -99,7 +99,7 @@ def _link_states() -> list[Incoming]:
         for state, cause, since in (("offline", "network_carrier", start), ("ok", None, end)):
             payload = DeviceStatePayload(
                 id=uuid.uuid4().hex, seq=seq, ts=since + timedelta(seconds=1), device_id="uplink",
-                kind="link", name=None, state=state, since=since, cause=cause, reason="", faults=[],  # type: ignore[arg-type]
+                kind="link", name=None, state=state, since=since, cause=cause, reason="", faults=[],  # type: ignore[arg-type]  # a test double or a deliberately wrong value
             )  # fmt: skip
             messages.append(
                 Incoming(

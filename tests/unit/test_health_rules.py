@@ -160,9 +160,9 @@ def test_heartbeat_file_torn_or_missing_falls_back_to_the_last_transition(tmp_pa
     ledger = Ledger(tmp_path / "ledger.sqlite3", UTC)
     ledger.transition("cam1", "ok", None, T0)
     ledger.heartbeat(T0 + 60, "boot-1")
-    assert ledger.last_heartbeat() is not None and ledger.last_heartbeat().at == T0 + 60  # type: ignore[union-attr]
+    assert ledger.last_heartbeat() is not None and ledger.last_heartbeat().at == T0 + 60  # type: ignore[union-attr]  # known to be present at this point of the test
     ledger.transition("cam1", "offline", "device", T0 + 90)  # later than the file: wins
-    assert ledger.last_heartbeat().at == T0 + 90  # type: ignore[union-attr]
+    assert ledger.last_heartbeat().at == T0 + 90  # type: ignore[union-attr]  # known to be present at this point of the test
     (tmp_path / "ledger.heartbeat").write_bytes(b'{"at": 17')  # torn by a power cut
     heartbeat = ledger.last_heartbeat()
     assert heartbeat is not None and heartbeat.at == T0 + 90 and not heartbeat.clean

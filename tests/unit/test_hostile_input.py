@@ -36,7 +36,7 @@ def _context(operator: str | None, _source: Source) -> CommandContext:
     async def resend() -> None:
         return None
 
-    return CommandContext("cab", operator, LiveState(), None, {}, lambda: {}, resend)  # type: ignore[arg-type]
+    return CommandContext("cab", operator, LiveState(), None, {}, lambda: {}, resend)  # type: ignore[arg-type]  # a test double or a deliberately wrong value
 
 
 def _dispatcher(audit: AuditLog | None = None) -> Dispatcher:

@@ -3,11 +3,13 @@
 - Only the CLI imports the composition root (`edge_agent.runtime.agent`): the page, the commands,
   the firmware upgrade and the local socket get narrow handles, never the agent.
 - No import circle between modules.
+- Every `noqa` and `type: ignore` says why.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -126,3 +128,18 @@ def test_the_rules_see_a_circle_and_a_root_import() -> None:
     graph[ROOT] = graph[ROOT] | {"edge_agent.diagnostics.view"}
     assert any(ROOT in cycle for cycle in _cycles(graph))
     assert "edge_agent.diagnostics.view" in {m for m, imported in graph.items() if ROOT in imported}
+
+
+SUPPRESSION = re.compile(r"#\s*(type:\s*ignore(\[[^\]]*\])?|noqa(:\s*[A-Z0-9, ]+)?)(?P<rest>.*)$")
+
+
+def test_every_suppression_carries_a_reason() -> None:
+    """A `noqa` or `type: ignore` says why (`# type: ignore[x]  # why`, `# noqa: X - why`)."""
+    bare = []
+    for folder in ("edge_agent", "tests", "benchmarks", "hil_tests", "firmware_hooks"):
+        for path in (PACKAGE_DIR.parent / folder).rglob("*.py"):
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                match = SUPPRESSION.search(line)
+                if match and not match.group("rest").strip(" -#:"):
+                    bare.append(f"{path.relative_to(PACKAGE_DIR.parent)}:{number}")
+    assert bare == [], bare

@@ -41,7 +41,7 @@ def test_overrides_and_rules(tmp_path: Path) -> None:
         "    disabled_rules: [frequency_hz]\n"
         "    extra_rules: [{type: stuck, value: voltage_l1_v, after_s: 60}]\n",
     )
-    device = config.devices[0]  # type: ignore[attr-defined]
+    device = config.devices[0]  # type: ignore[attr-defined]  # an attribute of the concrete class behind a base-typed handle
     values = {v.name: v for v in device.values()}
     assert values["current_l1_a"].scale == 40
     assert "export_reactive_kvarh" not in values
@@ -69,7 +69,7 @@ def test_own_profile_relative_to_the_config(tmp_path: Path) -> None:
         "name: mine\nvalues: [{name: level_percent, function: holding, address: 3, unit: '%'}]\n"
     )
     config = _load(tmp_path, "    profile: profiles/mine.yaml\n")
-    assert config.devices[0].resolved_profile.name == "mine"  # type: ignore[attr-defined]
+    assert config.devices[0].resolved_profile.name == "mine"  # type: ignore[attr-defined]  # an attribute of the concrete class behind a base-typed handle
 
 
 def test_checkpoint_demo_files_validate() -> None:
@@ -85,6 +85,6 @@ def test_checkpoint_demo_files_validate() -> None:
     units = {d.unit_id: d.profile for d in scenario.devices}
     for device in config.devices:
         if device.type == "modbus":
-            assert units[device.unit_id] == device.profile  # type: ignore[attr-defined]
+            assert units[device.unit_id] == device.profile  # type: ignore[attr-defined]  # an attribute of the concrete class behind a base-typed handle
     load_scenario(demo / "radar.yaml", RadarScenario)
     load_scenario(demo / "illuminator.yaml", LightScenario)

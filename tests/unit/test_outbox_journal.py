@@ -15,7 +15,7 @@ def _msg(kind: str, *, retain: bool = False) -> NewMessage:
     def build(message_id: str, seq: int | None) -> bytes:
         return json.dumps({"id": message_id, "seq": seq}).encode()
 
-    return NewMessage(kind, f"t/{kind}", build, retain=retain)  # type: ignore[arg-type]
+    return NewMessage(kind, f"t/{kind}", build, retain=retain)  # type: ignore[arg-type]  # a test double or a deliberately wrong value
 
 
 async def test_acknowledged_range_is_queued_again_byte_for_byte_and_not_retained(tmp_path: Path) -> None:

@@ -60,7 +60,7 @@ def rig(tmp_path: Path) -> tuple[PowerCycler, FakeRelay, FakeEmitter, Clock, Aud
     audit = AuditLog(tmp_path / "audit", clock=clock)
     config = RelayConfig.model_validate({"device_id": "cam1", "gpio": {"pin": 17}, "min_interval_s": 60})
     cycler = PowerCycler(
-        [config], emitter=emitter, tz=ZoneInfo("UTC"),  # type: ignore[arg-type]
+        [config], emitter=emitter, tz=ZoneInfo("UTC"),  # type: ignore[arg-type]  # a test double or a deliberately wrong value
         make=lambda _c: relay, clock=clock, sleep=clock.sleep,
     )  # fmt: skip
     cycler.open()
@@ -94,7 +94,7 @@ async def test_power_comes_back_when_the_cycle_is_cancelled(tmp_path: Path) -> N
     relay = FakeRelay()
     config = RelayConfig.model_validate({"device_id": "cam1", "gpio": {"pin": 17}})
     cycler = PowerCycler(
-        [config], emitter=FakeEmitter(), tz=ZoneInfo("UTC"),  # type: ignore[arg-type]
+        [config], emitter=FakeEmitter(), tz=ZoneInfo("UTC"),  # type: ignore[arg-type]  # a test double or a deliberately wrong value
         make=lambda _c: relay,
     )  # fmt: skip
     cycler.open()
@@ -109,7 +109,7 @@ async def test_power_comes_back_when_the_cycle_is_cancelled(tmp_path: Path) -> N
 async def test_auto_recovery_cycles_at_most_k_times_per_day_then_gives_up(rig: Any) -> None:
     cycler, relay, emitter, clock, audit, live = rig
     policy = AutoPowerCycle(enabled=True, offline_for_s=300, max_per_day=2, check_interval_s=10)
-    auto = AutoRecovery(policy, cycler, live, emitter=emitter, audit=audit, sleep=clock.sleep)  # type: ignore[arg-type]
+    auto = AutoRecovery(policy, cycler, live, emitter=emitter, audit=audit, sleep=clock.sleep)  # type: ignore[arg-type]  # a test double or a deliberately wrong value
     assert await auto.check() == []  # offline for 0 s: not yet
     clock.now += 300
     assert await auto.check() == ["cam1"]
@@ -128,7 +128,7 @@ async def test_auto_recovery_leaves_other_causes_alone(rig: Any) -> None:
     live.devices["cam1"].health.cause = "power_supply"
     auto = AutoRecovery(
         AutoPowerCycle(enabled=True, offline_for_s=10), cycler, live, emitter=emitter, audit=audit
-    )  # type: ignore[arg-type]
+    )  # type: ignore[arg-type]  # a test double or a deliberately wrong value
     clock.now += 3600
     assert await auto.check() == [] and relay.switched == []
 
@@ -144,7 +144,7 @@ async def test_the_daily_cap_survives_a_restart(rig: Any) -> None:
     await cycler.cycle("cam1", operator="ops1", source="mqtt", reason="")
     config = RelayConfig.model_validate({"device_id": "cam1", "gpio": {"pin": 17}})
     restarted = PowerCycler(
-        [config], emitter=emitter, tz=ZoneInfo("UTC"),  # type: ignore[arg-type]
+        [config], emitter=emitter, tz=ZoneInfo("UTC"),  # type: ignore[arg-type]  # a test double or a deliberately wrong value
         make=lambda _c: relay, clock=clock,
     )  # fmt: skip
     restarted.restore_counts(saved[-1])

@@ -26,7 +26,7 @@ def render_unit(**overrides: Any) -> str:
     """Render the role's unit template as Ansible would (trim_blocks), defaults resolved recursively."""
     variables = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
     variables.update(playbook_dir=".", inventory_hostname="cabinet", **overrides)
-    env = jinja2.Environment(trim_blocks=True, undefined=jinja2.StrictUndefined, autoescape=False)  # noqa: S701
+    env = jinja2.Environment(trim_blocks=True, undefined=jinja2.StrictUndefined, autoescape=False)  # noqa: S701 - renders a systemd unit, not HTML
     for _ in range(5):  # defaults refer to other defaults, a few levels deep
         variables = {
             key: env.from_string(value).render(**variables) if isinstance(value, str) else value

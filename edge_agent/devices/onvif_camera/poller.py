@@ -23,6 +23,7 @@ from edge_agent.devices.onvif_camera.config import OnvifCameraConfig
 from edge_agent.devices.onvif_camera.failures import classify, describe, device_error
 from edge_agent.devices.onvif_camera.identity import IdentityStore
 from edge_agent.devices.onvif_camera.schedule import CheckSchedule, Evidence
+from edge_agent.devices.onvif_camera.web_auth import CameraWebAuth
 from edge_agent.errors import RtspError
 from edge_agent.readings import DeviceEvent, Fault, PollResult, Value, utc_now
 
@@ -55,7 +56,7 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
             password,
             max_response_bytes=config.max_response_bytes,
         )
-        self._digest = aiohttp.DigestAuthMiddleware(config.username, password)
+        self._web_auth = CameraWebAuth(config.username, password)
         intervals = {"identity": config.checks.identity_s, "streams": config.checks.streams_s}
         if config.storage_api != "none":
             intervals["storage"] = config.checks.storage_s
@@ -66,7 +67,10 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
         self._http: aiohttp.ClientSession | None = None
         self._slots: PollSlots | None = None
         self._drift_s: float | None = None
-        self._auth_error: str | None = None
+        # Refused credentials, by the step that saw it (probe, login, a check): each is cleared
+        # only when that same step passes again, so a check that runs every 15 minutes does not
+        # make the fault flip on and off between its runs.
+        self._auth_errors: dict[str, str] = {}
         self._events: list[DeviceEvent] = []
         # Faults the poll cannot see, pinned by a failed firmware upgrade (edge_agent/firmware/).
         self._pinned: dict[str, Fault] = {}
@@ -110,7 +114,6 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
         assert self._slots is not None, "open() first"
         async with self._slots.semaphore:
             values, faults = await self._probe()
-            self._auth_error = None
             if await self._login():
                 await self._run_checks()
         return self._compose(values, faults)
@@ -126,9 +129,11 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
         except Exception as exc:
             await self.session.reset()
             code = classify(exc)
-            if code == "auth_failed":  # a camera that wrongly wants login for its clock: reachable
-                return {}, [self._auth_fault(describe(code, exc))]
+            if code == "auth_failed":  # refused even with the credentials: reachable, wrong password
+                self._auth_errors["probe"] = describe(code, exc)
+                return {}, []
             raise device_error(code, exc) from exc
+        self._auth_errors.pop("probe", None)
         rtt = time.monotonic() - started
         # The camera truncates to whole seconds: +0.5 s centres the estimate.
         drift = (camera_now + timedelta(seconds=0.5) - (wall + timedelta(seconds=rtt / 2))).total_seconds()
@@ -152,8 +157,9 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
             code = classify(exc)
             if code != "auth_failed":
                 raise device_error(code, exc) from exc
-            self._auth_error = describe(code, exc)
+            self._auth_errors["login"] = describe(code, exc)
             return False
+        self._auth_errors.pop("login", None)
         return True
 
     def _auth_fault(self, message: str) -> Fault:
@@ -181,10 +187,11 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
         except Exception as exc:
             code = classify(exc)
             if code == "auth_failed":
-                self._auth_error = describe(code, exc)
+                self._auth_errors[name] = describe(code, exc)
             self.schedule.failed(name, now, describe(code, exc))
             log.debug("camera %s: %s check failed: %s", self.config.device_id, name, describe(code, exc))
             return
+        self._auth_errors.pop(name, None)
         if evidence is not None:
             self.schedule.record(name, now, evidence)
 
@@ -261,7 +268,7 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
             self._http,
             self.config.web_base_url,
             backend,
-            self._digest,
+            self._web_auth,
             max_bytes=self.config.max_response_bytes,
         )
         return rules.storage(status, self.config)
@@ -300,8 +307,8 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
                 continue
             values.update(evidence.values)
             faults.extend(evidence.faults)
-        if self._auth_error is not None and not any(f.code == "auth_failed" for f in faults):
-            faults.append(self._auth_fault(self._auth_error))
+        if self._auth_errors and not any(f.code == "auth_failed" for f in faults):
+            faults.append(self._auth_fault(next(iter(self._auth_errors.values()))))
         faults.extend(
             fault for code, fault in self._pinned.items() if all(f.code != code for f in faults)
         )

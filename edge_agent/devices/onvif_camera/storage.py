@@ -12,6 +12,7 @@ import aiohttp
 from edge_agent.devices.onvif_camera import codec
 from edge_agent.devices.onvif_camera.client import read_capped
 from edge_agent.devices.onvif_camera.codec import StorageStatus
+from edge_agent.devices.onvif_camera.web_auth import CameraWebAuth
 from edge_agent.errors import AuthFailed, HttpStatusError
 
 
@@ -57,11 +58,11 @@ async def read_storage(
     session: aiohttp.ClientSession,
     base_url: str,
     backend: StorageBackend,
-    auth: aiohttp.DigestAuthMiddleware,
+    auth: CameraWebAuth,
     *,
     max_bytes: int,
 ) -> StorageStatus:
-    """GET the vendor's storage status (HTTP Digest) and parse it."""
+    """GET the vendor's storage status (HTTP Digest or Basic, as the camera asks) and parse it."""
     async with session.get(base_url + backend.path, middlewares=(auth,), allow_redirects=False) as response:
         body = await read_capped(response, max_bytes)
         if response.status == 401:

@@ -10,6 +10,8 @@ Several, from a scenario file (YAML):
     # cameras:
     #   - {port: 18081, rtsp_port: 18554, state: healthy, vendor: hikvision}
     #   - {port: 18082, state: missing_card, vendor: dahua, clock_skew_s: 30}
+    #   - {port: 18083, state: strict_auth}           (login even for GetSystemDateAndTime)
+    #   - {port: 18084, open_operations: [GetSystemDateAndTime], web_auth: basic}
 Switch a running camera's state: curl -X PUT http://127.0.0.1:18081/_sim/state/card_error
 Reboot it (unreachable for reboot_s):  curl -X POST http://127.0.0.1:18081/_sim/reboot
 """
@@ -64,6 +66,8 @@ def _cameras(args: argparse.Namespace) -> list[CameraSimulator]:
 def _camera(entry: dict[str, Any], user: str, password: str) -> CameraSimulator:
     port, rtsp_port = int(entry.pop("port", 0)), int(entry.pop("rtsp_port", 0))
     vendor = entry.pop("vendor", "hikvision")
+    if "open_operations" in entry:  # a YAML list: the SOAP operations answered without login
+        entry["open_operations"] = frozenset(entry["open_operations"])
     state = state_named(entry.pop("state", "healthy"), **entry)
     camera = CameraSimulator(user=user, password=password, state=state, port=port, rtsp_port=rtsp_port)
     camera.with_vendor(vendor)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from aiohttp import web
+
 MAGIC = b"SIMCAM-FW\n"
 MAX_IMAGE_BYTES = 64 * 2**20  # a larger upload is refused (and never buffered)
 
@@ -43,3 +45,16 @@ class Upload:
 
 def describe(image: bytes, accepted: bool) -> Upload:
     return Upload(len(image), hashlib.sha256(image).hexdigest(), image_version(image), accepted)
+
+
+async def read_upload(request: web.Request) -> bytes:
+    """The uploaded image, refused beyond `MAX_IMAGE_BYTES` before it is buffered."""
+    declared = request.content_length or 0
+    if declared > MAX_IMAGE_BYTES:
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_IMAGE_BYTES, actual_size=declared)
+    image = bytearray()
+    async for chunk in request.content.iter_chunked(65536):
+        image += chunk
+        if len(image) > MAX_IMAGE_BYTES:
+            raise web.HTTPRequestEntityTooLarge(max_size=MAX_IMAGE_BYTES, actual_size=len(image))
+    return bytes(image)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import secrets
 from collections import Counter
@@ -15,16 +16,17 @@ from typing import Any
 from aiohttp import web
 from lxml import etree
 
-from edge_agent.simulators.onvif_camera import firmware, http_digest, soap, vendor
+from edge_agent.simulators.onvif_camera import firmware, profile_s, soap, vendor
+from edge_agent.simulators.onvif_camera.http_digest import WebAuthGate
 from edge_agent.simulators.onvif_camera.rtsp import RtspResponder
 from edge_agent.simulators.onvif_camera.states import VENDOR_IDENTITY, CameraState, state_named
-from edge_agent.simulators.onvif_camera.wsse import token_valid
+from edge_agent.simulators.onvif_camera.wsse import has_token, token_valid
 
 log = logging.getLogger(__name__)
 
 HUGE_RESPONSE_BYTES = 50 * 2**20
 _SOAP_TYPE = "application/soap+xml; charset=utf-8"
-_AUTHLESS = frozenset({"GetSystemDateAndTime"})
+SNAPSHOT_PATH = "/onvif/snapshot.jpg"
 UNHANG_OFF_S = 5.0  # a hung camera needs its power off this long to boot clean
 
 
@@ -57,7 +59,7 @@ class CameraSimulator:
         self.came_up = asyncio.Event()  # set when it is back
         self.uploads: list[firmware.Upload] = []  # firmware images received, in order
         self._upload_tokens: set[str] = set()
-        self._nonces: set[str] = set()
+        self._web_auth = WebAuthGate(user)
         self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
@@ -72,6 +74,7 @@ class CameraSimulator:
         app.router.add_post("/onvif/{service}", self._soap)
         for path in vendor.PATHS.values():
             app.router.add_get(path, self._storage)
+        app.router.add_get(SNAPSHOT_PATH, self._snapshot)
         app.router.add_post("/firmware/upload/{token}", self._firmware_upload)
         app.router.add_put("/_sim/state/{name}", self._set_state)
         app.router.add_post("/_sim/reboot", self._power_cycle)
@@ -126,9 +129,7 @@ class CameraSimulator:
         envelope, operation = parsed
         if self.state.wire != "normal":
             return await self._misbehave(request)
-        if operation not in _AUTHLESS and not token_valid(
-            envelope, self.user, self.password, self.camera_now()
-        ):
+        if not self._soap_authorized(envelope, operation):
             return _xml(soap.not_authorized(), 400)
         handler = self._operations().get(operation)
         if handler is None:
@@ -136,21 +137,27 @@ class CameraSimulator:
         self.calls[operation] += 1
         return _xml(handler(envelope))
 
+    def _soap_authorized(self, envelope: etree._Element, operation: str) -> bool:
+        if operation in self.state.open_operations and not has_token(envelope):
+            return True
+        return token_valid(envelope, self.user, self.password, self.camera_now())
+
     def _operations(self) -> dict[str, Callable[[etree._Element], str]]:
-        state = self.state
-        manufacturer, _ = VENDOR_IDENTITY[state.vendor]
+        return {**self._device_operations(), **self._media_operations(), **self._recording_operations()}
+
+    def _media_operations(self) -> dict[str, Callable[[etree._Element], str]]:
         return {
-            "GetSystemDateAndTime": lambda _e: soap.system_date_and_time(
-                self.camera_now(), bool(state.ntp_server)
-            ),
-            "GetServices": lambda _e: soap.services(self.base_url, state.profile_g),
-            "GetDeviceInformation": lambda _e: soap.device_information(
-                manufacturer, state.model, state.firmware, state.serial
-            ),
-            "GetProfiles": lambda _e: soap.profiles(),
+            "GetProfiles": lambda _e: profile_s.profiles(),
+            "GetVideoSources": lambda _e: profile_s.video_sources(),
             "GetStreamUri": lambda _e: soap.stream_uri(
                 f"rtsp://{self.host}:{self.rtsp_port}/Streaming/Channels/101"
             ),
+            "GetSnapshotUri": lambda _e: profile_s.snapshot_uri(self.base_url + SNAPSHOT_PATH),
+        }
+
+    def _recording_operations(self) -> dict[str, Callable[[etree._Element], str]]:
+        state = self.state
+        return {
             "GetRecordingJobs": lambda _e: soap.recording_jobs(),
             "GetRecordingJobState": lambda _e: soap.recording_job_state(state.recording),
             "GetRecordingSummary": lambda _e: soap.recording_summary(
@@ -158,6 +165,24 @@ class CameraSimulator:
                     self.camera_now(), state.retention_days, 0 if state.recording else state.stopped_for_s
                 )
             ),
+        }
+
+    def _device_operations(self) -> dict[str, Callable[[etree._Element], str]]:
+        state = self.state
+        manufacturer, _ = VENDOR_IDENTITY[state.vendor]
+        return {
+            "GetSystemDateAndTime": lambda _e: soap.system_date_and_time(
+                self.camera_now(), bool(state.ntp_server)
+            ),
+            "GetServices": lambda _e: soap.services(self.base_url, state.profile_g),
+            "GetCapabilities": lambda _e: profile_s.capabilities(self.base_url, state.profile_g),
+            "GetDeviceInformation": lambda _e: soap.device_information(
+                manufacturer, state.model, state.firmware, state.serial
+            ),
+            "GetScopes": lambda _e: profile_s.scopes(state.model, state.profile_g),
+            "GetHostname": lambda _e: profile_s.hostname(f"cam-{state.serial[-6:]}"),
+            "GetNTP": lambda _e: profile_s.ntp(state.ntp_server),
+            "GetNetworkInterfaces": lambda _e: profile_s.network_interfaces(self.host, _mac(state.serial)),
             "SystemReboot": self._reboot,
             "SetSystemDateAndTime": self._set_time,
             "SetNTP": self._set_ntp,
@@ -200,7 +225,7 @@ class CameraSimulator:
         if token not in self._upload_tokens:
             raise web.HTTPNotFound(text="no upgrade started with this URI\n")
         self._upload_tokens.discard(token)  # an upload URI is good for one upload
-        image = await _read_image(request)
+        image = await firmware.read_upload(request)
         outcome = self.state.firmware_outcome
         upload = firmware.describe(image, outcome != "reject_image")
         if upload.version is None:
@@ -277,14 +302,25 @@ class CameraSimulator:
             await self._stopping.wait()
         if vendor.PATHS.get(self.state.vendor) != request.path:
             raise web.HTTPNotFound()
-        auth = request.headers.get("Authorization")
-        if not http_digest.authorized(auth, request.method, self.user, self.password, self._nonces):
-            nonce = http_digest.new_nonce()
-            self._nonces.add(nonce)
-            return web.Response(status=401, headers={"WWW-Authenticate": http_digest.challenge(nonce)})
+        refusal = self._web_refusal(request)
+        if refusal is not None:
+            return refusal
         self.calls[request.path] += 1
         body, content_type = vendor.RENDER[self.state.vendor](self.state)
         return web.Response(text=body, content_type=content_type)
+
+    async def _snapshot(self, request: web.Request) -> web.StreamResponse:
+        if self.rebooting:
+            return await self._drop(request)
+        refusal = self._web_refusal(request)
+        if refusal is not None:
+            return refusal
+        self.calls[SNAPSHOT_PATH] += 1
+        return web.Response(body=profile_s.SNAPSHOT_JPEG, content_type="image/jpeg")
+
+    def _web_refusal(self, request: web.Request) -> web.Response | None:
+        password = self.state.web_password or self.password
+        return self._web_auth.refusal(request, self.state.web_auth, password)
 
     async def _set_state(self, request: web.Request) -> web.StreamResponse:
         """Demo control: `PUT /_sim/state/<name>` switches the scripted state, keeping the vendor."""
@@ -338,17 +374,10 @@ class CameraSimulator:
         self.state = replace(self.state, vendor=name, model=model)  # type: ignore[arg-type]  # `name` was checked by the lookup above
 
 
-async def _read_image(request: web.Request) -> bytes:
-    """The uploaded image, refused beyond `MAX_IMAGE_BYTES` before it is buffered."""
-    declared = request.content_length or 0
-    if declared > firmware.MAX_IMAGE_BYTES:
-        raise web.HTTPRequestEntityTooLarge(max_size=firmware.MAX_IMAGE_BYTES, actual_size=declared)
-    image = bytearray()
-    async for chunk in request.content.iter_chunked(65536):
-        image += chunk
-        if len(image) > firmware.MAX_IMAGE_BYTES:
-            raise web.HTTPRequestEntityTooLarge(max_size=firmware.MAX_IMAGE_BYTES, actual_size=len(image))
-    return bytes(image)
+def _mac(serial: str) -> str:
+    """A stable MAC address per camera, in a locally administered range."""
+    digits = hashlib.sha256(serial.encode()).hexdigest()[:6]
+    return "02:00:5e:" + ":".join(digits[i : i + 2] for i in (0, 2, 4))
 
 
 def _xml(body: str, status: int = 200) -> web.Response:

@@ -96,14 +96,6 @@ def device_information(manufacturer: str, model: str, firmware: str, serial: str
     )
 
 
-def profiles() -> str:
-    items = "".join(
-        f'<trt:Profiles token="{token}" fixed="true"><tt:Name>{name}</tt:Name></trt:Profiles>'
-        for token, name in (("Profile_1", "mainStream"), ("Profile_2", "subStream"))
-    )
-    return envelope(f"<trt:GetProfilesResponse>{items}</trt:GetProfilesResponse>")
-
-
 def stream_uri(uri: str) -> str:
     return envelope(
         f"<trt:GetStreamUriResponse><trt:MediaUri><tt:Uri>{escape(uri)}</tt:Uri>"

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from edge_agent.simulators.onvif_camera.profile_s import PRE_AUTH
+
 Vendor = Literal["hikvision", "dahua", "axis", "generic"]
 CardState = Literal["ok", "missing", "unformatted", "error"]
 # How the camera misbehaves on the wire (all SOAP services), for hostile-input tests.
@@ -19,6 +21,8 @@ WireMode = Literal[
 GIB = 2**30
 # What the camera does with a firmware upload (scripted failures for the upgrade tests).
 FirmwareOutcome = Literal["ok", "stays_down", "old_version", "reject_image"]
+# How the vendor web API (SD card, snapshot) asks for credentials.
+WebAuth = Literal["digest", "basic"]
 
 
 @dataclass
@@ -40,6 +44,11 @@ class CameraState:
     reboot_s: float = 3.0  # how long the camera is unreachable after SystemReboot
     ntp_server: str | None = None
     firmware_outcome: FirmwareOutcome = "ok"
+    # SOAP operations answered without credentials (a wrong token is refused even there, as
+    # cameras do). ONVIF Core's PRE_AUTH class by default; some vendors want login for all.
+    open_operations: frozenset[str] = PRE_AUTH
+    web_auth: WebAuth = "digest"
+    web_password: str | None = None  # the web API's own account (Hikvision keeps ONVIF users apart)
 
 
 # Scripted states: name -> how it differs from a healthy camera. The agent's expected verdict for
@@ -61,6 +70,9 @@ STATES: dict[str, dict[str, object]] = {
     "firmware_stays_down": {"firmware_outcome": "stays_down"},  # never returns after the upload
     "firmware_old_version": {"firmware_outcome": "old_version"},  # returns with the old version
     "firmware_rejects": {"firmware_outcome": "reject_image"},  # refuses the image (its own check)
+    # Authentication as some vendors do it (the agent's verdict: ok, with the right password).
+    "strict_auth": {"open_operations": frozenset()},  # login even for GetSystemDateAndTime
+    "basic_web_auth": {"web_auth": "basic"},  # the SD-card web API wants HTTP Basic, not Digest
 }
 # "wrong password" is not a camera state but a mismatch: start the camera with another password.
 # "reboot" is the SystemReboot operation: the camera refuses connections for `reboot_s`.

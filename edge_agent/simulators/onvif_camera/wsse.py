@@ -17,6 +17,11 @@ DIGEST_TYPE = (
 MAX_SKEW_S = 300.0  # what cameras accept between the token's Created and their own clock
 
 
+def has_token(envelope: etree._Element) -> bool:
+    """Whether the request carries credentials at all (a WS-Security header)."""
+    return envelope.find(f".//{{{WSSE}}}Security") is not None
+
+
 def token_valid(envelope: etree._Element, user: str, password: str, camera_now: datetime) -> bool:
     """Whether the envelope carries a UsernameToken for `user` with a digest of `password`,
     created within `MAX_SKEW_S` of the camera's own clock."""
