@@ -79,9 +79,13 @@ class CabinetHealth:
     # --- the pipeline ---------------------------------------------------------------------------
 
     async def observe(
-        self, device_id: str, changes: list[HealthChange], result: PollResult | None
+        self,
+        device_id: str,
+        changes: list[HealthChange],
+        result: PollResult | None,
+        polled_at: float | None = None,
     ) -> Observed:
-        return await self.service.observe(device_id, changes, result)
+        return await self.service.observe(device_id, changes, result, polled_at)
 
     async def publish(self, outcome: Outcome) -> None:
         """Publish every change of cause (through the device's runner) and every recommendation."""
@@ -156,6 +160,9 @@ class CabinetHealth:
 
     def in_maintenance(self, device_id: str | None) -> bool:
         return self.service.in_maintenance(device_id)
+
+    def maintenance_now(self) -> list[dict[str, Any]]:
+        return self.service.maintenance_now()
 
     # --- report: the command, the page and `edge-agent report` all get this one -----------------
 
