@@ -77,9 +77,13 @@ class CabinetHealth:
     # --- the pipeline ---------------------------------------------------------------------------
 
     async def observe(
-        self, device_id: str, changes: list[HealthChange], result: PollResult | None
+        self,
+        device_id: str,
+        changes: list[HealthChange],
+        result: PollResult | None,
+        polled_at: float | None = None,
     ) -> Observed:
-        return await self.service.observe(device_id, changes, result)
+        return await self.service.observe(device_id, changes, result, polled_at)
 
     async def publish(self, outcome: Outcome) -> None:
         """Publish every change of cause (through the device's runner) and every recommendation."""
