@@ -53,26 +53,36 @@ class ConfigError(EdgeAgentError):
 
 
 class DeviceError(EdgeAgentError):
-    """A poll of a device failed. ``cause`` is what an outage from this failure is attributed to."""
+    """A poll of a device failed. ``cause`` is what an outage from this failure is attributed to;
+    ``code`` names the failure in the fault catalogue (edge_agent/faults/catalogue.yaml)."""
 
     cause: Cause = "device"
+    code: str = "poll_failed"
 
-    def __init__(self, message: str, *, cause: Cause | None = None) -> None:
+    def __init__(self, message: str, *, cause: Cause | None = None, code: str | None = None) -> None:
         super().__init__(message)
         if cause is not None:
             self.cause = cause
+        if code is not None:
+            self.code = code
 
 
 class DeviceTimeout(DeviceError):
     """The device did not answer within its timeout."""
 
+    code = "timeout"
+
 
 class DeviceUnreachable(DeviceError):
     """There is no link to the device: connection refused, serial port gone, no route."""
 
+    code = "unreachable"
+
 
 class DeviceProtocolError(DeviceError):
     """The device answered, but the answer was malformed or an exception reply."""
+
+    code = "bad_answer"
 
 
 class OutboxError(EdgeAgentError):

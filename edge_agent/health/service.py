@@ -144,6 +144,20 @@ class HealthService:
     async def end_maintenance(self) -> Outcome:
         return await self._call(self.core.end_maintenance, time.time())
 
+    def maintenance_now(self) -> list[dict[str, Any]]:
+        """The maintenance windows open right now (for the page's banner), soonest end first."""
+        attribution, now = self.core.attribution, time.time()
+        windows = [] if attribution is None else [w for w in attribution.windows if w.start <= now < w.end]
+        return [
+            {
+                "end": iso_ts(datetime.fromtimestamp(w.end).astimezone()),
+                "devices": sorted(w.devices) if w.devices is not None else None,
+                "operator": w.operator,
+                "reason": w.reason,
+            }
+            for w in sorted(windows, key=lambda w: w.end)
+        ]
+
     def in_maintenance(self, device_id: str | None) -> bool:
         attribution = self.core.attribution
         return attribution is not None and attribution.in_maintenance(device_id or CABINET, time.time())

@@ -157,6 +157,9 @@ class CabinetHealth:
     def in_maintenance(self, device_id: str | None) -> bool:
         return self.service.in_maintenance(device_id)
 
+    def maintenance_now(self) -> list[dict[str, Any]]:
+        return self.service.maintenance_now()
+
     # --- report: the command, the page and `edge-agent report` all get this one -----------------
 
     async def report(self, day: date) -> dict[str, Any]:
