@@ -65,9 +65,7 @@ class CabinetHealth:
         """Liveness mark, maintenance boundaries and the daily report, until cancelled."""
         next_report = self.service.next_report_time(time.time())
         while True:
-            await asyncio.sleep(
-                min(self.config.heartbeat_interval_s, max(0.0, next_report - time.time()))
-            )
+            await asyncio.sleep(min(self.config.heartbeat_interval_s, max(0.0, next_report - time.time())))
             try:
                 await self.publish(await self.service.tick())
                 if time.time() >= next_report:
