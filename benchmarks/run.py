@@ -36,6 +36,10 @@ SOURCES: list[Source] = [
     Source("cameras", "onvif_cameras.py", quick=["--rounds", "2"]),
     Source("diagnostics page", "diagnostics_page.py", quick=["--seconds", "5"]),
     Source("health", "health.py", quick=["--records", "300"]),
+    # Issue 16: the agent beside the pymodbus+paho floor (3 and 30 meters), start-up, host alone;
+    # the demo cabinet's RSS and bytes per day (quick: not yet at steady state).
+    Source("footprint", "footprint.py", quick=["--seconds", "15", "--meters", "3"]),
+    Source("demo cabinet", "demo_cabinet.py", quick=["--warm-up", "20", "--seconds", "30"]),
 ]
 
 

@@ -157,6 +157,9 @@ class AuditPayload(Payload):
     result: str = Field(description="`ok` or `error: <code>`.")
     prev_hash: str = Field(description="`hash` of the previous record (64 zeros for the first).")
     hash: str = Field(description="SHA-256 of the record's canonical JSON without `hash`.")
+    mac: str | None = Field(
+        None, description="HMAC-SHA256 of `hash` with the cabinet's audit key; absent without a key."
+    )
 
 
 class CauseSeconds(Payload):

@@ -12,7 +12,7 @@ from typing import Any
 from edge_agent.actions.auto_cycle import AutoRecovery
 from edge_agent.actions.door import DoorWatcher
 from edge_agent.actions.power import PowerCycler
-from edge_agent.audit import AuditLog, Source
+from edge_agent.audit import MARK, AuditLog, Source
 from edge_agent.commands.context import CommandContext, Services
 from edge_agent.commands.dispatcher import Dispatcher
 from edge_agent.config import AgentConfig
@@ -62,6 +62,8 @@ class Core:
             max_file_bytes=config.audit.max_file_bytes,
             max_file_age_days=config.audit.max_file_age_days,
             publish=emitter.audit,
+            key=config.audit.key.get_secret_value().encode() if config.audit.key else None,
+            mark_path=data_dir / MARK,
         )
         service = HealthService(
             config.health, data_dir, cabinet_id=config.cabinet.id, boot_id=identity.boot_id
