@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -279,6 +280,12 @@ edge-agent demo: cabinet {config.cabinet.id} ({config.cabinet.site or "no site"}
     )
 
 
+def _when(hint: str) -> float:
+    """`radar goes silent at 100 s` -> 100 (hints without a time first)."""
+    match = re.search(r"at (\d+(?:\.\d+)?) s", hint)
+    return float(match.group(1)) if match else 0.0
+
+
 def _next_steps(config: AgentConfig, simulators: list[Simulator], account: tuple[str, str] | None) -> str:
     """What to do now: open the page, log in, and when the scripted faults come."""
     steps = []
@@ -287,11 +294,10 @@ def _next_steps(config: AgentConfig, simulators: list[Simulator], account: tuple
         url = f"{'https' if page.tls else 'http'}://{page.listen}:{page.port}/"
         steps.append(f"open {url} in a browser (a phone-sized window works too)")
         steps.append(f"log in as {account[0]} with password {account[1]}")
-    scripted = [
-        s.hint.removeprefix("scripted:").strip() for s in simulators if s.hint.startswith("scripted:")
-    ]
+    hints = [s.hint.removeprefix("scripted:") for s in simulators if s.hint.startswith("scripted:")]
+    scripted = sorted((part.strip() for hint in hints for part in hint.split(",")), key=_when)
     if scripted:
-        steps.append(f"watch the scripted faults: {'; '.join(scripted)} (after the demo starts)")
+        steps.append(f"watch the scripted faults: {', '.join(scripted)} (after the demo starts)")
         steps.append("they show on the page (overview, Alarms) and as lines below")
     numbered = "\n".join(f"  {n}. {step}" for n, step in enumerate(steps, 1))
     return f"Next:\n{numbered}" if steps else ""

@@ -84,7 +84,13 @@ def _status(status: dict[str, Any]) -> str:
     return f"cabinet {cabinet} OFFLINE ({status.get('reason') or 'no reason'})"
 
 
-def _event(event: dict[str, Any]) -> str:
+# Told by the device's state line already: one line per change, not three.
+_SAID_BY_STATE = frozenset({"state_changed", "fault_raised", "fault_cleared"})
+
+
+def _event(event: dict[str, Any]) -> str | None:
+    if event.get("type") in _SAID_BY_STATE:
+        return None
     where = event.get("device_id") or "cabinet"
     cause = f" (cause: {event['cause']})" if event.get("cause") else ""
     detail = event.get("detail") or {}

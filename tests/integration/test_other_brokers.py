@@ -55,9 +55,7 @@ async def test_auto_falls_back_to_3_1_1_when_5_gets_no_connack_and_works(
 ) -> None:
     central = subscriber_factory(amqtt.host, amqtt.port, [f"{ROOT}/#"], protocol=V311)
     central.wait_connected()
-    config = write_config(
-        tmp_path, port=amqtt.port, mqtt={"connect_timeout_s": 2}, devices=DEVICES
-    )
+    config = write_config(tmp_path, port=amqtt.port, mqtt={"connect_timeout_s": 2}, devices=DEVICES)
     async with running_agent(config) as agent:
         await central.until(_online, timeout=20)
         assert agent.link.protocol == V311
