@@ -38,9 +38,13 @@ class ConfigProblem:
     file: str
     path: str
     message: str
+    line: int | None = None  # 1-based, where the file has it
+    shown: str = ""  # the path as people read it: a device by its id (`devices[cam-1].timeout_s`)
 
     def __str__(self) -> str:
-        where = f"{self.file}: {self.path}" if self.path else self.file
+        file = f"{self.file}:{self.line}" if self.line else self.file
+        path = self.shown or self.path
+        where = f"{file}: {path}" if path else file
         return f"{where}: {self.message}"
 
 
