@@ -31,7 +31,7 @@ def ext4(options: str) -> Iterator[tuple[Path, str]]:
         image, mount = Path(work) / "sd.img", Path(work) / "mnt"
         mount.mkdir()
         subprocess.run(["truncate", "-s", "64M", str(image)], check=True)
-        subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], check=True)
+        subprocess.run(["mkfs.ext4", "-q", "-F", "-b", "4096", str(image)], check=True)  # as on a card
         loop = subprocess.run(
             ["losetup", "--find", "--show", str(image)], check=True, capture_output=True, text=True
         ).stdout.strip()
