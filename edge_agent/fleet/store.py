@@ -149,6 +149,8 @@ class Store:
         pipelined (one round trip, and psycopg parses the statement once).
         """
         returned: list[tuple[Any, ...]] = []
+        if not rows:
+            return returned
         if self.dialect == "sqlite":
             head, _, tail = sql.partition("VALUES ")
             values, _, rest = tail.partition(")")
