@@ -3,17 +3,19 @@
 # apt packages; always: a venv in .venv with the project and its dev tools).
 #
 #   ./dev.sh demo    run a simulated cabinet against a local broker and show what it publishes
-#   ./dev.sh test    lint, type-check and run the whole test suite
+#   ./dev.sh test    lint, type-check and run the whole test suite, then the HIL stage
+#   ./dev.sh hil     the hardware-in-the-loop scenarios (simulated bench; --bench FILE for a real one)
 #   ./dev.sh bench   run the benchmarks and print their figures
 #   ./dev.sh setup   only install
 set -euo pipefail
 cd "$(dirname "$0")"
 
 APT_PACKAGES=(python3 python3-venv python3-pip mosquitto mosquitto-clients socat openssl chromium fonts-wqy-microhei
-  openssh-server iproute2 systemd postgresql)
+  openssh-server iproute2 systemd postgresql nftables nats-server)
 # command that must exist -> the package that provides it
 declare -A NEEDED=([mosquitto]=mosquitto [mosquitto_sub]=mosquitto-clients [socat]=socat [openssl]=openssl
-  [chromium]=chromium [sshd]=openssh-server [ip]=iproute2 [systemd-analyze]=systemd)
+  [chromium]=chromium [sshd]=openssh-server [ip]=iproute2 [systemd-analyze]=systemd [nft]=nftables
+  [nats-server]=nats-server) # nats-server: another real broker for the tests (MQTT 3.1.1 only)
 # packages that provide no command (checked with dpkg)
 DATA_PACKAGES=(fonts-wqy-microhei postgresql) # Chinese glyphs for the page's screenshots; PostgreSQL for the centre's tests
 # (its commands live in /usr/lib/postgresql/<version>/bin, not on PATH)
@@ -88,7 +90,19 @@ case "${1:-help}" in
     shift
     "$VENV/bin/ruff" check edge_agent tests benchmarks firmware_hooks hil_tests
     "$VENV/bin/mypy"
-    exec "$PY" -m pytest -q -ra "$@"
+    if [ $# -gt 0 ]; then exec "$PY" -m pytest -q -ra "$@"; fi
+    "$PY" -m pytest -q -ra tests hil_tests/test_cabinet.py
+    exec "$0" hil
+    ;;
+  hil)
+    setup
+    shift
+    if [ "${1:-}" = --bench ]; then
+      export EDGE_AGENT_HIL_BENCH="$2"
+      shift 2
+    fi
+    # Stage of its own: the two 5-minute uplink runs overlap the short scenarios (~7 min wall).
+    exec "$PY" -m pytest -q -ra -p no:cacheprovider hil_tests/test_scenarios.py hil_tests/test_uplink.py "$@"
     ;;
   bench)
     setup
@@ -96,7 +110,7 @@ case "${1:-help}" in
     exec "$PY" benchmarks/run.py "$@"
     ;;
   *)
-    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

@@ -37,7 +37,7 @@ def broker(port: int, receive_maximum: int = 20) -> Iterator[subprocess.Popen[by
     # makes mosquitto 2.0.11 drop the client after a refused publish).
     conf.write_text(
         f"user {getpass.getuser()}\nlistener {port} 127.0.0.1\nallow_anonymous true\n"
-        "max_queued_messages 1000000\n"
+        "max_queued_messages 1000000\nset_tcp_nodelay true\n"  # no Nagle delay on small messages
         f"max_inflight_messages {receive_maximum}\n"  # the Receive Maximum the broker grants clients
     )
     binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"

@@ -15,6 +15,14 @@ the record before it; 64 zeros for the first) and `hash` = SHA-256 of its own ca
 without `hash`. Editing a record breaks its hash; deleting one breaks `n` and the chain;
 `edge-agent audit verify` (`verify_log`) checks all of it. Each append is fsynced.
 
+Keyed chain and high-water mark: the plain chain cannot show a dropped tail, an emptied or
+deleted live file, a head cut with a rewritten `anchor.json`, or a chain re-hashed from scratch.
+With a per-cabinet key (`audit.key`, a secret) each record also carries `mac` = HMAC-SHA256 of its
+`hash`, and `anchor.json` is sealed the same way: rewriting either needs the key. After each
+append the newest (n, hash) is written, sealed, to a mark outside the audit directory
+(`<data_dir>/audit-mark.json`); `verify` compares the log's end with it. What stays undetectable
+is written down in docs/operations.md (Audit log).
+
 Secrets never reach the log: parameters whose name contains password/secret/token/key are
 written as "***".
 """
@@ -22,6 +30,8 @@ written as "***".
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import os
 import threading
@@ -39,6 +49,7 @@ from edge_agent.readings import iso_ts
 Source = Literal["mqtt", "web", "cli", "agent"]
 CURRENT = "current.jsonl"
 ANCHOR = "anchor.json"
+MARK = "audit-mark.json"  # in the data dir, next to (not inside) the audit directory
 REDACTED = "***"
 _SECRET_WORDS = ("password", "secret", "token", "key", "credential")
 
@@ -82,8 +93,12 @@ class AuditLog:
         max_file_age_days: float = 31,
         publish: Publish | None = None,
         clock: Callable[[], float] = time.time,
+        key: bytes | None = None,
+        mark_path: Path | None = None,
     ) -> None:
         self.directory = directory
+        self.key = key
+        self.mark_path = mark_path
         self.retention_s = retention_days * 86400
         self.max_file_bytes = max_file_bytes
         self.max_file_age_s = max_file_age_days * 86400
@@ -156,8 +171,12 @@ class AuditLog:
                 }
             )
             record["hash"] = record_hash(record)
+            if self.key is not None:
+                record["mac"] = seal(self.key, "record", record["hash"])
             self._append(record)
             self._last = (record["n"], record["hash"])
+            if self.mark_path is not None:
+                _write_sealed(self.mark_path, {"n": record["n"], "hash": record["hash"]}, self.key, "mark")
             return record
 
     def _append(self, record: dict[str, Any]) -> None:
@@ -190,7 +209,8 @@ class AuditLog:
             last = _last_record(path)
             if last is None or self.clock() - _epoch(last["ts"]) < self.retention_s:
                 break  # files are in chain order: the first young file stops the pruning
-            _write_anchor(self.directory, last["n"], last["hash"])
+            anchor = {"n": last["n"], "hash": last["hash"], "ts": last["ts"]}
+            _write_sealed(self.directory / ANCHOR, anchor, self.key, "anchor")
             path.unlink()
 
 
@@ -225,10 +245,18 @@ def iter_records(directory: Path) -> Iterator[tuple[Path, int, str]]:
                 yield path, number, line
 
 
-def verify_log(directory: Path) -> VerifyResult:
-    """Check the whole chain: every hash, every link, no gap in `n`. Lists every problem found."""
+def seal(key: bytes, kind: str, *parts: object) -> str:
+    """HMAC-SHA256 (hex) of `kind` and `parts`: what cannot be recomputed without the key."""
+    message = ":".join([kind, *(str(part) for part in parts)]).encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def verify_log(directory: Path, *, key: bytes | None = None, mark_path: Path | None = None) -> VerifyResult:
+    """Check the whole chain: every hash, every link, no gap in `n`; with `key` every record's and
+    the anchor's seal; with `mark_path` that the log ends where the agent last wrote. Lists every
+    problem found."""
     result = VerifyResult()
-    expected_n, prev_hash = _anchor(directory)
+    expected_n, prev_hash = _anchor(directory, key, result.problems)
     for path, number, line in iter_records(directory):
         where = f"{path.name}:{number}"
         try:
@@ -244,22 +272,73 @@ def verify_log(directory: Path) -> VerifyResult:
             result.problems.append(f"{where}: chain broken (prev_hash does not match the record before)")
         if record_hash(record) != stated_hash:
             result.problems.append(f"{where}: record n={n} was altered (hash mismatch)")
+        if key is not None and not _sealed_record(key, record):
+            result.problems.append(f"{where}: record n={n} is not sealed with the cabinet's key (rewritten?)")
         expected_n, prev_hash = n if isinstance(n, int) else expected_n + 1, stated_hash
+    if mark_path is not None:
+        _check_mark(mark_path, key, expected_n, prev_hash, result.problems)
     return result
 
 
-def _anchor(directory: Path) -> tuple[int, str]:
+def _sealed_record(key: bytes, record: Mapping[str, Any]) -> bool:
+    return hmac.compare_digest(str(record.get("mac")), seal(key, "record", record["hash"]))
+
+
+def _check_mark(path: Path, key: bytes | None, last_n: int, last_hash: str, problems: list[str]) -> None:
+    """The log must end where the agent last wrote (the mark may lag by the record being written)."""
+    mark = _read_sealed(path, key, "mark", problems)
+    if mark is None:
+        if last_n > 0:
+            problems.append(f"{path.name}: missing; records deleted from the end cannot be ruled out")
+        return
+    marked_n, marked_hash = int(mark["n"]), str(mark["hash"])
+    if last_n < marked_n:
+        problems.append(
+            f"{path.name}: records up to n={marked_n} were written, the log ends at n={last_n} "
+            "(tail cut, live file emptied or deleted)"
+        )
+    elif last_n == marked_n and last_hash != marked_hash:
+        problems.append(f"{path.name}: the last record n={last_n} is not the one written (chain rewritten)")
+
+
+def _anchor(directory: Path, key: bytes | None = None, problems: list[str] | None = None) -> tuple[int, str]:
     path = directory / ANCHOR
     if not path.exists():
         return 0, GENESIS
-    document = json.loads(path.read_text(encoding="utf-8"))
+    document = _read_sealed(path, key, "anchor", problems if problems is not None else [])
+    if document is None:
+        return 0, GENESIS
     return int(document["n"]), str(document["hash"])
 
 
-def _write_anchor(directory: Path, n: int, hash_: str) -> None:
-    temporary = directory / (ANCHOR + ".tmp")
-    temporary.write_text(json.dumps({"n": n, "hash": hash_}), encoding="utf-8")
-    os.replace(temporary, directory / ANCHOR)
+def _read_sealed(path: Path, key: bytes | None, kind: str, problems: list[str]) -> dict[str, Any] | None:
+    """A small sealed JSON document ({n, hash, ...}); a wrong or missing seal is a problem."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        int(document["n"]), str(document["hash"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        problems.append(f"{path.name}: unreadable")
+        return None
+    if key is not None:
+        body = {name: value for name, value in document.items() if name != "mac"}
+        expected = seal(key, kind, json.dumps(body, sort_keys=True))
+        if not hmac.compare_digest(str(document.get("mac")), expected):
+            problems.append(f"{path.name}: not sealed with the cabinet's key ({kind} rewritten?)")
+    return dict(document)
+
+
+def _write_sealed(path: Path, body: dict[str, Any], key: bytes | None, kind: str) -> None:
+    document = dict(body)
+    if key is not None:
+        document["mac"] = seal(key, kind, json.dumps(body, sort_keys=True))
+    temporary = path.with_name(path.name + ".tmp")
+    with temporary.open("w", encoding="utf-8") as handle:
+        handle.write(json.dumps(document))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
 
 
 def _read_last_link(directory: Path) -> tuple[int, str]:

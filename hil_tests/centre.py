@@ -66,8 +66,17 @@ class CabinetView:
         return self.central.wait_for(lambda m: m.at >= since and predicate(m), timeout=timeout)
 
     def status(self, state: str, since: float, timeout: float) -> Received:
+        """A live status (not the retained copy a re-subscription delivers) after `since`."""
+        topic = f"{self.root}/status"
         return self.wait(
-            lambda m: m.topic == f"{self.root}/status" and _json(m).get("state") == state, timeout, since
+            lambda m: m.topic == topic and not m.retain and _json(m).get("state") == state, timeout, since
+        )
+
+    def went_offline(self, start: float, end: float) -> bool:
+        topic = f"{self.root}/status"
+        return any(
+            m.topic == topic and not m.retain and start <= m.at <= end and _json(m).get("state") == "offline"
+            for m in self.central.messages()
         )
 
     def event(self, kind: str, since: float, timeout: float, **detail: Any) -> Received:

@@ -23,6 +23,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,14 +37,19 @@ def unavailable_reason() -> str | None:
     """Why this machine cannot host the simulated bench (None: it can)."""
     if os.geteuid() != 0:
         return "the simulated bench needs root (ip netns, tc, nft), as in CI"
-    for tool in ("ip", "tc", "nft", "mosquitto", "socat"):
+    for tool in ("ip", "nft", "mosquitto", "socat"):
         if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
             return f"{tool} is not installed (./dev.sh setup installs it)"
+    if not Path("/dev/net/tun").exists():
+        return "/dev/net/tun is missing (the impaired uplink is a pair of TAP devices)"
     return None
 
 
 def run(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, check=check, capture_output=True, text=True, timeout=30)
+    done = subprocess.run(argv, check=False, capture_output=True, text=True, timeout=30)
+    if check and done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)}: exit {done.returncode}: {done.stderr.strip()}")
+    return done
 
 
 @dataclass
@@ -85,6 +91,10 @@ class Process:
                 self.popen.kill()
                 self.popen.wait(10)
 
+    def signal_only(self, sig: signal.Signals) -> None:
+        if self.popen is not None and self.popen.poll() is None:
+            self.popen.send_signal(sig)
+
     @property
     def alive(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
@@ -98,15 +108,21 @@ class SimulatedCabinet:
     ns: Namespace
     workdir: Path
     centre_address: str
+    cabinet_id: str = ""
     uplink: str = "uplink"
     rig: Process | None = None
     agent: Process | None = None
+    wire: Process | None = None
     config: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def address(self) -> str:
         return f"10.77.{self.index}.2"
+
+    @property
+    def wire_settings(self) -> Path:
+        return self.workdir / "wire.json"
 
     @property
     def control(self) -> Path:
@@ -155,24 +171,18 @@ class SimulatedCabinet:
 
     def restore_uplink(self) -> None:
         self.ns.run("nft", "delete", "table", "inet", "hilcut", check=False)
-        self.ns.run("tc", "qdisc", "del", "dev", self.uplink, "root", check=False)
+        self.clean_uplink()
         self.ns.run("ip", "link", "set", self.uplink, "up")
 
     def degrade_uplink(self, loss_percent: float, delay_ms: int) -> None:
-        """netem on the cabinet side only shapes what leaves; the centre side gets its own (see bench)."""
-        self.ns.run(
-            "tc",
-            "qdisc",
-            "replace",
-            "dev",
-            self.uplink,
-            "root",
-            "netem",
-            "loss",
-            f"{loss_percent}%",
-            "delay",
-            f"{delay_ms}ms",
-        )
+        """Loss and delay on each direction of the uplink (the cabinet must be made with `wire=True`)."""
+        assert self.wire is not None, "an impaired uplink needs the cabinet built with wire=True"
+        self.wire_settings.write_text(json.dumps({"loss_percent": loss_percent, "delay_ms": delay_ms}))
+        self.wire.signal_only(signal.SIGHUP)
+
+    def clean_uplink(self) -> None:
+        if self.wire is not None:
+            self.degrade_uplink(0, 0)
 
     def uplink_down(self) -> None:
         self.ns.run("ip", "link", "set", self.uplink, "down")
@@ -189,6 +199,8 @@ class SimulatedBench:
         self.broker: Process | None = None
         self.broker_socket = workdir / "centre.sock"
         self._namespaces: list[Namespace] = []
+        self._lock = threading.Lock()
+        self._next_index = 0
 
     def start(self) -> SimulatedBench:
         self._add(self.centre)
@@ -197,7 +209,8 @@ class SimulatedBench:
 
     def _add(self, ns: Namespace) -> None:
         run("ip", "netns", "add", ns.name)
-        self._namespaces.append(ns)
+        with self._lock:
+            self._namespaces.append(ns)
         ns.run("ip", "link", "set", "lo", "up")
 
     # --- the centre -----------------------------------------------------------------------------
@@ -205,7 +218,8 @@ class SimulatedBench:
     def start_broker(self) -> None:
         conf = self.workdir / "centre-mosquitto.conf"
         conf.write_text(
-            "user root\nper_listener_settings false\nallow_anonymous true\npersistence false\n"
+            # Persistent, as a centre's broker is: the centre's session survives a broker restart.
+            f"user root\nallow_anonymous true\npersistence true\npersistence_location {self.workdir}/\n"
             f"set_tcp_nodelay true\nlistener 1883 0.0.0.0\nlistener 0 {self.broker_socket}\n"
         )
         self.broker_socket.unlink(missing_ok=True)
@@ -220,61 +234,66 @@ class SimulatedBench:
 
     # --- cabinets -------------------------------------------------------------------------------
 
-    def add_cabinet(self, name: str, lan_addresses: list[str]) -> SimulatedCabinet:
-        index = len(self.cabinets) + 1
+    def add_cabinet(self, name: str, lan_addresses: list[str], *, wire: bool = False) -> SimulatedCabinet:
+        """A cabinet namespace joined to the centre by a veth pair, or by an impairable `wire`."""
+        with self._lock:  # cabinets are added from the long runs' threads too
+            index = self._next_index = self._next_index + 1
         ns = Namespace(f"hil-{self.tag}-{name}")
         self._add(ns)
         workdir = self.workdir / name
         workdir.mkdir(parents=True, exist_ok=True)
         cabinet = SimulatedCabinet(index, ns, workdir, f"10.77.{index}.1")
         centre_end = f"up{index}"
-        run(
-            "ip",
-            "-n",
-            self.centre.name,
-            "link",
-            "add",
-            centre_end,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            cabinet.uplink,
-            "netns",
-            ns.name,
-        )
+        if wire:
+            self._wire(cabinet, centre_end)
+        else:
+            veth = (
+                "link",
+                "add",
+                centre_end,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                cabinet.uplink,
+                "netns",
+                ns.name,
+            )
+            self.centre.run("ip", *veth)
         self.centre.run("ip", "addr", "add", f"{cabinet.centre_address}/30", "dev", centre_end)
         self.centre.run("ip", "link", "set", centre_end, "up")
         ns.run("ip", "addr", "add", f"{cabinet.address}/30", "dev", cabinet.uplink)
         ns.run("ip", "link", "set", cabinet.uplink, "up")
         ns.run("ip", "link", "add", "lan0", "type", "bridge")
-        ns.run("ip", "link", "add", "lanport0", "type", "dummy")  # a port, so the bridge has carrier
+        # A port (one end of a veth pair), so the bridge has carrier like a switch with a cable in.
+        ns.run("ip", "link", "add", "lanport0", "type", "veth", "peer", "name", "lanpeer0")
         ns.run("ip", "link", "set", "lanport0", "master", "lan0")
         for address in ["192.168.10.1", *lan_addresses]:
             ns.run("ip", "addr", "add", f"{address}/24", "dev", "lan0")
-        for dev in ("lanport0", "lan0"):
+        for dev in ("lanpeer0", "lanport0", "lan0"):
             ns.run("ip", "link", "set", dev, "up")
         cabinet.extra["centre_end"] = centre_end
-        self.cabinets.append(cabinet)
+        with self._lock:
+            self.cabinets.append(cabinet)
         return cabinet
 
-    def degrade_centre_end(self, cabinet: SimulatedCabinet, loss_percent: float, delay_ms: int) -> None:
-        self.centre.run(
-            "tc",
-            "qdisc",
-            "replace",
-            "dev",
-            cabinet.extra["centre_end"],
-            "root",
-            "netem",
-            "loss",
-            f"{loss_percent}%",
-            "delay",
-            f"{delay_ms}ms",
-        )
-
-    def restore_centre_end(self, cabinet: SimulatedCabinet) -> None:
-        self.centre.run("tc", "qdisc", "del", "dev", cabinet.extra["centre_end"], "root", check=False)
+    def _wire(self, cabinet: SimulatedCabinet, centre_end: str) -> None:
+        """Two TAP devices and hil_tests/wire.py between them (this kernel may lack `tc netem`)."""
+        self.centre.run("ip", "tuntap", "add", "dev", centre_end, "mode", "tap")
+        cabinet.ns.run("ip", "tuntap", "add", "dev", cabinet.uplink, "mode", "tap")
+        cabinet.wire_settings.write_text(json.dumps({"loss_percent": 0, "delay_ms": 0}))
+        argv = [
+            sys.executable,
+            str(HERE / "wire.py"),
+            str(cabinet.wire_settings),
+            self.centre.name,
+            centre_end,
+            cabinet.ns.name,
+            cabinet.uplink,
+        ]
+        log = cabinet.workdir / "wire.log"
+        cabinet.wire = Process(argv, log).start()
+        _wait(lambda: "wire ready" in log.read_text(errors="replace"), "the uplink wire", cabinet.wire)
 
     def start_rig(self, cabinet: SimulatedCabinet, spec: dict[str, Any]) -> None:
         path = cabinet.workdir / "rig.json"
@@ -290,8 +309,9 @@ class SimulatedBench:
         """Stop every process in the bench's namespaces (only ours: they are private), delete them."""
         for cabinet in self.cabinets:
             cabinet.stop_agent()
-            if cabinet.rig is not None:
-                cabinet.rig.signal(signal.SIGTERM)
+            for helper in (cabinet.rig, cabinet.wire):
+                if helper is not None:
+                    helper.signal(signal.SIGTERM)
         if self.broker is not None:
             self.broker.signal(signal.SIGTERM)
         for ns in self._namespaces:

@@ -8,7 +8,7 @@ import sys
 from datetime import date, datetime
 from typing import Any
 
-from edge_agent.audit import verify_log
+from edge_agent.audit import MARK, verify_log
 from edge_agent.config import AgentConfig
 from edge_agent.health.core import HealthCore
 from edge_agent.health.report import DeviceNow, build_report, to_csv
@@ -19,7 +19,8 @@ ASK_TIMEOUT_S = 30.0
 def audit_verify(config: AgentConfig) -> int:
     """Print every problem of the audit chain; exit 0 when intact, 1 when not."""
     directory = config.storage.data_dir / "audit"
-    result = verify_log(directory)
+    key = config.audit.key.get_secret_value().encode() if config.audit.key else None
+    result = verify_log(directory, key=key, mark_path=config.storage.data_dir / MARK)
     for problem in result.problems:
         print(problem, file=sys.stderr)
     verdict = "intact" if result.ok else f"TAMPERED OR DAMAGED: {len(result.problems)} problem(s)"

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
-from edge_agent.config_base import Identifier, StrictModel
+from edge_agent.config_base import Identifier, Secret, StrictModel
 from edge_agent.readings import Cause
 
 CONTRACT_EXCLUDED: tuple[Cause, ...] = ("power_supply", "network_carrier")
@@ -68,3 +68,10 @@ class AuditConfig(StrictModel):
         1 << 20, ge=4096, description="The live audit file is rotated beyond this size."
     )
     max_file_age_days: float = Field(31, gt=0, description="... or when its first record is this old.")
+    key: Secret | None = Field(
+        None,
+        description=(
+            "Per-cabinet key sealing each record (HMAC), the anchor and the high-water mark, so the "
+            "log cannot be rewritten without it; the same key is needed by `edge-agent audit verify`."
+        ),
+    )

@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 GENESIS = "0" * 64
-NOT_HASHED = frozenset({"hash", "id", "seq"})  # `id`, `seq`: the outbox's, added after hashing
+# `id`, `seq`: the outbox's, added after hashing; `mac`: the keyed seal of `hash` (needs the key)
+NOT_HASHED = frozenset({"hash", "id", "seq", "mac"})
 
 
 def record_hash(record: Mapping[str, Any]) -> str:

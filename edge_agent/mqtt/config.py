@@ -77,6 +77,14 @@ class MqttConfig(StrictModel):
     telemetry_qos: Literal[0, 1] = Field(
         1, description="QoS of telemetry; events, state and reports are always 1."
     )
+    telemetry_units: Literal["inline", "meta"] = Field(
+        "inline",
+        description=(
+            "`inline`: every telemetry message carries its units (v1.0 form). `meta`: units go once in "
+            "the retained `device/<id>/meta` message (v1.1 compact form, about a third fewer bytes; "
+            "the setting for new cabinets)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _plaintext_only_when_asked(self) -> MqttConfig:

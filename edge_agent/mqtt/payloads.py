@@ -82,7 +82,23 @@ class TelemetryPayload(Payload):
     device_id: str
     full: bool = Field(description="True on a periodic full refresh: every value is present.")
     values: dict[str, JsonValue]
-    units: dict[str, str] = Field(description="Unit per value name, for the values present that have one.")
+    units: dict[str, str] | None = Field(
+        None,
+        description=(
+            "Unit per value name, for the values present that have one (`mqtt.telemetry_units: inline`). "
+            "Absent in the compact form (`meta`, v1.1): the units are in the retained `device/<id>/meta`."
+        ),
+    )
+
+
+class DeviceMetaPayload(Payload):
+    """`device/<device_id>/meta` (retained, v1.1): what compact telemetry leaves out; re-sent on change."""
+
+    ts: Timestamp
+    device_id: str
+    kind: str = Field(description="Device kind, the `type` of its config.")
+    name: str | None = None
+    units: dict[str, str] = Field(description="Unit per value name, for every value that has one.")
 
 
 class EventPayload(Payload):
@@ -141,6 +157,9 @@ class AuditPayload(Payload):
     result: str = Field(description="`ok` or `error: <code>`.")
     prev_hash: str = Field(description="`hash` of the previous record (64 zeros for the first).")
     hash: str = Field(description="SHA-256 of the record's canonical JSON without `hash`.")
+    mac: str | None = Field(
+        None, description="HMAC-SHA256 of `hash` with the cabinet's audit key; absent without a key."
+    )
 
 
 class CauseSeconds(Payload):
@@ -190,6 +209,7 @@ SCHEMAS: dict[str, type[Payload]] = {
     "status": StatusPayload,
     "device-state": DeviceStatePayload,
     "device-telemetry": TelemetryPayload,
+    "device-meta": DeviceMetaPayload,
     "event": EventPayload,
     "cmd-request": CommandRequest,
     "cmd-reply": CommandReplyPayload,

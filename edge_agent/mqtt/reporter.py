@@ -3,6 +3,10 @@
 While connected it keeps up to the link's window of messages unacknowledged. When the link drops, every
 unacknowledged message stays in the outbox and the next connection replays from the oldest one,
 so a subscriber sees each message at least once, in order; repeats carry the same `id`.
+
+While the link keeps up, the outbox hands over what was just stored from memory, and the deletes
+of acknowledged messages wait for the next store (one transaction per poll), or `ACK_IDLE_S` of
+quiet, whichever comes first.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ log = logging.getLogger(__name__)
 
 READ_BATCH = 500
 ACK_BATCH = 256
+ACK_IDLE_S = 5.0  # deferred deletes are written after this long without a store
 SHUTDOWN_POLL_S = 0.05
 SUCCESS_CODES = frozenset({0, 16})  # 16 = "no matching subscribers": the broker still accepted it
 
@@ -82,11 +87,15 @@ class Reporter:
     async def _wait_idle(self, inflight: set[asyncio.Future[int]]) -> None:
         if inflight:
             await asyncio.wait(inflight, return_when=asyncio.ALL_COMPLETED)
-        await self._flush_acks()
+        acked, self._acked = self._acked, []
+        self.outbox.ack_later(acked)  # deleted with the next store
         wake = asyncio.create_task(self._wake.wait())
         lost = asyncio.create_task(self.link.wait_lost())
         try:
-            await asyncio.wait({wake, lost}, return_when=asyncio.FIRST_COMPLETED)
+            timeout = ACK_IDLE_S if self.outbox.deferred_acks else None
+            done, _ = await asyncio.wait({wake, lost}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            if not done:  # nothing stored for a while: write the deletes on their own
+                await self._flush_acks()
         finally:
             wake.cancel()
             lost.cancel()

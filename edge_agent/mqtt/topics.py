@@ -3,6 +3,7 @@
 <prefix>/v1/<cabinet_id>/status                      retained  cabinet presence (birth / will)
 <prefix>/v1/<cabinet_id>/device/<device_id>/state    retained  device state
 <prefix>/v1/<cabinet_id>/device/<device_id>/telemetry          readings
+<prefix>/v1/<cabinet_id>/device/<device_id>/meta     retained  units and labels of the readings (v1.1)
 <prefix>/v1/<cabinet_id>/event                                 events, from the outbox
 <prefix>/v1/<cabinet_id>/report/daily                          daily inspection report
 <prefix>/v1/<cabinet_id>/audit                                 operator and remote actions
@@ -35,6 +36,9 @@ class Topics:
 
     def device_telemetry(self, device_id: str) -> str:
         return f"{self.root}/device/{device_id}/telemetry"
+
+    def device_meta(self, device_id: str) -> str:
+        return f"{self.root}/device/{device_id}/meta"
 
     @property
     def event(self) -> str:

@@ -31,7 +31,11 @@ class HealthObserver(Protocol):
     """Cabinet health: attributes a poll's changes (returns them), and publishes what else moved."""
 
     async def observe(
-        self, device_id: str, changes: list[HealthChange], result: PollResult | None
+        self,
+        device_id: str,
+        changes: list[HealthChange],
+        result: PollResult | None,
+        polled_at: float | None = None,
     ) -> Observed: ...
 
     async def publish(self, outcome: Outcome) -> None: ...
@@ -132,19 +136,19 @@ class DeviceRunner:
         snapshot.diagnostics.update(result.diagnostics)
         snapshot.last_poll = utc_now()
         snapshot.polls_ok += 1
-        changes = self.tracker.on_success(result, started)
-        await self._publish_changes(changes, result)
+        changes, outcome = await self._observe(self.tracker.on_success(result, started), result, started)
+        # One outbox transaction per poll: its health changes, its events, its telemetry.
+        messages = self.emitter.change_messages(snapshot, changes)
+        device_id = self.config.device_id
         for event in result.events:
-            await self.emitter.event(
-                event.type,
-                severity=event.severity,
-                device_id=self.config.device_id,
-                cause=event.cause,
-                detail=event.detail,
+            messages.append(
+                self.emitter.event_message(event.type, event.severity, device_id, event.cause, event.detail)
             )
         selected, full = self.telemetry.select(result.values, time.monotonic())
         if selected:
-            await self.emitter.telemetry(self.config.device_id, selected, result.units, full)
+            messages.extend(self.emitter.telemetry_messages(snapshot, selected, result.units, full))
+        await self.emitter.put(messages)
+        await self._observed(outcome)
 
     async def _failed(self, error: DeviceError, started: datetime) -> None:
         snapshot = self.snapshot
@@ -159,10 +163,19 @@ class DeviceRunner:
         await self._publish_changes(self.tracker.raise_fault(fault, utc_now()), None)
 
     async def _publish_changes(self, changes: list[HealthChange], result: PollResult | None) -> None:
+        changes, outcome = await self._observe(changes, result)
+        if changes:
+            await self.emitter.device_changes(self.snapshot, changes)
+        await self._observed(outcome)
+
+    async def _observe(
+        self, changes: list[HealthChange], result: PollResult | None, started: datetime | None = None
+    ) -> tuple[list[HealthChange], Outcome]:
         outcome = Outcome()
         if self.observer is not None:
             try:
-                observed = await self.observer.observe(self.config.device_id, changes, result)
+                polled_at = started.timestamp() if started is not None else None  # evidence from then
+                observed = await self.observer.observe(self.config.device_id, changes, result, polled_at)
                 changes, outcome = observed.changes, observed.outcome
             except Exception as exc:  # bookkeeping trouble (disk full) must not stop the device's loop
                 self._bookkeeping_failed(exc)
@@ -173,8 +186,10 @@ class DeviceRunner:
         for change in changes:
             if isinstance(change, StateChanged):
                 self.snapshot.health.cause = change.cause  # the one writer of this device's cause
-        if changes:
-            await self.emitter.device_changes(self.snapshot, changes)
+        return changes, outcome
+
+    async def _observed(self, outcome: Outcome) -> None:
+        """After the device's own messages: tell the page, then publish what changed for the cabinet."""
         self.live.changed(self.config.device_id)
         if self.observer is not None and (outcome.changes or outcome.replace):
             await self.observer.publish(outcome)

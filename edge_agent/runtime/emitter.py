@@ -12,17 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from edge_agent.health.tracker import FaultCleared, FaultRaised, HealthChange, StateChanged
-from edge_agent.mqtt.payloads import (
-    AuditPayload,
-    DailyReportPayload,
-    DeviceStatePayload,
-    EventPayload,
-    FaultItem,
-    Payload,
-    TelemetryPayload,
-)
+from edge_agent.mqtt.encode import dumps
+from edge_agent.mqtt.payloads import AuditPayload, DailyReportPayload, Payload
 from edge_agent.mqtt.topics import Topics
-from edge_agent.readings import Cause, Severity, Value, utc_now
+from edge_agent.readings import Cause, Severity, Value, iso_ts, utc_now
 from edge_agent.runtime.live_state import DeviceSnapshot
 from edge_agent.runtime.outbox import NewMessage, Outbox, PayloadBuilder
 
@@ -32,10 +25,20 @@ THIN_EVENT_INTERVAL_S = 60.0
 
 
 class Emitter:
-    def __init__(self, outbox: Outbox, topics: Topics, *, telemetry_qos: int) -> None:
+    """Builds messages (`*_message(s)`) and stores them (`put`); the other methods do both at once.
+
+    `units_inline`: telemetry carries its `units` (the v1.0 form); otherwise units go once in the
+    retained `device/<id>/meta` message, re-sent whenever they change (compact form, v1.1).
+    """
+
+    def __init__(
+        self, outbox: Outbox, topics: Topics, *, telemetry_qos: int, units_inline: bool = True
+    ) -> None:
         self.outbox = outbox
         self.topics = topics
         self.telemetry_qos = telemetry_qos
+        self.units_inline = units_inline
+        self._meta_units: dict[str, dict[str, str]] = {}  # device id -> units of its last meta message
         self._thinned_unreported = 0
         self._last_thin_event = 0.0
 
@@ -48,63 +51,84 @@ class Emitter:
         cause: Cause | None = None,
         detail: Mapping[str, Any] | None = None,
     ) -> None:
-        await self._put([self._event(type, severity, device_id, cause, dict(detail or {}))])
+        await self.put([self.event_message(type, severity, device_id, cause, detail)])
 
     async def device_changes(self, snapshot: DeviceSnapshot, changes: list[HealthChange]) -> None:
         """Store the events of a poll's health changes, and the new retained state if it moved."""
-        messages = []
-        for change in changes:
-            messages.append(self._change_event(snapshot, change))
-            if isinstance(change, StateChanged):
-                _log_state_change(snapshot, change)
-        if any(isinstance(change, StateChanged) for change in changes) or any(
-            isinstance(change, FaultRaised | FaultCleared) for change in changes
-        ):
-            messages.append(self._state(snapshot))
-        if messages:
-            await self._put(messages)
+        await self.put(self.change_messages(snapshot, changes))
 
     async def report(self, report: Mapping[str, Any]) -> None:
         """The daily report (`report/daily`); `report` holds every DailyReportPayload field but id/seq."""
         ts = utc_now()
-        await self._put(
+        await self.put(
             [NewMessage("report", self.topics.report_daily, _sequenced(DailyReportPayload, ts, report))]
         )
 
     async def audit(self, record: Mapping[str, Any]) -> None:
         """One audit record (`audit`), as written by `edge_agent.audit.AuditLog`."""
-        await self._put([NewMessage("audit", self.topics.audit, _sequenced(AuditPayload, None, record))])
+        await self.put([NewMessage("audit", self.topics.audit, _sequenced(AuditPayload, None, record))])
 
     async def device_state(self, snapshot: DeviceSnapshot) -> None:
-        await self._put([self._state(snapshot)])
+        await self.put([self._state(snapshot)])
+
+    async def put(self, messages: list[NewMessage]) -> None:
+        """Store `messages` in one outbox transaction (nothing to do for none)."""
+        if messages:
+            await self._put(messages)
+
+    def change_messages(self, snapshot: DeviceSnapshot, changes: list[HealthChange]) -> list[NewMessage]:
+        """The events of a poll's health changes, and the new retained state if it moved."""
+        messages = []
+        for change in changes:
+            messages.append(self._change_event(snapshot, change))
+            if isinstance(change, StateChanged):
+                _log_state_change(snapshot, change)
+        if any(isinstance(change, StateChanged | FaultRaised | FaultCleared) for change in changes):
+            messages.append(self._state(snapshot))
+        return messages
+
+    def event_message(
+        self,
+        type: str,
+        severity: Severity = "info",
+        device_id: str | None = None,
+        cause: Cause | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> NewMessage:
+        return self._event(type, severity, device_id, cause, dict(detail or {}))
+
+    def telemetry_messages(
+        self, snapshot: DeviceSnapshot, values: Mapping[str, Value], units: Mapping[str, str], full: bool
+    ) -> list[NewMessage]:
+        """The telemetry of `values`; in the compact form preceded by a meta message when units changed."""
+        device_id = snapshot.device_id
+        document: dict[str, Any] = {"ts": iso_ts(utc_now()), "device_id": device_id, "full": full}
+        document["values"] = dict(values)
+        messages = []
+        if self.units_inline:
+            document["units"] = {name: unit for name, unit in units.items() if name in values and unit}
+        elif self._meta_units.get(device_id) != units:
+            messages.append(self._meta(snapshot, units))
+        encoded = dumps(document)
+        topic = self.topics.device_telemetry(device_id)
+        messages.append(NewMessage("telemetry", topic, lambda _id, _seq: encoded, qos=self.telemetry_qos))
+        return messages
 
     async def device_states(self, snapshots: list[DeviceSnapshot]) -> None:
-        """Every device's state again (birth): queued behind what is stored, so order is kept."""
-        if snapshots:
-            await self._put([self._state(snapshot) for snapshot in snapshots])
+        """Every device's retained messages again (birth): its state, and its meta in the compact
+        form once it has one; queued behind what is stored, so order is kept."""
+        messages = []
+        for snapshot in snapshots:
+            messages.append(self._state(snapshot))
+            units = self._meta_units.get(snapshot.device_id)
+            if units is not None:
+                messages.append(self._meta(snapshot, units))
+        await self.put(messages)
 
     async def telemetry(
-        self, device_id: str, values: Mapping[str, Value], units: Mapping[str, str], full: bool
+        self, snapshot: DeviceSnapshot, values: Mapping[str, Value], units: Mapping[str, str], full: bool
     ) -> None:
-        ts = utc_now()
-        payload = TelemetryPayload(
-            ts=ts,
-            device_id=device_id,
-            full=full,
-            values=dict(values),
-            units={name: unit for name, unit in units.items() if name in values and unit},
-        )
-        encoded = _encode(payload)
-        await self._put(
-            [
-                NewMessage(
-                    "telemetry",
-                    self.topics.device_telemetry(device_id),
-                    lambda _id, _seq: encoded,
-                    qos=self.telemetry_qos,
-                )
-            ]
-        )
+        await self.put(self.telemetry_messages(snapshot, values, units, full))
 
     # --- building -----------------------------------------------------------------------------
 
@@ -116,21 +140,21 @@ class Emitter:
         cause: Cause | None,
         detail: dict[str, Any],
     ) -> NewMessage:
-        ts = utc_now()
+        ts = iso_ts(utc_now())
 
         def build(message_id: str, seq: int | None) -> bytes:
             assert seq is not None
-            return _encode(
-                EventPayload(
-                    id=message_id,
-                    seq=seq,
-                    ts=ts,
-                    device_id=device_id,
-                    type=type,
-                    severity=severity,
-                    cause=cause,
-                    detail=detail,
-                )
+            return dumps(
+                {
+                    "id": message_id,
+                    "seq": seq,
+                    "ts": ts,
+                    "device_id": device_id,
+                    "type": type,
+                    "severity": severity,
+                    "cause": cause,
+                    "detail": detail,
+                }
             )
 
         return NewMessage("event", self.topics.event, build)
@@ -153,32 +177,45 @@ class Emitter:
 
     def _state(self, snapshot: DeviceSnapshot) -> NewMessage:
         health = snapshot.health
-        ts = utc_now()
-        faults = [
-            FaultItem(code=code, severity=item.fault.severity, message=item.fault.message, since=item.since)
-            for code, item in health.faults.items()
-        ]
-        state, since, cause, reason = health.state, health.since, health.cause, health.reason
+        document = {
+            "ts": iso_ts(utc_now()),
+            "device_id": snapshot.device_id,
+            "kind": snapshot.kind,
+            "name": snapshot.name,
+            "state": health.state,
+            "since": iso_ts(health.since),
+            "cause": health.cause,
+            "reason": health.reason,
+            "faults": [
+                {
+                    "code": code,
+                    "severity": item.fault.severity,
+                    "message": item.fault.message,
+                    "since": iso_ts(item.since),
+                }
+                for code, item in health.faults.items()
+            ],
+        }
 
         def build(message_id: str, seq: int | None) -> bytes:
             assert seq is not None
-            return _encode(
-                DeviceStatePayload(
-                    id=message_id,
-                    seq=seq,
-                    ts=ts,
-                    device_id=snapshot.device_id,
-                    kind=snapshot.kind,
-                    name=snapshot.name,
-                    state=state,
-                    since=since,
-                    cause=cause,
-                    reason=reason,
-                    faults=faults,
-                )
-            )
+            return dumps({"id": message_id, "seq": seq, **document})
 
         return NewMessage("state", self.topics.device_state(snapshot.device_id), build, retain=True)
+
+    def _meta(self, snapshot: DeviceSnapshot, units: Mapping[str, str]) -> NewMessage:
+        """The retained `device/<id>/meta`: what the compact telemetry leaves out."""
+        self._meta_units[snapshot.device_id] = dict(units)
+        document = {
+            "ts": iso_ts(utc_now()),
+            "device_id": snapshot.device_id,
+            "kind": snapshot.kind,
+            "name": snapshot.name,
+            "units": {name: unit for name, unit in units.items() if unit},
+        }
+        encoded = dumps(document)
+        topic = self.topics.device_meta(snapshot.device_id)
+        return NewMessage("meta", topic, lambda _id, _seq: encoded, retain=True)
 
     async def _put(self, messages: list[NewMessage]) -> None:
         thinned = await self.outbox.put(messages)

@@ -31,12 +31,19 @@ Journal: a sequenced message the broker acknowledged moves to the `sent` table, 
 range again (`requeue`, the `resend_events` command) after its own loss. A requeued message is the
 same bytes (same `id` and `seq`) and is never retained: an old state must not replace the
 retained current one.
+
+Hot path: what was just stored is also kept in memory (the newest rows, up to `RECENT_ROWS`), so
+while the link keeps up the reporter publishes from memory instead of reading back what was just
+written. Deletes after PUBACK may be deferred (`ack_later`): they ride in the next `put`'s
+transaction, so a steady poll costs one transaction. A deferred delete lost to a crash is a
+duplicate on replay, as any lost delete.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import sqlite3
@@ -53,10 +60,11 @@ from edge_agent.runtime.outbox_hold import HeldMessage, MemoryHold
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["event", "state", "report", "audit", "telemetry"]
+Kind = Literal["event", "state", "report", "audit", "telemetry", "meta"]
 SEQUENCED: frozenset[str] = frozenset({"event", "state", "report", "audit"})
 ROW_OVERHEAD_BYTES = 64  # rough per-row cost of SQLite bookkeeping, so many tiny rows still count
 THIN_BATCH = 4000
+RECENT_ROWS = 256  # newest rows kept in memory: beyond a broker's receive window, small in RSS
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -95,6 +103,10 @@ HOLD_MAX_BYTES = 16 * 2**20  # a cabinet PC has hundreds of MB: hours of events 
 WAL_SHARE = 16  # the WAL is checkpointed (and truncated) at 1/16 of the quota, 1 MiB at most
 
 T = TypeVar("T")
+
+# What the worker's `_put` returns: the rows numbered, telemetry rows thinned, whether the
+# in-memory tail may take the rows (not while some are only held in memory, nor after thinning).
+_Stored = tuple[list[HeldMessage], int, bool]
 
 # Builds the payload once the outbox has assigned the message id and (for sequenced kinds) seq.
 PayloadBuilder = Callable[[str, int | None], bytes]
@@ -162,12 +174,18 @@ class Outbox:
         self._others = 0  # the data dir's files but this database file, measured now and then
         self._measured_at = 0.0
         self._dropped_logged = 0
+        # Newest stored rows by position; complete above `_recent_floor` (older rows: read from disk).
+        self._recent: dict[int, StoredMessage] = {}
+        self._recent_floor = 0
+        self._deferred_acks: list[int] = []
 
     async def __aenter__(self) -> Outbox:
         await self._run(self._open)
         return self
 
     async def __aexit__(self, *_: object) -> None:
+        if self._deferred_acks:
+            await self.ack([])
         await self._run(self._close)
         self._executor.shutdown(wait=True)
 
@@ -185,7 +203,7 @@ class Outbox:
 
     def stats(self) -> OutboxStats:
         return OutboxStats(
-            self._depth + len(self._hold),
+            self._depth + len(self._hold) - len(self._deferred_acks),
             self._bytes,
             self.max_bytes,
             self._thinned_total + self._hold.dropped_telemetry,
@@ -198,21 +216,37 @@ class Outbox:
 
     async def put(self, messages: Sequence[NewMessage]) -> int:
         """Store messages atomically, in order (in memory while the disk refuses them). Returns how
-        many telemetry rows were thinned to make room."""
-        thinned = await self._run(self._put, messages)
-        self._report_storage()
-        for listener in self._listeners:
-            listener()
+        many telemetry rows were thinned to make room. Deferred deletes (`ack_later`) ride along."""
+        deferred, self._deferred_acks = self._deferred_acks, []
+        future = asyncio.get_running_loop().run_in_executor(self._executor, self._put, messages, deferred)
+        future.add_done_callback(functools.partial(self._stored, deferred))
+        # Shielded: once the worker has the batch, its rows must reach the in-memory tail (and the
+        # reporter be woken) even if the caller is cancelled meanwhile, or they would wait for a restart.
+        _rows, thinned, _tail_ok = await asyncio.shield(future)
         return thinned
 
     async def read_after(self, position: int, limit: int) -> list[StoredMessage]:
-        """Messages after `position`, oldest first (stored ones, then those held in memory)."""
+        """Messages after `position`, oldest first (stored ones, then those held in memory); from
+        the in-memory tail when it has them all."""
+        if position >= self._recent_floor:
+            return [m for p, m in self._recent.items() if p > position][:limit]
         return await self._run(self._read_after, position, limit)
 
     async def ack(self, positions: Sequence[int]) -> None:
-        """The broker has the messages: forget them."""
-        if positions:
-            await self._run(self._ack, positions)
+        """The broker has the messages: forget them (and any deferred ones) now."""
+        self._forget(positions)
+        pending, self._deferred_acks = [*self._deferred_acks, *positions], []
+        if pending:
+            await self._run(self._ack, pending)
+
+    def ack_later(self, positions: Sequence[int]) -> None:
+        """The broker has the messages: delete them with the next store (or `ack`, or at close)."""
+        self._forget(positions)
+        self._deferred_acks.extend(positions)
+
+    @property
+    def deferred_acks(self) -> int:
+        return len(self._deferred_acks)
 
     async def requeue(self, first_seq: int, last_seq: int) -> tuple[int, list[tuple[int, int]]]:
         """Queue the journaled messages `first_seq..last_seq` again; (how many, missing ranges).
@@ -222,14 +256,53 @@ class Outbox:
         """
         if last_seq < first_seq or last_seq - first_seq >= MAX_REQUEUE:
             raise OutboxError(f"requeue range {first_seq}..{last_seq}: at most {MAX_REQUEUE} seqs")
-        found, present = await self._run(self._requeue, first_seq, last_seq)
-        for listener in self._listeners:
-            listener()
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._executor, self._requeue, first_seq, last_seq)
+        future.add_done_callback(self._requeued)
+        found, present, _last = await asyncio.shield(future)  # shielded, as in `put`
         return found, _missing_ranges(first_seq, last_seq, present)
 
     async def reject(self, position: int, reason: str) -> None:
         """The broker refused the message for good (e.g. not authorised): keep it aside, never drop it."""
+        self._forget([position])
         await self._run(self._reject, position, reason)
+
+    # --- the in-memory tail (event loop side) ---------------------------------------------------
+
+    def _stored(self, deferred: list[int], future: asyncio.Future[_Stored]) -> None:
+        if future.cancelled() or future.exception() is not None:
+            self._deferred_acks[:0] = deferred  # not deleted: try again with the next store
+            return
+        rows, thinned, tail_ok = future.result()
+        if thinned or not tail_ok:  # rows went from under the tail, or some are held: read via the worker
+            self._reset_tail(rows[-1].position if rows else self._recent_floor)
+        else:
+            for row in rows:
+                self._recent[row.position] = StoredMessage(
+                    row.position, row.kind, row.topic, row.payload, row.qos, row.retain
+                )
+            while len(self._recent) > RECENT_ROWS:
+                oldest = next(iter(self._recent))
+                del self._recent[oldest]
+                self._recent_floor = max(self._recent_floor, oldest)
+        self._report_storage()
+        for listener in self._listeners:
+            listener()
+
+    def _requeued(self, future: asyncio.Future[tuple[int, set[int], int]]) -> None:
+        if future.cancelled() or future.exception() is not None:
+            return
+        self._reset_tail(future.result()[2])  # rows stored behind the tail's back
+        for listener in self._listeners:
+            listener()
+
+    def _reset_tail(self, floor: int) -> None:
+        self._recent.clear()
+        self._recent_floor = max(self._recent_floor, floor)
+
+    def _forget(self, positions: Sequence[int]) -> None:
+        for position in positions:
+            self._recent.pop(position, None)
 
     # --- worker thread side -------------------------------------------------------------------
 
@@ -257,6 +330,7 @@ class Outbox:
             ).fetchone()[0]
         except sqlite3.Error as exc:
             raise OutboxError(f"cannot open outbox {self.path}: {exc}") from exc
+        self._recent_floor = self._last_position
         self._db = db
         self._measure()
 
@@ -271,27 +345,31 @@ class Outbox:
             raise OutboxError("outbox is not open")
         return self._db
 
-    def _put(self, messages: Sequence[NewMessage]) -> int:
+    def _put(self, messages: Sequence[NewMessage], deferred: Sequence[int]) -> _Stored:
+        """Store `messages` (with the deferred deletes); (rows, thinned, whether the tail may hold them)."""
         held = self._numbered(messages)
+        deletes = self._hold.remove(deferred) if deferred else []
         if len(self._hold) and not self._store_held():
             self._keep_in_memory(held)
-            return 0
+            self._pending_deletes.extend(deletes)
+            return held, 0, False
         try:
-            self._insert(held)
+            self._insert(held, deletes)
         except sqlite3.OperationalError as exc:  # disk full, I/O error: hold, never crash
             self._storage_failed(exc)
             self._keep_in_memory(held)
-            return 0
+            self._pending_deletes.extend(deletes)
+            return held, 0, False
         if not self._storage_ok:
             self._recovered()
         self._measure(walk=time.monotonic() - self._measured_at >= MEASURE_INTERVAL_S)
         if self._bytes + self._overhead <= self.max_bytes:
-            return 0
+            return held, 0, True
         try:
-            return self._thin()
+            return held, self._thin(), True
         except sqlite3.OperationalError as exc:  # stored, but no room to thin: retried on the next put
             self._storage_failed(exc)
-            return 0
+            return held, 0, False
 
     def _numbered(self, messages: Sequence[NewMessage]) -> list[HeldMessage]:
         """Positions, seqs and payloads for `messages`: taken from the counters, which only move
@@ -310,13 +388,16 @@ class Outbox:
         self._last_position, self._next_seq = position, seq
         return numbered
 
-    def _insert(self, rows: Sequence[HeldMessage]) -> None:
-        """Write `rows` and the seq counter in one transaction; sqlite3.Error leaves nothing behind."""
+    def _insert(self, rows: Sequence[HeldMessage], deletes: Sequence[int] = ()) -> None:
+        """Write `rows` and the seq counter (and delete `deletes`, acknowledged) in one transaction;
+        sqlite3.Error leaves nothing behind."""
         db = self._conn
         durable = any(row.kind in SEQUENCED for row in rows)
         db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        removed = freed = 0
         try:
             db.execute("BEGIN IMMEDIATE")
+            removed, freed = self._delete_rows(deletes, journal=True)
             db.executemany(
                 "INSERT INTO outbox (position, kind, topic, payload, qos, retain, created) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -327,8 +408,8 @@ class Outbox:
         except sqlite3.Error:
             _rollback(db)
             raise
-        self._depth += len(rows)
-        self._bytes += sum(row.size + ROW_OVERHEAD_BYTES for row in rows)
+        self._depth += len(rows) - removed
+        self._bytes += sum(row.size + ROW_OVERHEAD_BYTES for row in rows) - freed
 
     def _keep_in_memory(self, rows: Sequence[HeldMessage]) -> None:
         for row in rows:
@@ -453,7 +534,7 @@ class Outbox:
             self._pending_deletes.extend(on_disk)
             self._storage_failed(exc)
 
-    def _requeue(self, first_seq: int, last_seq: int) -> tuple[int, set[int]]:
+    def _requeue(self, first_seq: int, last_seq: int) -> tuple[int, set[int], int]:
         db = self._conn
         db.execute("BEGIN IMMEDIATE")
         rows = db.execute(
@@ -478,7 +559,7 @@ class Outbox:
         ).fetchall()
         db.execute("COMMIT")
         present = {row[0] for row in rows} | {row[0] for row in waiting if isinstance(row[0], int)}
-        return len(rows), present
+        return len(rows), present, self._last_position
 
     def _journal(self, chunk: list[int], marks: str) -> None:
         """Keep acknowledged sequenced messages in `sent` (see the module docstring)."""
@@ -501,8 +582,14 @@ class Outbox:
             pass
 
     def _delete(self, positions: Sequence[int], *, journal: bool = True) -> None:
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        removed, freed = self._delete_rows(positions, journal=journal)
+        self._depth -= removed
+        self._bytes -= freed
+
+    def _delete_rows(self, positions: Sequence[int], *, journal: bool) -> tuple[int, int]:
+        """Delete rows (in the caller's transaction, if any): (rows removed, bytes freed)."""
         db = self._conn
-        db.execute("PRAGMA synchronous=NORMAL")
         freed = 0
         removed = 0
         for start in range(0, len(positions), 500):
@@ -518,8 +605,7 @@ class Outbox:
             db.execute(f"DELETE FROM outbox WHERE position IN ({marks})", chunk)  # noqa: S608 - only `?` placeholders and constants are interpolated
             removed += row[0]
             freed += row[1] + row[0] * ROW_OVERHEAD_BYTES
-        self._depth -= removed
-        self._bytes -= freed
+        return removed, freed
 
     def _reject(self, position: int, reason: str) -> None:
         if not self._hold.remove([position]):

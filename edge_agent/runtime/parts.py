@@ -12,7 +12,7 @@ from typing import Any
 from edge_agent.actions.auto_cycle import AutoRecovery
 from edge_agent.actions.door import DoorWatcher
 from edge_agent.actions.power import PowerCycler
-from edge_agent.audit import AuditLog, Source
+from edge_agent.audit import MARK, AuditLog, Source
 from edge_agent.commands.context import CommandContext, Services
 from edge_agent.commands.dispatcher import Dispatcher
 from edge_agent.config import AgentConfig
@@ -50,13 +50,20 @@ class Core:
         config, data_dir = identity.config, identity.config.storage.data_dir
         topics, live = Topics(config.mqtt.prefix, config.cabinet.id), LiveState()
         outbox = Outbox(data_dir / "outbox.sqlite3", max_bytes=config.storage.outbox_max_bytes)
-        emitter = Emitter(outbox, topics, telemetry_qos=config.mqtt.telemetry_qos)
+        emitter = Emitter(
+            outbox,
+            topics,
+            telemetry_qos=config.mqtt.telemetry_qos,
+            units_inline=config.mqtt.telemetry_units == "inline",
+        )
         audit = AuditLog(
             data_dir / "audit",
             retention_days=config.audit.retention_days,
             max_file_bytes=config.audit.max_file_bytes,
             max_file_age_days=config.audit.max_file_age_days,
             publish=emitter.audit,
+            key=config.audit.key.get_secret_value().encode() if config.audit.key else None,
+            mark_path=data_dir / MARK,
         )
         service = HealthService(
             config.health, data_dir, cabinet_id=config.cabinet.id, boot_id=identity.boot_id

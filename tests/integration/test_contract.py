@@ -14,7 +14,10 @@ pytestmark = pytest.mark.integration
 ROOT = "edge/v1/cab-test"
 
 
-async def test_all_published_payloads_validate(broker, subscriber_factory, tmp_path: Path) -> None:
+@pytest.mark.parametrize("units", ["inline", "meta"])
+async def test_all_published_payloads_validate(
+    broker, subscriber_factory, tmp_path: Path, units: str
+) -> None:
     devices = [
         {"type": "host", "device_id": "host", "poll_interval_s": 0.2},
         {"type": "pulse", "device_id": "pulse", "poll_interval_s": 0.1},
@@ -22,7 +25,7 @@ async def test_all_published_payloads_validate(broker, subscriber_factory, tmp_p
     ]
     central = subscriber_factory(broker.host, broker.port, [f"{ROOT}/#"])
     central.wait_connected()
-    config = write_config(tmp_path, port=broker.port, devices=devices)
+    config = write_config(tmp_path, port=broker.port, devices=devices, mqtt={"telemetry_units": units})
     script = tmp_path / "data" / "script-flaky.json"
     async with running_agent(config):
         await central.until(f"{ROOT}/device/flaky/state")
@@ -40,3 +43,10 @@ async def test_all_published_payloads_validate(broker, subscriber_factory, tmp_p
     ]  # ours, broken on purpose
     used = {assert_valid(message, ROOT) for message in published_by_agent}
     assert used >= {"status", "device-state", "device-telemetry", "event", "cmd-reply", "audit"}
+    telemetry = [m.json() for m in published_by_agent if m.topic.endswith("/telemetry")]
+    if units == "meta":  # compact: the units once, retained, instead of in every message
+        assert "device-meta" in used and not any("units" in body for body in telemetry)
+        meta = [m.json() for m in published_by_agent if m.topic == f"{ROOT}/device/host/meta"]
+        assert meta[0]["units"]["cpu_percent"] == "%"
+    else:
+        assert "device-meta" not in used and all("units" in body for body in telemetry)

@@ -18,6 +18,7 @@ TOPIC_SCHEMAS = {
     "status": "status",
     "device/+/state": "device-state",
     "device/+/telemetry": "device-telemetry",
+    "device/+/meta": "device-meta",
     "event": "event",
     "cmd/+": "cmd-request",
     "cmd-reply": "cmd-reply",

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge_agent.devices.modbus.codec import decode, encode, registers_to_bytes
+from edge_agent.devices.modbus.codec import BlockDecoder, decode, encode, registers_to_bytes
 from edge_agent.devices.modbus.profile import ValueDef
 from edge_agent.errors import DecodeError
 
@@ -88,3 +88,41 @@ def test_encode_decode_round_trip(number: float, order: str, type_: str) -> None
 def test_any_words_decode_without_raising(words: list[int]) -> None:
     for type_ in ("int16", "uint16", "int32", "uint32", "float32", "float64", "string"):
         decode(_value(type=type_, length=4), words)
+
+
+_LAYOUT = st.lists(
+    st.tuples(
+        st.integers(0, 12),  # address
+        st.sampled_from(["int16", "uint16", "int32", "uint32", "float32", "float64", "string", "bool"]),
+        st.sampled_from(["ABCD", "CDAB", "BADC", "DCBA"]),
+        st.sampled_from([1.0, 0.1, 0.01, 2.0]),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@given(layout=_LAYOUT, data=st.data())
+@settings(max_examples=200, deadline=None)
+def test_block_decoder_matches_value_by_value_decoding(layout: list[Any], data: st.DataObject) -> None:
+    values = [
+        _value(name=f"v{i}", address=a, type=t, order=o, scale=s, length=3, bit=i if t == "bool" else None)
+        for i, (a, t, o, s) in enumerate(layout)
+    ]
+    count = max(v.address + v.width for v in values)  # the read starts at address 0
+    words = data.draw(st.lists(st.integers(0, 0xFFFF), min_size=count, max_size=count))
+    expected: dict[str, Any] = {}
+    for value in values:
+        expected.update(decode(value, words[value.address : value.address + value.width]))
+    got = BlockDecoder(0, count, values).decode(words)
+    assert got.keys() == expected.keys()
+    for name, number in got.items():
+        assert number == expected[name] or (number != number and expected[name] != expected[name])
+    with pytest.raises(DecodeError):
+        BlockDecoder(0, count, values).decode(words[:-1])
+
+
+def test_float32_is_sent_at_its_own_precision() -> None:
+    words = encode(_value(type="float32"), 229.87)
+    assert decode(_value(type="float32"), words) == {"x": 229.87}  # not 229.8699951171875
+    assert decode(_value(type="uint16", scale=0.1), [2301]) == {"x": 230.1}  # not 230.10000000000002

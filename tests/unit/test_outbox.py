@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -79,3 +80,44 @@ async def test_payload_builder_gets_a_unique_id(tmp_path: Path) -> None:
         await outbox.put([_msg("event") for _ in range(50)])
         ids = {json.loads(m.payload)["id"] for m in await outbox.read_after(0, 100)}
         assert len(ids) == 50
+
+
+async def test_newest_rows_are_served_from_memory_and_old_ones_from_disk(tmp_path: Path) -> None:
+    path = tmp_path / "o.sqlite3"
+    async with Outbox(path, max_bytes=2**20) as outbox:
+        await outbox.put([_msg("event") for _ in range(3)])
+    async with Outbox(path, max_bytes=2**20) as outbox:
+        await outbox.put([_msg("telemetry"), _msg("event")])
+        everything = await outbox.read_after(0, 100)  # rows of the first run are on disk only
+        assert [json.loads(m.payload)["seq"] for m in everything] == [1, 2, 3, None, 4]
+        newest = await outbox.read_after(everything[2].position, 100)
+        assert newest == everything[3:]
+        assert await outbox.read_after(everything[3].position, 1) == everything[4:]
+
+
+async def test_deferred_acks_ride_in_the_next_put_and_are_written_at_close(tmp_path: Path) -> None:
+    path = tmp_path / "o.sqlite3"
+    async with Outbox(path, max_bytes=2**20) as outbox:
+        await outbox.put([_msg("event"), _msg("telemetry")])
+        first = await outbox.read_after(0, 10)
+        outbox.ack_later([m.position for m in first])
+        assert outbox.stats().depth == 0 and outbox.deferred_acks == 2
+        assert await outbox.read_after(0, 10) == []  # acknowledged: never handed out again
+        await outbox.put([_msg("event")])
+        assert outbox.deferred_acks == 0 and outbox.stats().depth == 1
+        (second,) = await outbox.read_after(first[-1].position, 10)
+        outbox.ack_later([second.position])
+    async with Outbox(path, max_bytes=2**20) as outbox:
+        assert outbox.stats().depth == 0 and await outbox.read_after(0, 10) == []
+
+
+async def test_a_put_whose_caller_is_cancelled_still_reaches_the_reader(tmp_path: Path) -> None:
+    async with Outbox(tmp_path / "o.sqlite3", max_bytes=2**20) as outbox:
+        woken = asyncio.Event()
+        outbox.on_put(woken.set)
+        task = asyncio.create_task(outbox.put([_msg("event")]))
+        await asyncio.sleep(0)  # the batch is with the worker thread now
+        task.cancel()
+        await woken.wait()  # stored all the same, and the reporter is told
+        (stored,) = await outbox.read_after(0, 10)
+        assert json.loads(stored.payload)["seq"] == 1

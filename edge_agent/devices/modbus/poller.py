@@ -13,9 +13,10 @@ from typing import Any
 
 from edge_agent.devices.base import DeviceContext, Poller
 from edge_agent.devices.modbus.bus import ModbusBus
-from edge_agent.devices.modbus.codec import decode
+from edge_agent.devices.modbus.codec import BlockDecoder, decode
 from edge_agent.devices.modbus.config import ModbusConfig, RtuTransport
 from edge_agent.devices.modbus.planner import ReadRequest, plan
+from edge_agent.devices.modbus.profile import BIT_FUNCTIONS
 from edge_agent.devices.modbus.rules import RuleEngine
 from edge_agent.errors import (
     BusError,
@@ -39,6 +40,11 @@ class ModbusPoller(Poller[ModbusConfig]):
             max_bits=config.resolved_profile.max_bits_per_request,
             max_gap=config.effective("max_gap_registers"),
         )
+        # One precompiled struct format per register read (bit reads decode value by value).
+        self._decoders = [
+            None if r.function in BIT_FUNCTIONS else BlockDecoder(r.address, r.count, r.values)
+            for r in self.requests
+        ]
         self.units = {v.name: v.unit for v in values if v.unit}
         self.rules = RuleEngine(config.rules())
         self.errors: Counter[str] = Counter()
@@ -63,12 +69,12 @@ class ModbusPoller(Poller[ModbusConfig]):
     async def poll(self) -> PollResult:
         values: dict[str, Value] = {}
         answered = 0
-        for request in self.requests:
+        for request, decoder in zip(self.requests, self._decoders, strict=True):
             words = await self._read(request)
             if words is None:
                 continue
             answered += 1
-            values.update(self._decode(request, words))
+            values.update(self._decode(request, decoder, words))
         if not answered:
             raise DeviceProtocolError(f"no read answered: {self._last_error}")
         outcome = self.rules.evaluate(values, time.monotonic())
@@ -103,7 +109,11 @@ class ModbusPoller(Poller[ModbusConfig]):
             self._count(exc)
             return None
 
-    def _decode(self, request: ReadRequest, words: list[int] | list[bool]) -> dict[str, Value]:
+    def _decode(
+        self, request: ReadRequest, decoder: BlockDecoder | None, words: list[int] | list[bool]
+    ) -> dict[str, Value]:
+        if decoder is not None and len(words) == decoder.count:
+            return decoder.decode(words)
         out: dict[str, Value] = {}
         for value in request.values:
             try:

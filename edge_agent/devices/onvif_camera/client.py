@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import io
 import logging
-from pathlib import Path
+import os
 from typing import Any
 
 import aiohttp
+import onvif.client
 import onvif.settings
 import zeep.exceptions
 from onvif import ONVIFCamera
@@ -41,32 +43,62 @@ _harden_xml_settings()
 # enough for an offline guess at the password. Never below INFO, whatever the agent's level.
 logging.getLogger("onvif.zeep_aiohttp").setLevel(max(logging.INFO, logging.getLogger().level))
 
-# The services the poller uses. Their WSDLs are parsed once per process (the library caches the
-# documents), before the first request: parsed concurrently by many cameras at start, they
-# would eat the first polls' timeouts.
+# The services the poller uses. Their WSDLs all import the same large onvif.xsd; loaded one by one,
+# each would parse its own copy of it (about 6 MB of zeep types each). They are loaded instead as
+# ONE document, once per process, on first use: the types are built once and shared by every
+# service and camera. Other services (if any caller asks) go through the library's own loading.
 USED_SERVICES = ("devicemgmt", "media", "recording", "search")
-_warm_lock: asyncio.Lock | None = None
-_warm = False
+_USED_WSDLS = {os.path.join(_WSDL_PATH, SERVICES[name]["wsdl"]) for name in USED_SERVICES}
+_library_document = onvif.client._cached_document
+_shared: Any = None  # the shared zeep Document, once loaded
+_shared_lock: asyncio.Lock | None = None
+
+
+async def _document(url: str) -> Any:  # a zeep Document (zeep is untyped)
+    """The WSDL document for `url`: the shared one for the services the checks use."""
+    global _shared, _shared_lock
+    if url not in _USED_WSDLS:
+        return await _library_document(url)
+    _shared_lock = _shared_lock or asyncio.Lock()
+    async with _shared_lock:
+        if _shared is None:  # parsing takes a while: off the event loop, as the library does
+            _shared = await asyncio.get_running_loop().run_in_executor(None, _load_shared_document)
+    return _shared
+
+
+def _load_shared_document() -> Any:
+    imports = "".join(
+        f'<wsdl:import namespace="{SERVICES[name]["ns"]}" location="{SERVICES[name]["wsdl"]}"/>'
+        for name in USED_SERVICES
+    )
+    wrapper = (
+        '<wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" targetNamespace="urn:edge-agent">'
+        f"{imports}</wsdl:definitions>"
+    ).encode()
+    base = os.path.join(_WSDL_PATH, "edge-agent-used.wsdl")  # resolves the imports; never read
+    document = onvif.client.DocumentWithDeferredLoad(
+        io.BytesIO(wrapper), onvif.client.ASYNC_TRANSPORT, base=base, settings=onvif.settings.DEFAULT_SETTINGS
+    )
+    # The library's own fixes for cameras' date and time formats (see onvif.client._cached_document).
+    schema = document.types.documents.get_by_namespace("http://www.w3.org/2001/XMLSchema", False)[0]
+    for fixed in (onvif.client.FastDateTime, onvif.client.ForgivingTime):
+        schema.register_type(fixed._default_qname, fixed(is_global=True))
+    document.types.add_documents([None], base)
+    document.original_load(io.BytesIO(wrapper))
+    # The wrapper defines nothing itself: expose what the imported service definitions define.
+    for definition in list(document._definitions.values()):
+        document.messages.update(definition.messages)
+        document.port_types.update(definition.port_types)
+        document.bindings.update(definition.bindings)
+    return document
+
+
+onvif.client._cached_document = _document
 
 
 async def load_wsdls() -> None:
-    """Parse the WSDLs of `USED_SERVICES` once (later calls return at once)."""
-    global _warm_lock, _warm
-    if _warm:
-        return
-    _warm_lock = _warm_lock or asyncio.Lock()
-    async with _warm_lock:
-        for name in USED_SERVICES if not _warm else ():
-            definition = SERVICES[name]
-            binding = "{%s}%s" % (definition["ns"], definition["binding"])  # noqa: UP031 - braces
-            wsdl = str(Path(_WSDL_PATH) / definition["wsdl"])
-            unused = "http://127.0.0.1:9/"  # never contacted
-            service = ONVIFService(unused, None, None, wsdl, no_cache=True, binding_name=binding)
-            try:
-                await service.setup()  # only the document load can take time; no request is sent
-            finally:
-                await service.close()
-        _warm = True
+    """Build the shared document of `USED_SERVICES` now (later calls return at once)."""
+    await _document(next(iter(_USED_WSDLS)))
 
 
 async def read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:

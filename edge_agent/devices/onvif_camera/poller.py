@@ -309,9 +309,7 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
             faults.extend(evidence.faults)
         if self._auth_errors and not any(f.code == "auth_failed" for f in faults):
             faults.append(self._auth_fault(next(iter(self._auth_errors.values()))))
-        faults.extend(
-            fault for code, fault in self._pinned.items() if all(f.code != code for f in faults)
-        )
+        faults.extend(fault for code, fault in self._pinned.items() if all(f.code != code for f in faults))
         events, self._events = self._events, []
         diagnostics: dict[str, Any] = {"check_errors": self.schedule.errors(), "missing_evidence": missing}
         return PollResult(
