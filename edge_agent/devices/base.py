@@ -27,6 +27,14 @@ class TelemetryConfig(StrictModel):
         description="Per value name, the change that must be exceeded to send it again (0 = any change).",
     )
     full_refresh_s: float = Field(300, gt=0, description="Every value is sent at least this often.")
+    min_interval_s: float = Field(
+        0,
+        ge=0,
+        description=(
+            "At most one message per this many seconds: changes in between are merged into the next "
+            "one (latest value wins; none is lost, it waits). 0 = every poll that moved a value."
+        ),
+    )
 
 
 class DeviceConfig(StrictModel):
