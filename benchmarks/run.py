@@ -22,6 +22,10 @@ SCRIPTS: list[tuple[str, list[str]]] = [
     ("onvif_cameras.py", ["--rounds", "2"]),
     ("diagnostics_page.py", ["--seconds", "5"]),
     ("health.py", ["--records", "300"]),
+    # Issue 16: the agent beside the pymodbus+paho floor (3 and 30 meters), start-up, host alone;
+    # the demo cabinet's RSS and bytes per day (quick: not yet at steady state).
+    ("footprint.py", ["--seconds", "15", "--meters", "3"]),
+    ("demo_cabinet.py", ["--warm-up", "20", "--seconds", "30"]),
 ]
 
 

@@ -15,15 +15,17 @@ from edge_agent.errors import ConfigError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = polish(_parser())
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    # `run` is the long-lived process: it does not load the fleet, user and client tools' modules.
+    parser = polish(_parser(agent_only=words[:1] == ["run"]))
+    args = parser.parse_args(words)
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
     return int(args.handler(args))
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(*, agent_only: bool = False) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edge-agent", description=__doc__)
     parser.add_argument("--version", action="version", version=f"edge-agent {__version__}")
     commands = parser.add_subparsers(metavar="COMMAND")
@@ -31,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the agent")
     run.add_argument("--config", "-c", type=Path, required=True, help="cabinet configuration (YAML)")
     run.set_defaults(handler=_run)
+    if agent_only:
+        return parser
 
     check = commands.add_parser("check", help="validate a configuration and print every problem")
     check.add_argument("--config", "-c", type=Path, required=True, help="cabinet configuration (YAML)")
