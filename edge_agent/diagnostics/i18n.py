@@ -110,6 +110,7 @@ _WORDS: dict[str, tuple[str, str]] = {
         "Since the agent started (cleared at a restart; the daily reports keep the history).",
     ),
     "alarm": ("告警", "alarm"),
+    "logger": ("模块", "logger"),
     "alarms.acked_col": ("确认", "acknowledged"),
     # Words of reading names, so a name without its own entry reads in Chinese word by word.
     "w.voltage": ("电压", "voltage"),

@@ -411,6 +411,9 @@
         : el("p", { class: "na", text: t("action.none") }));
     }
     select.addEventListener("change", drawDeviceActions);
+    // Start on the first device something can be done for (the controller has no device actions).
+    const first = init.devices.find((d) => init.actions.some((x) => x.per_device && applies(x, d.kind)));
+    if (first) select.value = first.device_id;
     drawDeviceActions();
     const perDevice = el("section", { class: "panel" }, el("h2", { text: t("device_actions") }),
       el("label", { class: "wide" }, t("choose_device"), select), buttons);
@@ -433,7 +436,7 @@
     }
     function draw() {
       const agentRows = data.agent.filter((r) => (!level.value || r.level === level.value) && match(r));
-      agentBox.replaceChildren(el("h2", { text: t("logs.agent") }), table(agentRows, [col("time"), col("logs.level"), "", col("message")],
+      agentBox.replaceChildren(el("h2", { text: t("logs.agent") }), table(agentRows, [col("time"), col("logs.level"), col("logger"), col("message")],
         [(r) => when(r.ts), (r) => r.level, (r) => r.logger, (r) => r.message]));
       auditBox.replaceChildren(el("h2", { text: t("logs.audit") }), table(data.audit.filter(match),
         [col("time"), col("operator"), col("action"), col("target"), col("params"), col("result"), col("source")],
