@@ -12,6 +12,7 @@ from edge_agent.devices.modbus.profile import load_profile, output_names, shippe
 from edge_agent.diagnostics import i18n
 from edge_agent.diagnostics.actions import ACTIONS, applies_to
 from edge_agent.diagnostics.views import CABINET_VALUES
+from edge_agent.faults import catalogue
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "diagnostics.md"
 
@@ -58,3 +59,13 @@ def test_camera_actions_are_not_offered_for_the_controller() -> None:
     offered = [key for key, spec in ACTIONS.items() if applies_to(spec, "host")]
     assert offered == []
     assert applies_to(ACTIONS["camera_reboot"], "onvif_camera")
+
+
+def test_actions_named_in_the_fault_catalogue_are_the_pages_buttons() -> None:
+    # "run “相机校时”" must name a button the technician can find on the page.
+    for lang, quoted in (("zh-CN", r"“([^”]+)”"), ("en", r'"([^"]+)"')):
+        words = i18n.words(lang)
+        buttons = {words[f"action.{key}"] for key in ACTIONS}
+        for key, entry in catalogue().items():
+            for name in re.findall(quoted, entry.words(lang).check):
+                assert name in buttons, f"{key} ({lang}) names {name!r}, not a button of the page"
