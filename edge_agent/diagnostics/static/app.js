@@ -336,7 +336,7 @@
       const names = d.order || Object.keys(d.values);
       readings.replaceChildren(el("h2", { text: t("readings") }), el("div", { class: "readings" }, names.map((name) =>
         el("div", { class: "reading", "data-name": name },
-          el("span", { class: "rname", text: label(name), title: name }),
+          el("span", { class: "rname", text: (d.labels && d.labels[name] && d.labels[name][init.lang]) || label(name), title: name }),
           el("span", { class: typeof d.values[name] === "string" && d.values[name].length > 14 ? "num long" : "num", text: value(d.values[name], d.units[name]) }),
           trend(history[name], d.units[name])))));
       // Only the text changes: the expert's open view (and a click on it) survives live redraws.
