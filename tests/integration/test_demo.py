@@ -88,7 +88,7 @@ def test_sigterm_stops_everything_the_demo_started(tmp_path: Path) -> None:
     files = isolated_demo(tmp_path / "demo")
     log = tmp_path / "demo.err"
     with log.open("wb") as errors:
-        demo = subprocess.Popen(_command(files), stdout=subprocess.PIPE, stderr=errors, text=True)
+        demo = subprocess.Popen(_command(files, "--raw"), stdout=subprocess.PIPE, stderr=errors, text=True)
     assert demo.stdout is not None
     try:
         for line in demo.stdout:  # the watcher prints what reaches the broker: the agent is up
