@@ -73,10 +73,10 @@ async def test_auto_falls_back_to_3_1_1_and_everything_works(
     central = subscriber_factory(only_311.host, only_311.port, [f"{ROOT}/#"], protocol=V311)
     central.wait_connected()
     config = write_config(
-        tmp_path, port=only_311.port, mqtt={"connect_timeout_s": 2}, devices=DEVICES
+        tmp_path, port=only_311.port, mqtt={"connect_timeout_s": 3}, devices=DEVICES
     )
     async with running_agent(config) as agent:
-        await central.until(_online, timeout=20)
+        await central.until(_online, timeout=30)
         assert agent.link.protocol == V311
         await central.until(_state_of("host"))
         await central.until(lambda m: m.topic == f"{ROOT}/event" and m.json()["type"] == "pulse")
@@ -90,7 +90,7 @@ async def test_auto_falls_back_to_3_1_1_and_everything_works(
         central.clear()
         only_311.start()
         central.wait_connected()
-        await central.until(_online, timeout=20)
+        await central.until(_online, timeout=30)
         assert agent.link.protocol == V311
         assert agent.link.connect_attempts > attempts
     # The version is remembered across a restart of the agent: the first attempt is 3.1.1.
@@ -135,7 +135,7 @@ async def test_last_will_after_kill_9_on_a_3_1_1_broker(
 ) -> None:
     central = subscriber_factory(only_311.host, only_311.port, [f"{ROOT}/status"], protocol=V311)
     central.wait_connected()
-    config = write_config(tmp_path, port=only_311.port, mqtt={"connect_timeout_s": 2})
+    config = write_config(tmp_path, port=only_311.port, mqtt={"connect_timeout_s": 3})
     with AgentProcess(config) as agent:
         await central.until(_online, timeout=30)
         agent.kill()
