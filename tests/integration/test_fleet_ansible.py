@@ -161,7 +161,7 @@ def build_bundles(dist: Path, work: Path) -> None:
     broken.mkdir()
     shutil.copy(REPO / "pyproject.toml", broken)
     shutil.copytree(REPO / "edge_agent", broken / "edge_agent", ignore=shutil.ignore_patterns("__pycache__"))
-    app = broken / "edge_agent" / "app.py"
+    app = broken / "edge_agent" / "runtime" / "agent.py"  # the composition root: dies on start
     app.write_text(app.read_text() + '\nraise RuntimeError("simulated defect: this version dies on start")\n')
     build("--version", "0.3.0", "--offline", "--source", str(broken))
 
