@@ -40,7 +40,7 @@ def test_demo_shows_birth_state_telemetry_and_clean_stop(tmp_path: Path) -> None
     files = isolated_demo(tmp_path / "demo")
     log = tmp_path / "demo.err"
     with log.open("wb") as errors:
-        demo = subprocess.Popen(_command(files), stdout=subprocess.PIPE, stderr=errors, text=True)
+        demo = subprocess.Popen(_command(files, "--raw"), stdout=subprocess.PIPE, stderr=errors, text=True)
     assert demo.stdout is not None
     # Stopped (SIGTERM, as Ctrl-C) once it has shown everything, however slow the machine; 90 s at most.
     give_up = threading.Timer(90, demo.send_signal, (signal.SIGTERM,))
@@ -66,6 +66,39 @@ def test_demo_shows_birth_state_telemetry_and_clean_stop(tmp_path: Path) -> None
     assert f"diagnostics http://127.0.0.1:{files.page_port}/  (user technician, password " in out
 
 
+def test_demo_says_what_to_do_next_and_prints_a_line_per_change(tmp_path: Path) -> None:
+    files = isolated_demo(tmp_path / "demo")
+    demo = subprocess.Popen(_command(files), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert demo.stdout is not None
+    watchdog = threading.Timer(120, demo.kill)  # a hung demo ends the read loop below
+    watchdog.start()
+    try:
+        seen = []
+        for line in demo.stdout:  # until the simulated camera's missing SD card shows
+            seen.append(line.rstrip("\n"))
+            if "cam-exit:" in line and "FAULT" in line:
+                break
+        demo.send_signal(signal.SIGTERM)
+        seen += demo.stdout.read().splitlines()
+        assert demo.wait(60) == 0
+    finally:
+        watchdog.cancel()
+        demo.kill()
+        demo.stdout.close()
+    banner, _, changes = "\n".join(seen).partition("(Ctrl-C to stop):")
+    assert f"open http://127.0.0.1:{files.page_port}/ in a browser" in banner
+    assert "log in as technician with password " in banner
+    scripted = "strobe breaker trips at 60 s, radar goes silent at 100 s, mains lost at 120 s"
+    assert f"watch the scripted faults: {scripted}" in banner
+    lines = changes.strip().splitlines()
+    assert any(" cabinet demo-cabinet-01 ONLINE (agent " in line for line in lines), lines
+    sd_card = "cam-exit: UNKNOWN -> FAULT · No SD card (sd_missing) (cause: device)"
+    assert any(sd_card in line for line in lines), lines
+    assert not any("event state_changed" in line for line in lines)  # the state line says it
+    assert "cabinet demo-cabinet-01 OFFLINE (shutdown)" in lines[-1]
+    assert not any("{" in line for line in lines), "JSON flooded the terminal"
+
+
 def test_demo_refuses_to_start_when_a_port_is_taken_and_names_the_holder(tmp_path: Path) -> None:
     files = isolated_demo(tmp_path / "demo")
     with socket.socket() as squatter:
@@ -82,7 +115,7 @@ def test_sigterm_stops_everything_the_demo_started(tmp_path: Path) -> None:
     files = isolated_demo(tmp_path / "demo")
     log = tmp_path / "demo.err"
     with log.open("wb") as errors:
-        demo = subprocess.Popen(_command(files), stdout=subprocess.PIPE, stderr=errors, text=True)
+        demo = subprocess.Popen(_command(files, "--raw"), stdout=subprocess.PIPE, stderr=errors, text=True)
     assert demo.stdout is not None
     try:
         for line in demo.stdout:  # the watcher prints what reaches the broker: the agent is up
