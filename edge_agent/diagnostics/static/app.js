@@ -177,8 +177,11 @@
         const stamp = t(ok ? "result.ok" : "result.error") + " · " + new Date().toLocaleTimeString(init.lang, { hour12: false });
         if (ok && action.key === "self_test") { result.textContent = stamp; await selfTestTable(table); }
         else {
-          const detail = ok ? describe(reply.data) : (reply.error && (reply.error.message || reply.error.code)) || "";
-          result.textContent = stamp + " · " + detail;
+          const error = reply.error || {};
+          // In words of the chosen language by its code; the raw message only in English.
+          const failed = W["err." + error.code] || (init.lang === "en" ? error.message || error.code : error.code) || "";
+          const detail = ok ? (init.lang === "en" ? describe(reply.data) : "") : failed;
+          result.textContent = [stamp, detail].filter(Boolean).join(" · ");
         }
         if (ok && action.key.startsWith("maintenance_")) refreshMaintenance();
         button.disabled = false;
