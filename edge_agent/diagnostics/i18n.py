@@ -110,6 +110,23 @@ _WORDS: dict[str, tuple[str, str]] = {
         "Since the agent started (cleared at a restart; the daily reports keep the history).",
     ),
     "alarm": ("告警", "alarm"),
+    # Why an action failed, by the command reply's error code (the English message is the fallback).
+    "err.relay_not_configured": (
+        "此设备没有配置供电继电器，无法远程断电重启",
+        "no relay is configured for this device",
+    ),
+    "err.rate_limited": ("操作太频繁，请稍后再试", "done too recently or too often; try again later"),
+    "err.busy": ("设备正在执行其他操作", "the device is busy with another action"),
+    "err.unknown_device": ("没有这个设备", "no such device"),
+    "err.unsupported_action": ("此设备不支持这个操作", "this device does not support the action"),
+    "err.unavailable": ("本机柜暂不支持此功能", "not available on this cabinet now"),
+    "err.disabled": ("此操作在本机柜已禁用", "this action is disabled on this cabinet"),
+    "err.missing_operator": ("需要操作人", "an operator is needed"),
+    "err.relay_failed": ("继电器未响应，请现场检查", "the relay did not respond; check it on site"),
+    "err.timeout": ("没有及时得到结果", "no result in time"),
+    "err.internal_error": ("代理内部错误，详见日志", "internal error; see the log"),
+    "err.400": ("请求不完整", "the request is incomplete"),
+    "err.409": ("本机柜不支持此操作", "not available on this cabinet"),
     "logger": ("模块", "logger"),
     "alarms.acked_col": ("确认", "acknowledged"),
     # Words of reading names, so a name without its own entry reads in Chinese word by word.
@@ -266,6 +283,8 @@ _WORDS: dict[str, tuple[str, str]] = {
     "v.load_1m": ("1 分钟负载", "load (1 min)"),
     "v.outbox_depth": ("待发送消息", "outbox messages"),
     "v.outbox_bytes": ("待发送字节", "outbox bytes"),
+    "v.outbox_held": ("内存中待写盘消息", "outbox held in memory"),
+    "v.storage_full": ("存储写不进", "storage refuses writes"),
     "device.missing": ("没有这个设备", "No such device"),
 }
 

@@ -177,8 +177,11 @@
         const stamp = t(ok ? "result.ok" : "result.error") + " · " + new Date().toLocaleTimeString(init.lang, { hour12: false });
         if (ok && action.key === "self_test") { result.textContent = stamp; await selfTestTable(table); }
         else {
-          const detail = ok ? describe(reply.data) : (reply.error && (reply.error.message || reply.error.code)) || "";
-          result.textContent = stamp + " · " + detail;
+          const error = reply.error || {};
+          // In words of the chosen language by its code; the raw message only in English.
+          const failed = W["err." + error.code] || (init.lang === "en" ? error.message || error.code : error.code) || "";
+          const detail = ok ? (init.lang === "en" ? describe(reply.data) : "") : failed;
+          result.textContent = [stamp, detail].filter(Boolean).join(" · ");
         }
         if (ok && action.key.startsWith("maintenance_")) refreshMaintenance();
         button.disabled = false;
@@ -289,6 +292,7 @@
     svg.setAttribute("class", "trend-line");
     const vs = points.map((p) => p[1]), ts = points.map((p) => p[0]);
     const lo = Math.min(...vs), hi = Math.max(...vs), t0 = ts[0], span = ts[ts.length - 1] - t0 || 1;
+    if (value(hi, unit) === value(lo, unit)) return null;  // moves less than the value shows
     for (const y of [1, 30, 59]) {
       const grid = document.createElementNS(ns, "line");
       grid.setAttribute("x1", "0"); grid.setAttribute("x2", "300"); grid.setAttribute("y1", y); grid.setAttribute("y2", y);
