@@ -112,7 +112,7 @@ def cabinet() -> Iterator[Cabinet]:
     try:
         build_bundles(root / "dist", root)
         _inventory(root)
-        python_home = Path(os.path.realpath(sys.executable)).parents[1]  # the interpreter the venv was made from
+        python_home = Path(os.path.realpath(sys.executable)).parents[1]  # the venv's interpreter
         with booted(root / "container.log", [root, REPO, python_home]) as box:
             yield Cabinet(box, root)
     finally:
