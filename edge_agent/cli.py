@@ -55,6 +55,9 @@ def _parser(*, agent_only: bool = False) -> argparse.ArgumentParser:
         default=None,
         help="simulated devices to start (default: demo-simulators.yaml beside the config)",
     )
+    demo.add_argument(
+        "--raw", action="store_true", help="print every message whole (JSON), not one line per change"
+    )
     demo.set_defaults(handler=_demo)
 
     _add_health(commands)
@@ -177,7 +180,7 @@ def _demo(args: argparse.Namespace) -> int:
     from edge_agent.simulators.demo import run_demo
 
     try:
-        return run_demo(args.config, args.seconds, args.simulators)
+        return run_demo(args.config, args.seconds, args.simulators, raw=args.raw)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1

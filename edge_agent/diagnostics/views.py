@@ -101,10 +101,22 @@ def config_of(configs: Iterable[DeviceConfig], device_id: str) -> DeviceConfig |
     return next((config for config in configs if config.device_id == device_id), None)
 
 
+def value_labels(config: DeviceConfig | None) -> dict[str, dict[str, str]]:
+    """name -> {language: words} from a Modbus profile's `label`s (other kinds: the page's words)."""
+    if not isinstance(config, ModbusConfig):
+        return {}
+    return {
+        value.name: {str(lang): text for lang, text in value.label.items()}
+        for value in config.values()
+        if value.label
+    }
+
+
 def device_detail(snapshot: DeviceSnapshot, config: DeviceConfig | None = None) -> dict[str, Any]:
     detail = device_summary(snapshot)
     detail.update(
         order=value_order(config, snapshot),
+        labels=value_labels(config),
         values=dict(snapshot.values),
         units=dict(snapshot.units),
         diagnostics=redact(snapshot.diagnostics),

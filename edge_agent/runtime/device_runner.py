@@ -13,7 +13,7 @@ import time
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from edge_agent.devices.base import DeviceConfig, Poller
+from edge_agent.devices.base import DeviceConfig, Poller, poll_deadline
 from edge_agent.errors import DeviceError, DeviceTimeout
 from edge_agent.health.attribution import Change
 from edge_agent.health.core import Outcome
@@ -111,14 +111,17 @@ class DeviceRunner:
         started = utc_now()  # outages are booked from the start of the first failed poll
         try:
             async with asyncio.timeout(self.config.timeout_s):
-                if not self._opened:
-                    await self.poller.open()
-                    self._opened = True
-                result = await self.poller.poll()
+                with poll_deadline(self.config.timeout_s):  # pollers fit their requests inside it
+                    if not self._opened:
+                        await self.poller.open()
+                        self._opened = True
+                    result = await self.poller.poll()
         except asyncio.CancelledError:
             raise
         except TimeoutError:
-            await self._failed(DeviceTimeout(f"no answer within {self.config.timeout_s:g} s"), started)
+            # Worded like the pollers' own timeouts ("timeout: ..."): whichever fires, one reason.
+            error = DeviceTimeout(f"timeout: no answer within {self.config.timeout_s:g} s")
+            await self._failed(error, started)
         except DeviceError as exc:
             await self._failed(exc, started)
         except Exception as exc:

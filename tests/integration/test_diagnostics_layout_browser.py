@@ -130,6 +130,7 @@ async def pages(cabinet: PageAgent, browser: Any) -> AsyncIterator[dict[tuple[st
             page.on("pageerror", lambda error, page=page: page.errors.append(str(error)))
             page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
             await page.goto(f"{cabinet.url}/login")
+            assert await page.evaluate(OVERFLOW) == [], f"the login page at {size} in {lang}"
             await page.fill("input[name=user]", "tech")
             await page.fill("input[name=password]", PASSWORDS["tech"])
             await page.click("button[type=submit]")
@@ -197,6 +198,12 @@ async def test_a_fault_shows_the_catalogue_text_in_chinese(
     visible = await page.locator("main").inner_text()  # the raw English message stays in the closed details
     assert "no SD card" not in visible and "Error" not in visible
     await page.screenshot(path=str(SHOTS / "fault-catalogue-phone-zh-CN.png"), full_page=True)
+    # A refused action says why in Chinese too, not in the command's English message.
+    await page.click('#device-actions button[data-action="power_cycle"]')
+    refused = page.locator('#device-actions [data-row="power_cycle"] output.result.error')
+    await refused.wait_for()
+    text = await refused.inner_text()
+    assert "失败" in text and not any("a" <= ch <= "z" for ch in text.lower()), text
 
 
 async def test_camera_actions_are_offered_for_cameras_only(

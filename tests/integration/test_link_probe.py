@@ -95,3 +95,20 @@ async def test_uplink_cut_with_lan_up_is_a_network_carrier_window(
         assert ended["cause"] == "network_carrier"
         totals = agent.health.service.core.ledger.totals("_cabinet", "2000-01-01", "2100-01-01")
         assert totals.offline_cause_s["network_carrier"] > 0
+
+
+async def test_a_silent_broker_is_evidence_within_the_polls_timeout(
+    tmp_path: Path, blackhole: socket.socket
+) -> None:
+    """Attempts that could just fit are cut by the probe's own budget: the poll returns
+    `uplink_up` false instead of timing out (which would make the probe itself `offline`)."""
+    config = LinkConfig.model_validate(
+        {
+            "type": "link", "device_id": "uplink", "timeout_s": 1.0, "attempts": 3, "connect_timeout_s": 0.32,
+            "broker": {"host": "127.0.0.1", "port": blackhole.getsockname()[1]},
+        }
+    )  # fmt: skip
+    poller = LinkPoller(config, DeviceContext(tmp_path, SharedResources()))
+    async with asyncio.timeout(config.timeout_s):  # as the device runner runs every poll
+        result = await poller.poll()
+    assert result.values["uplink_up"] is False and result.values["loss_percent"] == 100.0

@@ -9,6 +9,7 @@ devices (DeviceError classes, the camera's failure classifier).
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -117,7 +118,7 @@ def test_the_scan_finds_the_kinds_codes() -> None:
 
 
 @pytest.mark.parametrize("source", [raised_codes, profile_codes, failure_codes])
-def test_every_code_a_kind_can_raise_is_catalogued(source) -> None:  # type: ignore[no-untyped-def]
+def test_every_code_a_kind_can_raise_is_catalogued(source: Callable[[], set[str]]) -> None:
     missing = sorted(code for code in source() if lookup(code) is None)
     assert missing == [], f"add these codes to edge_agent/faults/catalogue.yaml: {missing}"
 

@@ -36,6 +36,8 @@
     if (date.toDateString() === new Date().toDateString()) return date.toLocaleTimeString(init.lang, { hour12: false });
     return date.toLocaleString(init.lang, { hour12: false });
   }
+  // A column heading: the word, capitalised where the language has capitals.
+  function col(key) { const word = t(key); return word.charAt(0).toUpperCase() + word.slice(1); }
   function kindText(kind) { return W["kind." + kind] || kind; }
   function duration(seconds) {
     seconds = Math.max(0, Math.round(seconds));
@@ -63,10 +65,14 @@
     return (i ? n.toFixed(1) : n) + " " + units[i];
   }
   // A reading's words: the page's vocabulary, else its name made readable (unit suffix off).
-  const UNIT_SUFFIX = /_(v|a|kw|kwh|kvar|kva|va|var|hz|percent|c|ms|s|min|h|bytes|gb|kmh)$/;
+  const UNIT_SUFFIX = /_(v|a|w|wh|kw|kwh|kvar|kvarh|kva|kvah|va|var|varh|hz|percent|c|ms|s|min|h|bytes|gb|kmh)$/;
   function label(name) {
     if (W["v." + name]) return W["v." + name];
-    return name.replace(UNIT_SUFFIX, "").replace(/_/g, " ").replace(/\bl([123])\b/g, "L$1");
+    const words = name.replace(UNIT_SUFFIX, "").split("_").map((w) => (/^l[123]$/.test(w) ? w.toUpperCase() : w));
+    if (init.lang !== "zh-CN") return words.join(" ");
+    // Chinese: word by word where the page knows the word (功率因数 L1), else the name as written.
+    const known = words.map((w) => W["w." + w] || (/^L[123]$/.test(w) ? " " + w : null));
+    return known.every(Boolean) ? known.join("").trim() : words.join(" ");
   }
   // A fault code in the catalogue's words (the chosen language); unknown codes say so plainly.
   function entry(key) { return (key && init.catalogue[key]) || null; }
@@ -137,7 +143,7 @@
     const status = await (await fetch("/api/status")).json();
     const bad = status.devices.filter((d) => d.state !== "ok").length;
     box.replaceChildren(el("p", { class: bad ? "bad" : "good", text: t("selftest.summary", { n: status.devices.length, bad }) }),
-      stackTable("selftest", [t("device"), t("state"), t("reason")], status.devices.map((d) => [
+      stackTable("selftest", [col("device"), col("state"), col("reason")], status.devices.map((d) => [
         el("a", { href: "/device/" + encodeURIComponent(d.device_id), text: d.name }), stateBadge(d.state), reasonOf(d)])));
   }
   // A table that becomes one card per row on a phone (CSS), each cell labelled by its header.
@@ -171,8 +177,11 @@
         const stamp = t(ok ? "result.ok" : "result.error") + " · " + new Date().toLocaleTimeString(init.lang, { hour12: false });
         if (ok && action.key === "self_test") { result.textContent = stamp; await selfTestTable(table); }
         else {
-          const detail = ok ? describe(reply.data) : (reply.error && (reply.error.message || reply.error.code)) || "";
-          result.textContent = stamp + " · " + detail;
+          const error = reply.error || {};
+          // In words of the chosen language by its code; the raw message only in English.
+          const failed = W["err." + error.code] || (init.lang === "en" ? error.message || error.code : error.code) || "";
+          const detail = ok ? (init.lang === "en" ? describe(reply.data) : "") : failed;
+          result.textContent = [stamp, detail].filter(Boolean).join(" · ");
         }
         if (ok && action.key.startsWith("maintenance_")) refreshMaintenance();
         button.disabled = false;
@@ -283,6 +292,7 @@
     svg.setAttribute("class", "trend-line");
     const vs = points.map((p) => p[1]), ts = points.map((p) => p[0]);
     const lo = Math.min(...vs), hi = Math.max(...vs), t0 = ts[0], span = ts[ts.length - 1] - t0 || 1;
+    if (value(hi, unit) === value(lo, unit)) return null;  // moves less than the value shows
     for (const y of [1, 30, 59]) {
       const grid = document.createElementNS(ns, "line");
       grid.setAttribute("x1", "0"); grid.setAttribute("x2", "300"); grid.setAttribute("y1", y); grid.setAttribute("y2", y);
@@ -330,7 +340,7 @@
       const names = d.order || Object.keys(d.values);
       readings.replaceChildren(el("h2", { text: t("readings") }), el("div", { class: "readings" }, names.map((name) =>
         el("div", { class: "reading", "data-name": name },
-          el("span", { class: "rname", text: label(name), title: name }),
+          el("span", { class: "rname", text: (d.labels && d.labels[name] && d.labels[name][init.lang]) || label(name), title: name }),
           el("span", { class: typeof d.values[name] === "string" && d.values[name].length > 14 ? "num long" : "num", text: value(d.values[name], d.units[name]) }),
           trend(history[name], d.units[name])))));
       // Only the text changes: the expert's open view (and a click on it) survives live redraws.
@@ -373,7 +383,7 @@
     main.append(daily, snap);
     const status = await (await fetch("/api/status")).json();
     snap.append(el("p", { class: "meta", text: t("cabinet") + " " + status.agent.cabinet_id + " · " + when(new Date().toISOString()) }),
-      stackTable("status", [t("device"), t("state"), t("cause"), t("reason"), t("since")], status.devices.map((d) =>
+      stackTable("status", [col("device"), col("state"), col("cause"), col("reason"), col("since")], status.devices.map((d) =>
         [d.name, stateBadge(d.state), causeText(d.cause), reasonOf(d), when(d.since)])));
   }
 
@@ -405,6 +415,9 @@
         : el("p", { class: "na", text: t("action.none") }));
     }
     select.addEventListener("change", drawDeviceActions);
+    // Start on the first device something can be done for (the controller has no device actions).
+    const first = init.devices.find((d) => init.actions.some((x) => x.per_device && applies(x, d.kind)));
+    if (first) select.value = first.device_id;
     drawDeviceActions();
     const perDevice = el("section", { class: "panel" }, el("h2", { text: t("device_actions") }),
       el("label", { class: "wide" }, t("choose_device"), select), buttons);
@@ -427,10 +440,10 @@
     }
     function draw() {
       const agentRows = data.agent.filter((r) => (!level.value || r.level === level.value) && match(r));
-      agentBox.replaceChildren(el("h2", { text: t("logs.agent") }), table(agentRows, [t("time"), t("logs.level"), "", t("message")],
+      agentBox.replaceChildren(el("h2", { text: t("logs.agent") }), table(agentRows, [col("time"), col("logs.level"), col("logger"), col("message")],
         [(r) => when(r.ts), (r) => r.level, (r) => r.logger, (r) => r.message]));
       auditBox.replaceChildren(el("h2", { text: t("logs.audit") }), table(data.audit.filter(match),
-        [t("time"), t("operator"), t("action"), t("target"), t("params"), t("result"), t("source")],
+        [col("time"), col("operator"), col("action"), col("target"), col("params"), col("result"), col("source")],
         [(r) => when(r.ts), (r) => r.operator, (r) => r.module, (r) => r.target || "", (r) => JSON.stringify(r.params), (r) => r.result, (r) => r.source]));
     }
     async function load() {
@@ -471,7 +484,7 @@
       const needle = text.value.toLowerCase();
       const shown = rows.filter((r) => (!device.value || r.device_id === device.value) && (!active.checked || !r.cleared) &&
         (!needle || (r.name + " " + r.code + " " + faultTitle(r)).toLowerCase().includes(needle)));
-      const headers = [t("alarms.raised"), t("device"), t("faults"), t("cause"), t("alarms.cleared"), t("alarms.ack")];
+      const headers = [col("alarms.raised"), col("device"), col("alarm"), col("cause"), col("alarms.cleared"), col("alarms.acked_col")];
       box.replaceChildren(el("h2", { text: t("alarms") }), el("p", { class: "meta", text: t("alarms.note") }),
         shown.length ? stackTable("alarms", headers, shown.map((r) => Object.assign([
           when(r.raised), el("a", { href: "/device/" + encodeURIComponent(r.device_id), text: r.name }),
