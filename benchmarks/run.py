@@ -22,6 +22,7 @@ SCRIPTS: list[tuple[str, list[str]]] = [
     ("onvif_cameras.py", ["--rounds", "2"]),
     ("diagnostics_page.py", ["--seconds", "5"]),
     ("health.py", ["--records", "300"]),
+    ("memory_soak.py", ["--seconds", "90", "--warmup", "30", "--flood", "2000", "--settle", "10"]),
 ]
 
 
