@@ -11,10 +11,12 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 APT_PACKAGES=(python3 python3-venv python3-pip mosquitto mosquitto-clients socat openssl chromium fonts-wqy-microhei
-  openssh-server iproute2 systemd postgresql nftables)
+  openssh-server iproute2 systemd postgresql nftables nats-server debootstrap systemd-container)
 # command that must exist -> the package that provides it
 declare -A NEEDED=([mosquitto]=mosquitto [mosquitto_sub]=mosquitto-clients [socat]=socat [openssl]=openssl
-  [chromium]=chromium [sshd]=openssh-server [ip]=iproute2 [systemd-analyze]=systemd [nft]=nftables)
+  [chromium]=chromium [sshd]=openssh-server [ip]=iproute2 [systemd-analyze]=systemd [nft]=nftables
+  [nats-server]=nats-server # nats-server: another real broker for the tests (MQTT 3.1.1 only)
+  [debootstrap]=debootstrap [systemd-nspawn]=systemd-container) # a booted systemd cabinet for the unit
 # packages that provide no command (checked with dpkg)
 DATA_PACKAGES=(fonts-wqy-microhei postgresql) # Chinese glyphs for the page's screenshots; PostgreSQL for the centre's tests
 # (its commands live in /usr/lib/postgresql/<version>/bin, not on PATH)

@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,10 +85,15 @@ def _agent_process(demo: psutil.Process, timeout_s: float = 30) -> psutil.Proces
     raise RuntimeError("the demo's agent did not start")
 
 
-def measure(warm_up_s: float, seconds: float) -> dict[str, Any]:
-    """RSS peak of the agent and bytes per day by source, over `seconds` after `warm_up_s`."""
+def measure(warm_up_s: float, seconds: float, edit: Callable[[Path], None] | None = None) -> dict[str, Any]:
+    """RSS peak of the agent and bytes per day by source, over `seconds` after `warm_up_s`.
+
+    `edit` may change the copied demo.yaml first (benchmarks/uplink_bytes.py turns off report-by-exception).
+    """
     with tempfile.TemporaryDirectory() as tmp:
         config, port = _private_copy(Path(tmp))
+        if edit is not None:
+            edit(config)
         command = [sys.executable, "-m", "edge_agent", "demo", "--config", str(config)]
         demo = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:

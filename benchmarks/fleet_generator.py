@@ -119,6 +119,12 @@ class Generator:
             index = self.random.randrange(len(self.cabinets))
             self._one(index, self.random.choice(self._mix))
 
+    def close_out(self) -> None:
+        """One more event per cabinet, as a running cabinet's next message (at the latest its daily
+        report) would be: a loss at the tail of a sequence is only seen once something follows it."""
+        for index in range(len(self.cabinets)):
+            self._one(index, "event")
+
     def _one(self, index: int, kind: str) -> None:
         cabinet = self.cabinets[index]
         device_id, device_kind = self.random.choice(DEVICES)

@@ -61,6 +61,7 @@ def run(cabinets: int, seconds: float, rate: float, database: str, workdir: Path
         killer = threading.Timer(seconds / 2, collectors[0].send_signal, (signal.SIGKILL,))
         killer.start()
         generator.publish_for(seconds, rate)
+        generator.close_out()
         published_s = time.monotonic() - started
         settled_s = _wait_complete(target, generator.sequenced_total, deadline_s=120)
         collectors[1].send_signal(signal.SIGTERM)

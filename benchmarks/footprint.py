@@ -90,7 +90,7 @@ def _simulator(meters: int, clocks: Clocks) -> ModbusSimulator:
             clocks.on_request(data)
         return original(sending, data)
 
-    simulator._trace = trace  # type: ignore[method-assign]
+    simulator._trace = trace  # type: ignore[method-assign]  # hooks the wire trace for timing
     return simulator
 
 
@@ -191,7 +191,7 @@ async def _contender(name: str, meters: int, seconds: float) -> dict[str, Any]:
             command = _floor_command(broker_port, modbus_port, meters)
         started = time.monotonic()
         # Spawned before measuring: the blocking spawn cannot disturb the figures.
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)  # noqa: ASYNC220
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)  # noqa: ASYNC220 - spawned once, before measuring
         try:
             ready_s = await _ready_after(notify, started) if name == "agent" else None
             figures = await _measure(psutil.Process(process.pid), clocks, seconds)

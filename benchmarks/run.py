@@ -1,6 +1,9 @@
-"""Runs the benchmarks and prints their figures: `./dev.sh bench [--quick]`.
+"""Runs the benchmarks and prints their figures as one table: `./dev.sh bench [--quick]`.
 
 Figures are measured, never asserted: they go in the closing notes and docs, not in tests.
+Each source below is a script run in its own process (several measure memory added by imports,
+which must start clean). To add figures, add a script and one line to SOURCES; a script that
+cannot measure yields a row saying so, and the others still run.
 """
 
 from __future__ import annotations
@@ -8,50 +11,64 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-import core
+from table import Row, parse, render
 
 HERE = Path(__file__).parent
-# Benchmarks of device kinds: (script, arguments for --quick).
-SCRIPTS: list[tuple[str, list[str]]] = [
-    ("modbus_throughput.py", ["--seconds", "2"]),
-    ("modbus_yardstick.py", ["--seconds", "15"]),
-    ("onvif_cameras.py", ["--rounds", "2"]),
-    ("diagnostics_page.py", ["--seconds", "5"]),
-    ("health.py", ["--records", "300"]),
-    ("memory_soak.py", ["--seconds", "90", "--warmup", "30", "--flood", "2000", "--settle", "10"]),
+TIMEOUT_S = 1800
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    script: str
+    args: list[str] = field(default_factory=list)
+    quick: list[str] = field(default_factory=list)
+
+
+SOURCES: list[Source] = [
+    Source("agent core", "agent_core.py", quick=["--quick"]),
+    Source("uplink bytes", "uplink_bytes.py", quick=["--warm-up", "20", "--seconds", "30"]),
+    Source("modbus overhead", "modbus_throughput.py", quick=["--seconds", "2"]),
+    Source("modbus vs floor", "modbus_yardstick.py", quick=["--seconds", "15"]),
+    Source("cameras", "onvif_cameras.py", quick=["--rounds", "2"]),
+    Source("diagnostics page", "diagnostics_page.py", quick=["--seconds", "5"]),
+    Source("health", "health.py", quick=["--records", "300"]),
+    # Issue 16: the agent beside the pymodbus+paho floor (3 and 30 meters), start-up, host alone;
+    # the demo cabinet's RSS and bytes per day (quick: not yet at steady state).
+    Source("footprint", "footprint.py", quick=["--seconds", "15", "--meters", "3"]),
+    Source("demo cabinet", "demo_cabinet.py", quick=["--warm-up", "20", "--seconds", "30"]),
+    # Issue 12: RSS slope of a cabinet polled at short intervals after warm-up, and a command flood.
+    Source("memory soak", "memory_soak.py", quick=["--seconds", "90", "--warmup", "30", "--flood", "2000"]),
 ]
+
+
+def measure(source: Source, quick: bool) -> list[Row]:
+    argv = [sys.executable, str(HERE / source.script), *(source.quick if quick else source.args)]
+    print(f"--- {source.name}: {' '.join(argv[1:])}", file=sys.stderr, flush=True)
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired:
+        return [Row(source.name, "(all)", "could not measure", f"no result within {TIMEOUT_S} s")]
+    rows = parse(source.name, done.stdout)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        rows.append(Row(source.name, "(rest)", "could not measure", f"exit {done.returncode}: {last[:160]}"))
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short runs, for a quick look")
+    parser.add_argument("--only", nargs="*", help="names of the sources to run (default: all)")
     args = parser.parse_args()
-    seconds, count, changes = (10, 5000, 100) if args.quick else (60, 20000, 500)
-
-    print(f"steady state, demo cabinet, {seconds} s:", _fmt(core.steady_state(seconds)), flush=True)
-    for receive_maximum in (20, 100):
-        figures = core.replay_rate(count, receive_maximum)
-        print(
-            f"outbox replay of {count} events, broker receive maximum {receive_maximum}:",
-            _fmt(figures),
-            flush=True,
-        )
-    print(f"state change -> subscriber, {changes} changes:", _fmt(core.latency(changes)), flush=True)
-    for script, quick_args in SCRIPTS:
-        # Each in its own process: they measure memory added by imports, which must start clean.
-        print(f"--- {script}", flush=True)
-        subprocess.run([sys.executable, str(HERE / script), *(quick_args if args.quick else [])], check=True)
-
-
-def _fmt(figures: dict[str, float]) -> str:
-    return ", ".join(
-        f"{name} {value:.2f}" if isinstance(value, float) else f"{name} {value}"
-        for name, value in figures.items()
-    )
+    rows: list[Row] = []
+    for source in SOURCES:
+        if not args.only or source.name in args.only:
+            rows += measure(source, args.quick)
+    print(render(rows), flush=True)
 
 
 if __name__ == "__main__":

@@ -10,19 +10,22 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from edge_agent import __version__
+from edge_agent.cli_help import polish
 from edge_agent.errors import ConfigError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    # `run` is the long-lived process: it does not load the fleet, user and client tools' modules.
+    parser = polish(_parser(agent_only=words[:1] == ["run"]))
+    args = parser.parse_args(words)
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
     return int(args.handler(args))
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(*, agent_only: bool = False) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edge-agent", description=__doc__)
     parser.add_argument("--version", action="version", version=f"edge-agent {__version__}")
     commands = parser.add_subparsers(metavar="COMMAND")
@@ -30,19 +33,30 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the agent")
     run.add_argument("--config", "-c", type=Path, required=True, help="cabinet configuration (YAML)")
     run.set_defaults(handler=_run)
+    if agent_only:
+        return parser
 
     check = commands.add_parser("check", help="validate a configuration and print every problem")
-    check.add_argument("--config", "-c", type=Path, required=True)
+    check.add_argument("--config", "-c", type=Path, required=True, help="cabinet configuration (YAML)")
     check.set_defaults(handler=_check)
 
     demo = commands.add_parser("demo", help="run a simulated cabinet against a private local broker")
-    demo.add_argument("--config", "-c", type=Path, default=Path("examples/demo.yaml"))
+    demo.add_argument(
+        "--config",
+        "-c",
+        type=Path,
+        default=Path("examples/demo.yaml"),
+        help="the demo cabinet's configuration",
+    )
     demo.add_argument("--seconds", type=float, default=0, help="stop after this long (0: at Ctrl-C)")
     demo.add_argument(
         "--simulators",
         type=Path,
         default=None,
         help="simulated devices to start (default: demo-simulators.yaml beside the config)",
+    )
+    demo.add_argument(
+        "--raw", action="store_true", help="print every message whole (JSON), not one line per change"
     )
     demo.set_defaults(handler=_demo)
 
@@ -66,13 +80,13 @@ def _parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="the audit log")
     audit_commands = audit.add_subparsers(metavar="ACTION")
     verify = audit_commands.add_parser("verify", help="check the audit log's hash chain (exit 1 if broken)")
-    verify.add_argument("--config", "-c", type=Path, required=True)
+    verify.add_argument("--config", "-c", type=Path, required=True, help="cabinet configuration (YAML)")
     verify.set_defaults(handler=_audit_verify)
 
     report = commands.add_parser("report", help="print a daily inspection report")
-    report.add_argument("--config", "-c", type=Path, required=True)
+    report.add_argument("--config", "-c", type=Path, required=True, help="cabinet configuration (YAML)")
     report.add_argument("--date", type=_day, help="local day YYYY-MM-DD (default: today so far)")
-    report.add_argument("--format", choices=("json", "csv"), default="json")
+    report.add_argument("--format", choices=("json", "csv"), default="json", help="output format")
     report.set_defaults(handler=_report)
     return parser
 
@@ -166,7 +180,7 @@ def _demo(args: argparse.Namespace) -> int:
     from edge_agent.simulators.demo import run_demo
 
     try:
-        return run_demo(args.config, args.seconds, args.simulators)
+        return run_demo(args.config, args.seconds, args.simulators, raw=args.raw)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError
 
 from edge_agent.actions.config import ActionsConfig
 from edge_agent.config_base import Identifier, StrictModel, read_regular_file
+from edge_agent.config_where import Loc, device_name, line_index, line_of, plain_loc, suggestion
 from edge_agent.devices import KINDS
 from edge_agent.devices.base import DeviceConfig
 from edge_agent.diagnostics.config import DiagnosticsConfig
@@ -131,16 +132,20 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _c
 def load_config(path: Path | str, *, environ: Mapping[str, str] | None = None) -> AgentConfig:
     """Read and validate a config file. Raises ConfigError listing every problem found."""
     path = Path(path)
-    raw = _read_yaml(path)
+    text = _read_text(path)
+    raw = _parse(path, text)
     base_dir = path.parent.resolve()
     context = {"base_dir": base_dir, "environ": os.environ if environ is None else environ}
     try:
         config = AgentConfig.model_validate(raw, context=context)
     except ValidationError as exc:
-        raise ConfigError(_problems(str(path), exc.errors())) from None
-    problems = _cross_checks(str(path), config)
+        # Every problem in one pass: the cross checks run on the raw file too.
+        raise ConfigError(
+            _placed(str(path), text, raw, _problems(exc.errors()) + _cross_checks(raw))
+        ) from None
+    problems = _cross_checks(raw)
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(_placed(str(path), text, raw, problems))
     if not config.storage.data_dir.is_absolute():
         storage = config.storage.model_copy(update={"data_dir": base_dir / config.storage.data_dir})
         config = config.model_copy(update={"storage": storage})
@@ -166,14 +171,17 @@ def _data_dir_problem(data_dir: Path) -> str | None:
 CONFIG_MAX_BYTES = 1 << 20
 
 
-def _read_yaml(path: Path) -> Any:
+def _read_text(path: Path) -> str:
     try:
-        text = read_regular_file(path, CONFIG_MAX_BYTES).decode("utf-8")
+        return read_regular_file(path, CONFIG_MAX_BYTES).decode("utf-8")
     except OSError as exc:
         raise ConfigError([ConfigProblem(str(path), "", f"cannot read: {exc.strerror}")]) from None
     except ValueError as exc:  # UnicodeDecodeError is a ValueError too
         why = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc).removeprefix(f"{path} ")
         raise ConfigError([ConfigProblem(str(path), "", why)]) from None
+
+
+def _parse(path: Path, text: str) -> Any:
     try:
         raw = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - _StrictLoader is a SafeLoader
     except yaml.YAMLError as exc:
@@ -198,16 +206,30 @@ _FRIENDLY = {
     "missing": "required key is missing",
 }
 
+Found = tuple[Loc, str]  # where (pydantic's location, union labels removed) and what
 
-def _problems(file: str, errors: list[Any]) -> list[ConfigProblem]:
-    """One problem per error, minus the noise of union alternatives that were not meant.
+
+def _problems(errors: list[Any]) -> list[Found]:
+    """One problem per place, minus the noise of union alternatives that were not meant.
 
     For `tls: {cert_file: x}` pydantic reports both "cert and key together" (the mapping form) and
-    "should be False" (the other form); the person wrote a mapping, so only the first helps.
+    "should be False" (the other form); the person wrote a mapping, so only the first helps. A
+    value that matches none of several literal sets (a radar or illuminator `codec`) is one
+    problem listing every accepted value.
     """
-    problems = [(_problem(file, error), _is_alternative(error)) for error in errors]
-    explained = {problem.path for problem, alternative in problems if not alternative}
-    return [problem for problem, alternative in problems if not (alternative and problem.path in explained)]
+    found = [(plain_loc(error["loc"], KINDS), error) for error in errors]
+    explained = {loc for loc, error in found if not _is_alternative(error)}
+    found = [(loc, error) for loc, error in found if not (_is_alternative(error) and loc in explained)]
+    problems: list[Found] = []
+    literals: dict[Loc, list[Any]] = {}
+    for loc, error in found:
+        if error["type"] == "literal_error":
+            if loc not in literals:
+                problems.append((loc, ""))
+            literals.setdefault(loc, []).append(error)
+        else:
+            problems.append((loc, _message(loc, error)))
+    return [(loc, message or _one_of(loc, literals[loc])) for loc, message in problems]
 
 
 def _is_alternative(error: Any) -> bool:
@@ -215,16 +237,35 @@ def _is_alternative(error: Any) -> bool:
     return from_union and error["type"] in ("literal_error", "bool_type", "bool_parsing")
 
 
-def _problem(file: str, error: Any) -> ConfigProblem:
-    path = format_path(error["loc"])
-    message = _FRIENDLY.get(error["type"], error["msg"])
+def _message(loc: Loc, error: Any) -> str:
+    message = str(_FRIENDLY.get(error["type"], error["msg"]))
     if message.startswith("Value error, "):
         message = message.removeprefix("Value error, ")
     shown_input = error.get("input")
-    secret = any(word in path.lower() for word in _SECRET_WORDS)
+    secret = any(word in str(part).lower() for part in loc for word in _SECRET_WORDS)
     if error["type"] not in _FRIENDLY and not secret and isinstance(shown_input, str | int | float | bool):
         message = f"{message} (got {shown_input!r})"
-    return ConfigProblem(file, path, message)
+    return message
+
+
+def _one_of(loc: Loc, errors: list[Any]) -> str:
+    if len(errors) == 1:
+        return _message(loc, errors[0])
+    expected = ", ".join(str(error.get("ctx", {}).get("expected", "?")) for error in errors)
+    return f"Input should be one of {expected.replace(' or ', ', ')} (got {errors[0].get('input')!r})"
+
+
+def _placed(file: str, text: str, raw: Any, found: list[Found]) -> list[ConfigProblem]:
+    """Problems with their line, devices named by id, and a guess for a misspelt key."""
+    lines = line_index(text, _StrictLoader)
+    problems = []
+    for loc, message in found:
+        if message == _FRIENDLY["extra_forbidden"] and loc:
+            meant = suggestion(loc, raw, AgentConfig, KINDS)
+            message = f"{message}; did you mean `{meant}`?" if meant else message
+        path, shown = format_path(loc), _named_path(loc, raw)
+        problems.append(ConfigProblem(file, path, message, line_of(loc, lines), shown))
+    return sorted(problems, key=lambda problem: problem.line or 0)  # in the order of the file
 
 
 def format_path(loc: tuple[Any, ...]) -> str:
@@ -234,40 +275,52 @@ def format_path(loc: tuple[Any, ...]) -> str:
     names like `literal[False]` or `function-after[...]`. People never wrote those.
     """
     parts: list[str] = []
-    previous: Any = None
-    for item in loc:
-        if isinstance(item, int):
-            parts.append(f"[{item}]")
-        elif (isinstance(previous, int) and item in KINDS and parts[:1] == ["devices"]) or "[" in str(item):
-            pass
-        else:
-            parts.append(f".{item}" if parts else str(item))
-        previous = item
+    for item in plain_loc(loc, KINDS):
+        parts.append(f"[{item}]" if isinstance(item, int) else f".{item}" if parts else str(item))
     return "".join(parts)
 
 
-def _cross_checks(file: str, config: AgentConfig) -> list[ConfigProblem]:
-    problems = []
+def _named_path(loc: Loc, raw: Any) -> str:
+    """Like `format_path`, with a device named by its id (`devices[cam-1].timeout_s`)."""
+    if len(loc) >= 2 and loc[0] == "devices" and isinstance(loc[1], int):
+        rest = format_path(loc[2:])
+        device = device_name(raw, loc[1])
+        return device + ("" if not rest else rest if rest.startswith("[") else f".{rest}")
+    return format_path(loc)
+
+
+def _cross_checks(raw: Any) -> list[Found]:
+    """Links between sections, on the file as written (so they run even when a section is invalid)."""
+    devices = raw.get("devices") if isinstance(raw, dict) else None
     seen: dict[str, int] = {}
-    for index, device in enumerate(config.devices):
-        if device.device_id in seen:
+    problems: list[Found] = []
+    for index, device in enumerate(devices if isinstance(devices, list) else []):
+        device_id = device.get("device_id") if isinstance(device, dict) else None
+        if not isinstance(device_id, str):
+            continue
+        if device_id in seen:
+            also = f"devices[{seen[device_id]}]"
             problems.append(
-                ConfigProblem(
-                    file,
-                    f"devices[{index}].device_id",
-                    f"duplicate device_id {device.device_id!r} (also devices[{seen[device.device_id]}])",
-                )
+                (("devices", index, "device_id"), f"duplicate device_id {device_id!r} (also {also})")
             )
-        seen.setdefault(device.device_id, index)
-    for switch, members in config.health.switches.items():
-        for position, member in enumerate(members):
-            if member not in seen:
-                problems.append(
-                    ConfigProblem(file, f"health.switches.{switch}[{position}]", f"no device {member!r}")
-                )
-    for position, relay in enumerate(config.actions.relays):
-        if relay.device_id not in seen:
-            problems.append(
-                ConfigProblem(file, f"actions.relays[{position}].device_id", f"no device {relay.device_id!r}")
-            )
+        seen.setdefault(device_id, index)
+    problems += _references(raw, seen)
+    return problems
+
+
+def _references(raw: Any, devices: Mapping[str, int]) -> list[Found]:
+    """Switch members and relays must name configured devices."""
+    problems: list[Found] = []
+    health = raw.get("health") if isinstance(raw, dict) else None
+    switches = health.get("switches") if isinstance(health, dict) else None
+    for switch, members in (switches if isinstance(switches, dict) else {}).items():
+        for position, member in enumerate(members if isinstance(members, list) else []):
+            if isinstance(member, str) and member not in devices:
+                problems.append((("health", "switches", str(switch), position), f"no device {member!r}"))
+    actions = raw.get("actions") if isinstance(raw, dict) else None
+    relays = actions.get("relays") if isinstance(actions, dict) else None
+    for position, relay in enumerate(relays if isinstance(relays, list) else []):
+        device_id = relay.get("device_id") if isinstance(relay, dict) else None
+        if isinstance(device_id, str) and device_id not in devices:
+            problems.append((("actions", "relays", position, "device_id"), f"no device {device_id!r}"))
     return problems

@@ -38,9 +38,13 @@ class ConfigProblem:
     file: str
     path: str
     message: str
+    line: int | None = None  # 1-based, where the file has it
+    shown: str = ""  # the path as people read it: a device by its id (`devices[cam-1].timeout_s`)
 
     def __str__(self) -> str:
-        where = f"{self.file}: {self.path}" if self.path else self.file
+        file = f"{self.file}:{self.line}" if self.line else self.file
+        path = self.shown or self.path
+        where = f"{file}: {path}" if path else file
         return f"{where}: {self.message}"
 
 
@@ -53,26 +57,36 @@ class ConfigError(EdgeAgentError):
 
 
 class DeviceError(EdgeAgentError):
-    """A poll of a device failed. ``cause`` is what an outage from this failure is attributed to."""
+    """A poll of a device failed. ``cause`` is what an outage from this failure is attributed to;
+    ``code`` names the failure in the fault catalogue (edge_agent/faults/catalogue.yaml)."""
 
     cause: Cause = "device"
+    code: str = "poll_failed"
 
-    def __init__(self, message: str, *, cause: Cause | None = None) -> None:
+    def __init__(self, message: str, *, cause: Cause | None = None, code: str | None = None) -> None:
         super().__init__(message)
         if cause is not None:
             self.cause = cause
+        if code is not None:
+            self.code = code
 
 
 class DeviceTimeout(DeviceError):
     """The device did not answer within its timeout."""
 
+    code = "timeout"
+
 
 class DeviceUnreachable(DeviceError):
     """There is no link to the device: connection refused, serial port gone, no route."""
 
+    code = "unreachable"
+
 
 class DeviceProtocolError(DeviceError):
     """The device answered, but the answer was malformed or an exception reply."""
+
+    code = "bad_answer"
 
 
 class OutboxError(EdgeAgentError):

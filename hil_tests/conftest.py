@@ -9,6 +9,7 @@ printed at the end of the run.
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,9 +34,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # SIGTERM (a CI job cancelled) unwinds like Ctrl-C, so the bench's namespaces are removed.
+    signal.signal(signal.SIGTERM, _interrupt)
     config.addinivalue_line("markers", "centre_wide: disturbs every cabinet (runs last)")
     config.addinivalue_line("markers", "hardware: needs a real bench (skipped on the simulated one)")
     config.addinivalue_line("markers", "long_uplink(name): a 5-minute uplink run started with the session")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -203,6 +203,7 @@ class SimulatedBench:
         self._next_index = 0
 
     def start(self) -> SimulatedBench:
+        sweep_orphans()
         self._add(self.centre)
         self.start_broker()
         return self
@@ -320,6 +321,24 @@ class SimulatedBench:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(int(pid), signal.SIGKILL)
             run("ip", "netns", "delete", ns.name, check=False)
+
+
+def sweep_orphans() -> None:
+    """Delete benches left by runs that were killed (their pid is gone): SIGKILL skips every finally."""
+    for line in run("ip", "netns", "list").stdout.splitlines():
+        name = line.split()[0] if line.split() else ""
+        parts = name.split("-")
+        if (
+            len(parts) < 4
+            or parts[0] != "hil"
+            or not parts[1].isdigit()
+            or Path(f"/proc/{parts[1]}").exists()
+        ):
+            continue
+        for pid in run("ip", "netns", "pids", name, check=False).stdout.split():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
+        run("ip", "netns", "delete", name, check=False)
 
 
 def _wait(ready: Any, what: str, process: Process) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -17,6 +20,28 @@ from edge_agent.errors import CommandError
 from edge_agent.readings import PollResult, Value
 from edge_agent.runtime.shared_resources import SharedResources
 
+# The loop time by which the running poll must have ended (the runner's timeout), for pollers that
+# fit their own request timeouts inside it: their precise failure then wins over the blanket one.
+_poll_deadline: ContextVar[float | None] = ContextVar("poll_deadline", default=None)
+
+
+@contextmanager
+def poll_deadline(timeout_s: float) -> Iterator[None]:
+    """The runner's side: the poll in this context must end within `timeout_s` from now."""
+    token = _poll_deadline.set(asyncio.get_running_loop().time() + timeout_s)
+    try:
+        yield
+    finally:
+        _poll_deadline.reset(token)
+
+
+def request_timeout(limit_s: float, margin_s: float) -> float:
+    """A request's timeout: `limit_s`, cut to end `margin_s` before the running poll's deadline."""
+    deadline = _poll_deadline.get()
+    if deadline is None:
+        return limit_s
+    return max(0.0, min(limit_s, deadline - margin_s - asyncio.get_running_loop().time()))
+
 
 class TelemetryConfig(StrictModel):
     """Report-by-exception: a value is sent when it moved more than its deadband, and all are sent
@@ -27,6 +52,14 @@ class TelemetryConfig(StrictModel):
         description="Per value name, the change that must be exceeded to send it again (0 = any change).",
     )
     full_refresh_s: float = Field(300, gt=0, description="Every value is sent at least this often.")
+    min_interval_s: float = Field(
+        0,
+        ge=0,
+        description=(
+            "At most one message per this many seconds: changes in between are merged into the next "
+            "one (latest value wins; none is lost, it waits). 0 = every poll that moved a value."
+        ),
+    )
 
 
 class DeviceConfig(StrictModel):
@@ -63,7 +96,8 @@ class Poller(ABC, Generic[ConfigT]):
 
     `poll` either returns what it found or raises a `DeviceError` (any other exception counts as a
     failed poll too, with cause `device`). Blocking libraries must run behind `asyncio.to_thread`.
-    The runner wraps every poll in `asyncio.timeout(config.timeout_s)`.
+    The runner wraps every poll in `asyncio.timeout(config.timeout_s)`; a poller that waits on
+    several requests sizes each with `request_timeout` so that its own failure comes first.
     """
 
     def __init__(self, config: ConfigT, context: DeviceContext) -> None:

@@ -1,7 +1,8 @@
 """The page's operator actions, run through the same command handlers as `cmd/<name>` on MQTT.
 
 An action whose command is not registered on this cabinet is shown disabled: the page never
-pretends. The built-in `self_test` polls every device now (no command exists for it yet).
+pretends. An action is named like its command (docs/diagnostics.md lists them; a test holds the
+two together). The built-in `self_test` polls every device now (no command exists for it yet).
 """
 
 from __future__ import annotations
@@ -25,17 +26,20 @@ class ActionSpec:
     key: str  # URL and translation key
     command: str | None  # the registered command it runs; None: built into the page
     per_device: bool
-    kinds: tuple[str, ...] | None = None  # device kinds it applies to; None: every kind
+    kinds: tuple[str, ...] | None = None  # device kinds it applies to; None: every kind ...
+    not_kinds: tuple[str, ...] = ()  # ... but these
 
 
 ACTIONS: dict[str, ActionSpec] = {
     spec.key: spec
     for spec in (
-        ActionSpec("power_cycle", "power_cycle", per_device=True),
+        # The controller serving this page is never power-cycled from it.
+        ActionSpec("power_cycle", "power_cycle", per_device=True, not_kinds=("host", "link")),
         ActionSpec("camera_reboot", "camera_reboot", per_device=True, kinds=("onvif_camera",)),
-        ActionSpec("time_sync", "camera_sync_time", per_device=True, kinds=("onvif_camera",)),
-        ActionSpec("radar_reset", "device_soft_reset", per_device=True, kinds=("serial",)),
-        ActionSpec("maintenance_window", "maintenance_start", per_device=False),
+        ActionSpec("camera_sync_time", "camera_sync_time", per_device=True, kinds=("onvif_camera",)),
+        ActionSpec("device_soft_reset", "device_soft_reset", per_device=True, kinds=("serial",)),
+        ActionSpec("maintenance_start", "maintenance_start", per_device=False),
+        ActionSpec("maintenance_end", "maintenance_end", per_device=False),
         ActionSpec("self_test", None, per_device=False),
     )
 }
@@ -48,7 +52,7 @@ def available(spec: ActionSpec, agent: AgentView) -> bool:
 
 
 def applies_to(spec: ActionSpec, kind: str) -> bool:
-    return spec.per_device and (spec.kinds is None or kind in spec.kinds)
+    return spec.per_device and (spec.kinds is None or kind in spec.kinds) and kind not in spec.not_kinds
 
 
 def catalogue(agent: AgentView) -> list[dict[str, Any]]:
@@ -57,6 +61,7 @@ def catalogue(agent: AgentView) -> list[dict[str, Any]]:
             "key": spec.key,
             "per_device": spec.per_device,
             "kinds": spec.kinds,
+            "not_kinds": spec.not_kinds,
             "available": available(spec, agent),
         }
         for spec in ACTIONS.values()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Mapping
+from dataclasses import asdict
 from typing import Any
 
 from aiohttp import web
@@ -13,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from edge_agent.diagnostics import actions, reports
 from edge_agent.diagnostics.middleware import require_technician
 from edge_agent.diagnostics.state import session_of, state_of
-from edge_agent.diagnostics.views import cabinet_values, device_detail, ordered_devices
+from edge_agent.diagnostics.views import cabinet_values, config_of, device_detail, ordered_devices
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,8 @@ async def device(request: web.Request) -> web.Response:
     snapshot = state.agent.live.devices.get(device_id)
     if snapshot is None:
         raise web.HTTPNotFound(text='{"error":"no such device"}', content_type="application/json")
-    return web.json_response({"device": device_detail(snapshot), "history": state.history.of(device_id)})
+    detail = device_detail(snapshot, config_of(state.agent.config.devices, device_id))
+    return web.json_response({"device": detail, "history": state.history.of(device_id)})
 
 
 async def run_action(request: web.Request) -> web.Response:
@@ -60,8 +63,7 @@ async def run_action(request: web.Request) -> web.Response:
         raise web.HTTPConflict(
             text='{"error":"not available on this cabinet"}', content_type="application/json"
         )
-    if spec.per_device and (parsed.device_id not in state.agent.live.devices):
-        raise web.HTTPBadRequest(text='{"error":"unknown device_id"}', content_type="application/json")
+    _check_target(spec, parsed, state.agent.live.devices)
     args = parsed.model_dump(exclude_none=True)
     session = session_of(request)
     result = await _run_safely(spec, state.agent, session.user, args)
@@ -75,6 +77,50 @@ async def run_action(request: web.Request) -> web.Response:
             result=result["status"],
         )
     return web.json_response(result)
+
+
+def _check_target(spec: actions.ActionSpec, parsed: ActionRequest, devices: Mapping[str, Any]) -> None:
+    """400 for a device the action does not apply to, or a maintenance window without a reason."""
+    if spec.per_device:
+        snapshot = devices.get(parsed.device_id or "")
+        if snapshot is None:
+            raise _bad_request("unknown device_id")
+        if not actions.applies_to(spec, snapshot.kind):
+            raise _bad_request(f"{spec.key} does not apply to {snapshot.kind} devices")
+    if spec.command == "maintenance_start" and not (parsed.reason or "").strip():
+        raise _bad_request("a maintenance window needs a reason")
+
+
+def _bad_request(message: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=json.dumps({"error": message}), content_type="application/json")
+
+
+async def alarms(request: web.Request) -> web.Response:
+    return web.json_response({"alarms": state_of(request).alarms.rows()})
+
+
+async def acknowledge_alarm(request: web.Request) -> web.Response:
+    """A technician marks an alarm as seen; audited like every page action."""
+    require_technician(request)
+    state = state_of(request)
+    session = session_of(request)
+    alarm = state.alarms.acknowledge(int(request.match_info["alarm_id"]), session.user)
+    if alarm is None:
+        raise web.HTTPNotFound(text='{"error":"no such alarm"}', content_type="application/json")
+    await state.audit.record(
+        operator=session.user,
+        source="web",
+        module="web/alarm_ack",
+        target=alarm.device_id,
+        params={
+            "alarm": alarm.id,
+            "code": alarm.code,
+            "raised": alarm.raised,
+            "client": request.remote or "?",
+        },
+        result="ok",
+    )
+    return web.json_response({"alarm": asdict(alarm)})
 
 
 async def _action_request(request: web.Request) -> ActionRequest:

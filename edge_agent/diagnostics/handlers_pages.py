@@ -9,7 +9,7 @@ from aiohttp import web
 from edge_agent.diagnostics import actions, reports
 from edge_agent.diagnostics.pages import shell
 from edge_agent.diagnostics.state import STATIC_DIR, state_of
-from edge_agent.diagnostics.views import cabinet_values, device_detail, ordered_devices
+from edge_agent.diagnostics.views import cabinet_values, config_of, device_detail, ordered_devices
 
 # A fixed list read at start: a request can only name one of these files (no traversal possible).
 STATIC_FILES = {path.name: path for path in STATIC_DIR.iterdir() if path.is_file()}
@@ -33,7 +33,7 @@ async def device(request: web.Request) -> web.Response:
     if snapshot is None:
         return shell(request, "missing", {"device_id": device_id[:64]})
     data = {
-        "device": device_detail(snapshot),
+        "device": device_detail(snapshot, config_of(state.agent.config.devices, device_id)),
         "history": state.history.of(device_id),
         "actions": [
             a
@@ -61,6 +61,10 @@ async def actions_page(request: web.Request) -> web.Response:
 
 async def logs_page(request: web.Request) -> web.Response:
     return shell(request, "logs", {})
+
+
+async def alarms_page(request: web.Request) -> web.Response:
+    return shell(request, "alarms", {"alarms": state_of(request).alarms.rows()})
 
 
 async def static(request: web.Request) -> web.StreamResponse:

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from edge_agent import faults
 from edge_agent.diagnostics import i18n
 from edge_agent.diagnostics.state import (
     LOGIN_CSRF_COOKIE,
@@ -92,7 +93,16 @@ def shell(request: web.Request, page: str, data: dict[str, Any]) -> web.Response
     lang = language(request)
     words = i18n.words(lang)
     session = session_of(request)
-    init = {"page": page, "lang": lang, "words": words, "csrf": session.csrf, "role": session.role} | data
+    state = state_of(request)
+    init = {
+        "page": page,
+        "lang": lang,
+        "words": words,
+        "csrf": session.csrf,
+        "role": session.role,
+        "catalogue": faults.texts(lang),  # fault codes in words: the same text central can show
+        "maintenance": state.agent.maintenance_now(),  # the banner on every page
+    } | data
     values = _common(request, lang) | {
         "page": page,
         "user": session.user,
@@ -103,6 +113,7 @@ def shell(request: web.Request, page: str, data: dict[str, Any]) -> web.Response
         "nav_reports": words["nav.reports"],
         "nav_actions": words["nav.actions"],
         "nav_logs": words["nav.logs"],
+        "nav_alarms": words["nav.alarms"],
         "init": "",
     }
     text = render("page", values)

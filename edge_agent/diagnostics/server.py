@@ -68,6 +68,9 @@ def _routes(app: web.Application) -> None:
     app.router.add_get("/reports", pages.reports_page)
     app.router.add_get("/actions", pages.actions_page)
     app.router.add_get("/logs", pages.logs_page)
+    app.router.add_get("/alarms", pages.alarms_page)
+    app.router.add_get("/api/alarms", api.alarms)
+    app.router.add_post("/api/alarms/{alarm_id:\\d+}/ack", api.acknowledge_alarm)
     app.router.add_get("/api/status", api.status)
     app.router.add_get("/api/device/{device_id}", api.device)
     app.router.add_get("/api/events", events)
@@ -129,10 +132,12 @@ async def _record_history(state: PageState) -> None:
     live = state.agent.live
     for snapshot in live.devices.values():
         state.history.record(snapshot)
+        state.alarms.observe(snapshot)
     async for device_id in live.subscribe():
         changed = live.devices.get(device_id)
         if changed is not None:
             state.history.record(changed)
+            state.alarms.observe(changed)
 
 
 async def _watch_publishing(state: PageState) -> None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from edge_agent.audit import AuditLog
+from edge_agent.diagnostics.alarms import AlarmLog
 from edge_agent.diagnostics.config import DiagnosticsConfig
 from edge_agent.diagnostics.history import History
 from edge_agent.diagnostics.logbuffer import RecentLog
@@ -42,6 +43,7 @@ class PageState:
     recent_log: RecentLog
     audit: AuditLog  # the agent's hash-chained audit log: logins, logouts, page-only actions
     secure_cookies: bool
+    alarms: AlarmLog = field(default_factory=AlarmLog)
     last_publish: datetime | None = None  # when the reporter's sent count last grew (page's view)
     _published_seen: int = field(default=0, repr=False)
     _users_stamp: int | None = field(default=None, repr=False)
@@ -90,6 +92,7 @@ class PageState:
         self.observe_publishing()
         info = self.agent.agent_info()
         info["last_publish"] = iso_ts(self.last_publish) if self.last_publish else None
+        info["maintenance"] = self.agent.maintenance_now()
         return info
 
 

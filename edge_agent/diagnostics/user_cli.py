@@ -19,14 +19,20 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     actions = user.add_subparsers(metavar="ACTION", required=True)
     for name, text in (("add", "create an account"), ("passwd", "set a new password (and role)")):
         sub = actions.add_parser(name, help=text)
-        sub.add_argument("name")
-        sub.add_argument("--role", choices=ROLES, default="viewer" if name == "add" else None)
+        sub.add_argument("name", help="account name (what the technician types at the login)")
+        sub.add_argument(
+            "--role",
+            choices=ROLES,
+            default="viewer" if name == "add" else None,
+            help="viewer sees, technician also runs actions"
+            + ("" if name == "add" else " (default: unchanged)"),
+        )
         sub.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
         sub.set_defaults(handler=_add if name == "add" else _passwd)
     listing = actions.add_parser("list", help="list accounts and roles (never hashes)")
     listing.set_defaults(handler=_list)
     remove = actions.add_parser("remove", help="delete an account")
-    remove.add_argument("name")
+    remove.add_argument("name", help="account name")
     remove.set_defaults(handler=_remove)
 
 
@@ -43,8 +49,15 @@ def _store(args: argparse.Namespace) -> UserStore:
 def _password(args: argparse.Namespace) -> str:
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\n")
-    first = getpass.getpass("password: ")
-    if first != getpass.getpass("again: "):
+    if not sys.stdin.isatty():
+        # getpass would fall back to reading a visible line, or end in EOFError: say what to do.
+        raise UserError("no terminal to ask for the password; pipe it in with --password-stdin")
+    try:
+        first = getpass.getpass("password: ")
+        again = getpass.getpass("again: ")
+    except (EOFError, KeyboardInterrupt):
+        raise UserError("no password given") from None
+    if first != again:
         raise UserError("the passwords differ")
     return first
 

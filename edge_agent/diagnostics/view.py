@@ -62,5 +62,8 @@ class AgentView(Protocol):
     def agent_info(self) -> dict[str, Any]:
         """The agent's figures, as `get_status` answers them."""
 
+    def maintenance_now(self) -> list[dict[str, Any]]:
+        """The maintenance windows open now (`end`, `devices`, `operator`, `reason`), soonest end first."""
+
     async def poll_all_now(self) -> dict[str, Any]:
         """Poll every device at once (the page's self-test); each device's state after it."""

@@ -6,31 +6,40 @@ Secrets never get here: device diagnostics are redacted by key name, configs are
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from edge_agent.devices.base import DeviceConfig
+from edge_agent.devices.link import VALUE_NAMES as LINK_VALUE_NAMES
+from edge_agent.devices.modbus.config import ModbusConfig
+from edge_agent.devices.modbus.profile import output_names
+from edge_agent.faults import lookup
+from edge_agent.health.tracker import DeviceHealth
 from edge_agent.readings import iso_ts
 from edge_agent.runtime.live_state import DeviceSnapshot, LiveState
 
 _SECRET_WORDS = ("password", "passwd", "secret", "token", "credential", "auth", "key")
 _STATE_RANK = {"fault": 0, "offline": 1, "degraded": 2, "unknown": 3, "ok": 4}
 
-# Cabinet-wide tiles, filled from whichever device reports these value names (the Modbus power
-# meter, the environment sensor, the door switch, the uplink probe). Absent names: "not available".
+# Cabinet-wide tiles, filled from whichever device reports these value names. Absent names:
+# "not available". Power and environment use names of the shipped profiles (edge_agent/profiles:
+# meters, UPS, temperature/humidity sensors); the uplink tile is exactly what the link probe
+# declares it publishes. tests/unit/test_page_names.py fails when a name here is published by nobody.
 CABINET_VALUES: dict[str, tuple[str, ...]] = {
-    # Names of the shipped profiles (edge_agent/profiles): meters, UPS / power monitor.
     "power": (
         "mains_present",
         "voltage_v",
         "voltage_l1_v",
         "voltage_l2_v",
         "voltage_l3_v",
+        "input_voltage_v",
         "frequency_hz",
         "on_battery",
         "battery_percent",
         "runtime_min",
     ),
-    "environment": ("cabinet_temperature_c", "temperature_c", "humidity_percent", "door_open"),
-    "uplink": ("uplink_ok", "uplink_rtt_ms", "uplink_loss_percent", "gateway_reachable", "centre_reachable"),
+    "environment": ("temperature_c", "humidity_percent"),
+    "uplink": LINK_VALUE_NAMES,
 }
 
 
@@ -46,6 +55,7 @@ def device_summary(snapshot: DeviceSnapshot) -> dict[str, Any]:
         "since": iso_ts(health.since),
         "cause": health.cause,
         "reason": health.reason or health.last_error or "",
+        "reason_code": reason_code(health),
         "faults": [
             {
                 "code": active.fault.code,
@@ -53,15 +63,60 @@ def device_summary(snapshot: DeviceSnapshot) -> dict[str, Any]:
                 "message": active.fault.message,
                 "since": iso_ts(active.since),
             }
+            | catalogued(active.fault.code)
             for active in faults
         ],
         "last_poll": iso_ts(snapshot.last_poll) if snapshot.last_poll else None,
     }
 
 
-def device_detail(snapshot: DeviceSnapshot) -> dict[str, Any]:
+def reason_code(health: DeviceHealth) -> dict[str, Any] | None:
+    """The catalogue entry explaining the state: the failure while offline, else the worst fault."""
+    code: str | None = None
+    if health.state == "offline":
+        code = health.error_code
+    elif health.state in ("fault", "degraded"):
+        worst = [a.fault.code for a in health.faults.values() if a.fault.message == health.reason]
+        code = worst[0] if worst else None
+    elif health.state == "unknown" and health.reason.startswith("no evidence"):
+        code = "no_evidence"
+    return {"code": code} | catalogued(code) if code else None
+
+
+def catalogued(code: str) -> dict[str, str | None]:
+    """`key` (the catalogue entry, None if absent) and `subject` (the value a pattern entry names)."""
+    found = lookup(code)
+    return {"key": found[0], "subject": found[1]} if found else {"key": None, "subject": ""}
+
+
+def value_order(config: DeviceConfig | None, snapshot: DeviceSnapshot) -> list[str]:
+    """Readings in the profile's order for Modbus devices, else in the order the kind reports them."""
+    names: Iterable[str] = snapshot.values
+    if isinstance(config, ModbusConfig):
+        names = [*output_names(config.values()), *snapshot.values]
+    return [name for name in dict.fromkeys(names) if name in snapshot.values]
+
+
+def config_of(configs: Iterable[DeviceConfig], device_id: str) -> DeviceConfig | None:
+    return next((config for config in configs if config.device_id == device_id), None)
+
+
+def value_labels(config: DeviceConfig | None) -> dict[str, dict[str, str]]:
+    """name -> {language: words} from a Modbus profile's `label`s (other kinds: the page's words)."""
+    if not isinstance(config, ModbusConfig):
+        return {}
+    return {
+        value.name: {str(lang): text for lang, text in value.label.items()}
+        for value in config.values()
+        if value.label
+    }
+
+
+def device_detail(snapshot: DeviceSnapshot, config: DeviceConfig | None = None) -> dict[str, Any]:
     detail = device_summary(snapshot)
     detail.update(
+        order=value_order(config, snapshot),
+        labels=value_labels(config),
         values=dict(snapshot.values),
         units=dict(snapshot.units),
         diagnostics=redact(snapshot.diagnostics),

@@ -67,7 +67,9 @@ def _add_report(actions: Subparsers[argparse.ArgumentParser]) -> None:
     report.add_argument(
         "--contract", action="append", type=Path, help="contract YAML (repeatable; default: the examples)"
     )
-    report.add_argument("--format", choices=("table", "csv", "html", "json"), default="table")
+    report.add_argument(
+        "--format", choices=("table", "csv", "html", "json"), default="table", help="output format"
+    )
     report.add_argument("--lang", choices=("en", "zh-CN"), default="en", help="language of table and HTML")
     report.add_argument("--output", "-o", type=Path, help="write here instead of stdout")
     report.set_defaults(handler=_report)
@@ -80,7 +82,7 @@ def _add_serve(actions: Subparsers[argparse.ArgumentParser]) -> None:
         "--users-file", type=Path, required=True, help="accounts (edge-agent user --users-file FILE add NAME)"
     )
     serve.add_argument("--listen", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8090)
+    serve.add_argument("--port", type=int, default=8090, help="TCP port to listen on")
     serve.add_argument("--contract", action="append", type=Path, help="contract YAML (default: the examples)")
     serve.set_defaults(handler=_serve)
 

@@ -121,30 +121,20 @@ class Ingestor:
 
     def _insert_messages(self, parsed: list[_Parsed]) -> set[str]:
         """Insert the messages not yet stored; returns the ids that were new."""
-        new: set[str] = set()
-        for start in range(0, len(parsed), ROWS_PER_INSERT):
-            chunk = parsed[start : start + ROWS_PER_INSERT]
-            values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
-            params: list[object] = []
-            for item in chunk:
-                payload = item.payload
-                params += [
-                    payload.id,
-                    item.parts.cabinet_id,
-                    item.parts.kind,
-                    payload.seq,
-                    iso_ts(payload.ts),
-                    getattr(payload, "device_id", None),
-                    item.message.received_at,
-                    item.message.payload.decode(),
-                ]
-            rows = self.store.query(
-                "INSERT INTO message (id, cabinet_id, kind, seq, ts, device_id, received_at, payload) "  # noqa: S608 - placeholders only
-                f"VALUES {values} ON CONFLICT (id) DO NOTHING RETURNING id",
-                params,
+        rows = [
+            (
+                item.payload.id,
+                item.parts.cabinet_id,
+                item.parts.kind,
+                item.payload.seq,
+                iso_ts(item.payload.ts),
+                getattr(item.payload, "device_id", None),
+                item.message.received_at,
+                item.message.payload.decode(),
             )
-            new.update(row[0] for row in rows)
-        return new
+            for item in parsed
+        ]
+        return {row[0] for row in self.store.insert_returning(MESSAGE_INSERT, rows)}
 
     def _apply_new(self, parsed: list[_Parsed]) -> None:
         states: list[tuple[str, DeviceStatePayload]] = []
@@ -191,7 +181,10 @@ class Ingestor:
         )
 
 
-ROWS_PER_INSERT = 200  # 8 parameters a row: well under SQLite's and PostgreSQL's limits
+MESSAGE_INSERT = (
+    "INSERT INTO message (id, cabinet_id, kind, seq, ts, device_id, received_at, payload) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING id"
+)
 # A retained state replays an older seq when a collector (re)subscribes: never step back.
 DEVICE_UPSERT = (
     "INSERT INTO device (cabinet_id, device_id, kind, name, state, since, cause, reason, faults, seq, ts) "

@@ -61,6 +61,9 @@ CREATE TABLE IF NOT EXISTS gap (
 """
 
 
+ROWS_PER_STATEMENT = 200  # SQLite multi-row VALUES: 8 x 200 parameters, well under its limit
+
+
 class Cursor(Protocol):
     rowcount: int
 
@@ -138,6 +141,31 @@ class Store:
             else:
                 with self._connection.cursor() as cursor:
                     cursor.executemany(sql.replace("?", "%s"), rows)
+
+    def insert_returning(self, sql: str, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+        """`INSERT ... VALUES (?, ...) ... RETURNING ...` for many rows; the rows it returned.
+
+        SQLite: multi-row VALUES in chunks (one statement each); PostgreSQL: the one-row statement
+        pipelined (one round trip, and psycopg parses the statement once).
+        """
+        returned: list[tuple[Any, ...]] = []
+        if not rows:
+            return returned
+        if self.dialect == "sqlite":
+            head, _, tail = sql.partition("VALUES ")
+            values, _, rest = tail.partition(")")
+            for start in range(0, len(rows), ROWS_PER_STATEMENT):
+                chunk = rows[start : start + ROWS_PER_STATEMENT]
+                many = ", ".join([values + ")"] * len(chunk))
+                flat = [value for row in chunk for value in row]
+                returned += self.query(f"{head}VALUES {many}{rest}", flat)
+            return returned
+        with self.lock, self._connection.cursor() as cursor:
+            cursor.executemany(sql.replace("?", "%s"), rows, returning=True)
+            while True:
+                returned += [tuple(row) for row in cursor.fetchall()]
+                if not cursor.nextset():
+                    return returned
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self.lock:

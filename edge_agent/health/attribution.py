@@ -149,9 +149,10 @@ class Attribution:
             current = self.resolve(device_id, at)
             previous = self.effective.get(device_id)
             if current != previous:
-                when = at
-                if backdate and device_id in backdate:
-                    when = min(at, max(backdate[device_id], self._booked_at.get(device_id, when)))
+                when = backdate.get(device_id, at) if backdate else at
+                # Back-dated inputs (an outage's first failed poll, evidence from a poll that started
+                # earlier) never reach before the row's current interval: the ledger cannot rewrite it.
+                when = max(when, self._booked_at.get(device_id, when))
                 self.effective[device_id] = current
                 self._booked_at[device_id] = when
                 self.ledger.transition(device_id, current.state, current.cause, when)

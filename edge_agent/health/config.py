@@ -21,7 +21,7 @@ class HealthConfig(StrictModel):
         ge=1,
         le=3600,
         description="Liveness mark (one 4 KiB block, fdatasync) written this often: bounds the booked"
-        " agent-down window to this plus the write time. 4 s = 21 600 writes, ~88 MB a day.",
+        " agent-down window to this plus the write time. 4 s: 21 600 marks, ~212 MB a day on ext4.",
     )
     unknown_time: Literal["online", "excluded"] = Field(
         "online",

@@ -54,11 +54,22 @@ class HealthCore:
         self._last_heartbeat = float("-inf")
 
     def start(
-        self, now: float, device_ids: Iterable[str], *, host_rebooted: bool | None = None
+        self,
+        now: float,
+        device_ids: Iterable[str],
+        *,
+        host_rebooted: bool | None = None,
+        process_started: float | None = None,
     ) -> DeadWindow | None:
         """Book the dead window since the last run, then watch `device_ids` (all `unknown` until polled)."""
         device_ids = list(device_ids)
-        window = recover(self.ledger, boot_at=now, device_ids=device_ids, host_rebooted=host_rebooted)
+        window = recover(
+            self.ledger,
+            boot_at=now,
+            device_ids=device_ids,
+            host_rebooted=host_rebooted,
+            process_started=process_started,
+        )
         if window is not None and window.cause is not None:
             self.episodes.add_cause(window.cause)
         self.attribution = Attribution(self.ledger, switches=self.config.switches, now=now)

@@ -34,20 +34,36 @@ class DeadWindow:
 
 
 def recover(
-    ledger: Ledger, *, boot_at: float, device_ids: Iterable[str], host_rebooted: bool | None = None
+    ledger: Ledger,
+    *,
+    boot_at: float,
+    device_ids: Iterable[str],
+    host_rebooted: bool | None = None,
+    process_started: float | None = None,
 ) -> DeadWindow | None:
-    """Close the intervals left open by the last run and book the dead window; None on a first start."""
+    """Close the intervals left open by the last run and book the dead window; None on a first start.
+
+    The window ends when this agent process started (`process_started`, the OS's record), not
+    when its start-up reached the ledger: the seconds spent starting (imports, config) are a
+    monitoring gap of their own, booked `unknown`, whatever stopped the last run.
+    """
     heartbeat = ledger.last_heartbeat()
     if heartbeat is None:
         return None
     start = min(heartbeat.at, boot_at)
+    end = boot_at
+    if process_started is not None and start < process_started < boot_at:
+        end = process_started
     rows = {CABINET, *device_ids, *ledger.open_intervals()}
     ledger.close_all(start)
-    window = _judge(
-        start, boot_at, heartbeat.clean, ledger.read_meta("mains_present") is False, host_rebooted
-    )
+    mains_lost = ledger.read_meta("mains_present") is False
+    window = _judge(start, end, heartbeat.clean, mains_lost, host_rebooted)
     for device_id in sorted(rows):
-        ledger.book(device_id, window.state, window.cause, start, boot_at)
+        ledger.book(device_id, window.state, window.cause, start, end)
+        if end < boot_at:  # the agent was starting: as the agent will see it at its start
+            cabinet_dark = device_id == CABINET and mains_lost
+            state, cause = ("offline", "power_supply") if cabinet_dark else ("unknown", None)
+            ledger.book(device_id, state, cause, end, boot_at)
     return window
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -60,7 +61,13 @@ class HealthService:
     async def start(self, device_ids: Iterable[str]) -> DeadWindow | None:
         """Book the window the agent was down (returned when it lasted), then watch `device_ids`."""
         rebooted = psutil.boot_time() > (self.core.ledger.last_heartbeat() or _NEVER).at
-        window = await self._call(self.core.start, time.time(), list(device_ids), host_rebooted=rebooted)
+        window = await self._call(
+            self.core.start,
+            time.time(),
+            list(device_ids),
+            host_rebooted=rebooted,
+            process_started=_process_started_at(),
+        )
         return window if window is not None and window.seconds > 0 else None
 
     async def swap_meta(self, key: str, value: Any, *, keep: bool = False) -> Any:
@@ -88,14 +95,22 @@ class HealthService:
     # --- from the device loops ------------------------------------------------------------------
 
     async def observe(
-        self, device_id: str, changes: list[HealthChange], result: PollResult | None
+        self,
+        device_id: str,
+        changes: list[HealthChange],
+        result: PollResult | None,
+        polled_at: float | None = None,
     ) -> Observed:
-        """A poll's health changes: returns them with offline causes attributed, and what else moved."""
+        """A poll's health changes: returns them with offline causes attributed, and what else moved.
+        Evidence in `result` is booked from `polled_at`, when the poll started (a silent uplink
+        makes the probe wait its timeouts: the cut began before they ran out)."""
         evidence = {n: v for n, v in (result.values if result else {}).items() if n in EVIDENCE_NAMES}
         mains_events = [e.type for e in (result.events if result else []) if e.type in MAINS_EVENTS]
         if not changes and not evidence and not mains_events and self.core.episodes.checked(device_id):
             return Observed(changes, Outcome())  # nothing for the ledger: no trip to its thread
-        outcome = await self._call(self._observe_sync, device_id, changes, evidence, mains_events, result)
+        outcome = await self._call(
+            self._observe_sync, device_id, changes, evidence, mains_events, result, polled_at
+        )
         return Observed([self._with_cause(device_id, c) for c in changes], outcome)
 
     def _observe_sync(
@@ -105,11 +120,13 @@ class HealthService:
         evidence: dict[str, Any],
         mains_events: list[str],
         result: PollResult | None,
+        polled_at: float | None,
     ) -> Outcome:
         now, core = time.time(), self.core
-        outcome = core.values(evidence, now)
+        seen_at = min(now, polled_at) if polled_at is not None else now
+        outcome = core.values(evidence, seen_at)
         for event_type in mains_events:
-            outcome.extend(core.event(event_type, now))
+            outcome.extend(core.event(event_type, seen_at))
         for change in changes:
             if isinstance(change, StateChanged):
                 since = change.at.timestamp() if change.at is not None else None
@@ -143,6 +160,20 @@ class HealthService:
 
     async def end_maintenance(self) -> Outcome:
         return await self._call(self.core.end_maintenance, time.time())
+
+    def maintenance_now(self) -> list[dict[str, Any]]:
+        """The maintenance windows open right now (for the page's banner), soonest end first."""
+        attribution, now = self.core.attribution, time.time()
+        windows = [] if attribution is None else [w for w in attribution.windows if w.start <= now < w.end]
+        return [
+            {
+                "end": iso_ts(datetime.fromtimestamp(w.end).astimezone()),
+                "devices": sorted(w.devices) if w.devices is not None else None,
+                "operator": w.operator,
+                "reason": w.reason,
+            }
+            for w in sorted(windows, key=lambda w: w.end)
+        ]
 
     def in_maintenance(self, device_id: str | None) -> bool:
         attribution = self.core.attribution
@@ -200,6 +231,19 @@ def window_detail(window: DeadWindow) -> dict[str, Any]:
         "state": window.state,
         "reason": window.reason,
     }
+
+
+def _process_started_at() -> float:
+    """When this process started, to ~10 ms: /proc/self/stat's start time (clock ticks since boot)
+    against CLOCK_BOOTTIME. psutil's `create_time` adds /proc/stat's boot time, which has whole
+    seconds only: up to 1 s off, and this time bounds the booked dead window."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        started_ticks = int(fields[19])  # field 22 of proc(5), counted after "pid (comm)"
+        since_boot_s = time.clock_gettime(time.CLOCK_BOOTTIME)
+        return time.time() - (since_boot_s - started_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError, AttributeError):  # not Linux: the coarser figure
+        return float(psutil.Process().create_time())
 
 
 @dataclasses.dataclass(frozen=True)

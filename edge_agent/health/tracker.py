@@ -61,6 +61,7 @@ class DeviceHealth:
     consecutive_failures: int = 0
     first_failure_at: datetime | None = None  # start of the first poll of the current failure run
     last_error: str | None = None
+    error_code: str | None = None  # the failure's catalogue code (DeviceError.code) while polls fail
 
 
 class HealthTracker:
@@ -72,7 +73,7 @@ class HealthTracker:
         health = self.health
         health.consecutive_failures = 0
         health.first_failure_at = None
-        health.last_error = None
+        health.last_error = health.error_code = None
         changes: list[HealthChange] = self._reconcile_faults(result.faults, now)
         worst = _worst(result.faults)
         state: DeviceStateName = "ok"
@@ -94,7 +95,7 @@ class HealthTracker:
     def on_failure(self, error: DeviceError, now: datetime) -> list[HealthChange]:
         health = self.health
         health.consecutive_failures += 1
-        health.last_error = str(error)
+        health.last_error, health.error_code = str(error), error.code
         if health.consecutive_failures == 1 or health.first_failure_at is None:
             health.first_failure_at = now
         if health.consecutive_failures < self.offline_after_failures:

@@ -17,6 +17,7 @@ from paho.mqtt.enums import MQTTProtocolVersion
 
 log = logging.getLogger(__name__)
 
+MAX_BYTES = 4096  # the file is ~60 bytes; anything larger is not ours
 VERSIONS = {"5": MQTTProtocolVersion.MQTTv5, "3.1.1": MQTTProtocolVersion.MQTTv311}
 
 
@@ -27,11 +28,12 @@ class ProtocolMemory:
         self._write_failed = False
 
     def recall(self) -> MQTTProtocolVersion | None:
-        if self.path is None:
+        if self.path is None or not self.path.is_file():  # regular files only: never a FIFO
             return None
         try:
-            document = json.loads(self.path.read_text())
-        except (OSError, ValueError):
+            with self.path.open("rb") as file:
+                document = json.loads(file.read(MAX_BYTES))
+        except (OSError, ValueError, RecursionError):
             return None
         if not isinstance(document, dict) or document.get("broker") != self.broker:
             return None

@@ -11,13 +11,22 @@ import types
 import typing
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def read_payload(model: type[ModelT], document: object) -> ModelT:
-    """`document` (parsed JSON) as `model`, ignoring unknown fields; raises pydantic's ValidationError."""
+    """`document` (parsed JSON) as `model`, ignoring unknown fields; raises pydantic's ValidationError.
+
+    A message of the same contract version validates at once; only one with added fields is
+    pruned (a walk over the model, ~10x the cost of validating) and validated again.
+    """
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        if not any(error["type"] == "extra_forbidden" for error in exc.errors()):
+            raise
     return model.model_validate(_known(model, document))
 
 

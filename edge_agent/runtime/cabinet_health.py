@@ -65,9 +65,7 @@ class CabinetHealth:
         """Liveness mark, maintenance boundaries and the daily report, until cancelled."""
         next_report = self.service.next_report_time(time.time())
         while True:
-            await asyncio.sleep(
-                min(self.config.heartbeat_interval_s, max(0.0, next_report - time.time()))
-            )
+            await asyncio.sleep(min(self.config.heartbeat_interval_s, max(0.0, next_report - time.time())))
             try:
                 await self.publish(await self.service.tick())
                 if time.time() >= next_report:
@@ -79,9 +77,13 @@ class CabinetHealth:
     # --- the pipeline ---------------------------------------------------------------------------
 
     async def observe(
-        self, device_id: str, changes: list[HealthChange], result: PollResult | None
+        self,
+        device_id: str,
+        changes: list[HealthChange],
+        result: PollResult | None,
+        polled_at: float | None = None,
     ) -> Observed:
-        return await self.service.observe(device_id, changes, result)
+        return await self.service.observe(device_id, changes, result, polled_at)
 
     async def publish(self, outcome: Outcome) -> None:
         """Publish every change of cause (through the device's runner) and every recommendation."""
@@ -156,6 +158,9 @@ class CabinetHealth:
 
     def in_maintenance(self, device_id: str | None) -> bool:
         return self.service.in_maintenance(device_id)
+
+    def maintenance_now(self) -> list[dict[str, Any]]:
+        return self.service.maintenance_now()
 
     # --- report: the command, the page and `edge-agent report` all get this one -----------------
 

@@ -13,7 +13,7 @@ import time
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from edge_agent.devices.base import DeviceConfig, Poller
+from edge_agent.devices.base import DeviceConfig, Poller, poll_deadline
 from edge_agent.errors import DeviceError, DeviceTimeout
 from edge_agent.health.attribution import Change
 from edge_agent.health.core import Outcome
@@ -31,7 +31,11 @@ class HealthObserver(Protocol):
     """Cabinet health: attributes a poll's changes (returns them), and publishes what else moved."""
 
     async def observe(
-        self, device_id: str, changes: list[HealthChange], result: PollResult | None
+        self,
+        device_id: str,
+        changes: list[HealthChange],
+        result: PollResult | None,
+        polled_at: float | None = None,
     ) -> Observed: ...
 
     async def publish(self, outcome: Outcome) -> None: ...
@@ -107,14 +111,17 @@ class DeviceRunner:
         started = utc_now()  # outages are booked from the start of the first failed poll
         try:
             async with asyncio.timeout(self.config.timeout_s):
-                if not self._opened:
-                    await self.poller.open()
-                    self._opened = True
-                result = await self.poller.poll()
+                with poll_deadline(self.config.timeout_s):  # pollers fit their requests inside it
+                    if not self._opened:
+                        await self.poller.open()
+                        self._opened = True
+                    result = await self.poller.poll()
         except asyncio.CancelledError:
             raise
         except TimeoutError:
-            await self._failed(DeviceTimeout(f"no answer within {self.config.timeout_s:g} s"), started)
+            # Worded like the pollers' own timeouts ("timeout: ..."): whichever fires, one reason.
+            error = DeviceTimeout(f"timeout: no answer within {self.config.timeout_s:g} s")
+            await self._failed(error, started)
         except DeviceError as exc:
             await self._failed(exc, started)
         except Exception as exc:
@@ -132,7 +139,7 @@ class DeviceRunner:
         snapshot.diagnostics.update(result.diagnostics)
         snapshot.last_poll = utc_now()
         snapshot.polls_ok += 1
-        changes, outcome = await self._observe(self.tracker.on_success(result, started), result)
+        changes, outcome = await self._observe(self.tracker.on_success(result, started), result, started)
         # One outbox transaction per poll: its health changes, its events, its telemetry.
         messages = self.emitter.change_messages(snapshot, changes)
         device_id = self.config.device_id
@@ -165,12 +172,13 @@ class DeviceRunner:
         await self._observed(outcome)
 
     async def _observe(
-        self, changes: list[HealthChange], result: PollResult | None
+        self, changes: list[HealthChange], result: PollResult | None, started: datetime | None = None
     ) -> tuple[list[HealthChange], Outcome]:
         outcome = Outcome()
         if self.observer is not None:
             try:
-                observed = await self.observer.observe(self.config.device_id, changes, result)
+                polled_at = started.timestamp() if started is not None else None  # evidence from then
+                observed = await self.observer.observe(self.config.device_id, changes, result, polled_at)
                 changes, outcome = observed.changes, observed.outcome
             except Exception as exc:  # bookkeeping trouble (disk full) must not stop the device's loop
                 self._bookkeeping_failed(exc)

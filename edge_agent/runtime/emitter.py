@@ -115,9 +115,15 @@ class Emitter:
         return messages
 
     async def device_states(self, snapshots: list[DeviceSnapshot]) -> None:
-        """Every device's state again (birth): queued behind what is stored, so order is kept."""
-        if snapshots:
-            await self._put([self._state(snapshot) for snapshot in snapshots])
+        """Every device's retained messages again (birth): its state, and its meta in the compact
+        form once it has one; queued behind what is stored, so order is kept."""
+        messages = []
+        for snapshot in snapshots:
+            messages.append(self._state(snapshot))
+            units = self._meta_units.get(snapshot.device_id)
+            if units is not None:
+                messages.append(self._meta(snapshot, units))
+        await self.put(messages)
 
     async def telemetry(
         self, snapshot: DeviceSnapshot, values: Mapping[str, Value], units: Mapping[str, str], full: bool

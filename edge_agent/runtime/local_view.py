@@ -45,6 +45,9 @@ class LocalView:
     def agent_info(self) -> dict[str, Any]:
         return self.figures.agent_info()
 
+    def maintenance_now(self) -> list[dict[str, Any]]:
+        return self.reports.maintenance_now()
+
     async def poll_all_now(self) -> dict[str, Any]:
         """Poll every device at once (the page's self-test); returns each device's state after it."""
         async with asyncio.TaskGroup() as group:

@@ -1,14 +1,16 @@
 """`edge-agent demo`: a simulated cabinet on this machine, end to end.
 
 Starts a private mosquitto on the port the demo config names, the simulated devices, and the
-agent itself as a child process (exactly as `edge-agent run` would run on a cabinet), then prints
-every message that arrives on the broker until Ctrl-C or `--seconds`.
+agent itself as a child process (exactly as `edge-agent run` would run on a cabinet), says what to
+do next, then prints one line per change on the broker (`--raw`: every message whole) until
+Ctrl-C or `--seconds`.
 """
 
 from __future__ import annotations
 
 import getpass
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -26,12 +28,15 @@ import yaml
 
 from edge_agent.config import AgentConfig, load_config
 from edge_agent.fleet.watch import watch_raw
+from edge_agent.simulators.demo_lines import watch_lines
 from edge_agent.simulators.demo_ports import Need, taken
 
 STARTUP_TIMEOUT_S = 10.0
 
 
-def run_demo(config_path: Path, seconds: float, simulators_path: Path | None = None) -> int:
+def run_demo(
+    config_path: Path, seconds: float, simulators_path: Path | None = None, *, raw: bool = False
+) -> int:
     config = load_config(config_path)
     simulators = _read_simulators(simulators_path or config_path.with_name("demo-simulators.yaml"))
     workdir = config.storage.data_dir.parent
@@ -49,11 +54,11 @@ def run_demo(config_path: Path, seconds: float, simulators_path: Path | None = N
         stack.enter_context(_broker(config, workdir))
         for simulator in simulators:
             stack.enter_context(_simulator(simulator, workdir))
-        _print_banner(config, config_path.resolve(), workdir.resolve(), simulators, account)
+        _print_banner(config, config_path.resolve(), workdir.resolve(), simulators, account, raw=raw)
         watcher = threading.Thread(
-            target=watch_raw,
-            args=(config.mqtt, None),
-            kwargs={"stop": stop_watching},
+            target=watch_raw if raw else watch_lines,
+            args=(config.mqtt, None) if raw else (config.mqtt,),
+            kwargs={"stop": stop_watching} if raw else {"stop": stop_watching, "out": _say},
             daemon=True,
         )
         watcher.start()
@@ -228,12 +233,24 @@ def _wait_for_path(path: Path, process: subprocess.Popen[bytes], *, what: str) -
         time.sleep(0.05)
 
 
+_FOLLOWS = {
+    True: "Messages on the broker follow, whole",
+    False: "Changes on the broker follow, one line each (--raw: every message whole)",
+}
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
 def _print_banner(
     config: AgentConfig,
     config_path: Path,
     workdir: Path,
     simulators: list[Simulator],
     account: tuple[str, str] | None,
+    *,
+    raw: bool,
 ) -> None:
     port = config.mqtt.effective_port
     page = config.diagnostics
@@ -256,7 +273,31 @@ edge-agent demo: cabinet {config.cabinet.id} ({config.cabinet.site or "no site"}
   config      {config_path}
   agent log   {workdir / "agent.log"}
   devices     {", ".join(f"{d.device_id} ({d.type})" for d in config.devices) or "none"}{simulated}
-Messages on the broker follow (Ctrl-C to stop):
+{_next_steps(config, simulators, account)}
+{_FOLLOWS[raw]} (Ctrl-C to stop):
 """,
         flush=True,
     )
+
+
+def _when(hint: str) -> float:
+    """`radar goes silent at 100 s` -> 100 (hints without a time first)."""
+    match = re.search(r"at (\d+(?:\.\d+)?) s", hint)
+    return float(match.group(1)) if match else 0.0
+
+
+def _next_steps(config: AgentConfig, simulators: list[Simulator], account: tuple[str, str] | None) -> str:
+    """What to do now: open the page, log in, and when the scripted faults come."""
+    steps = []
+    if account:
+        page = config.diagnostics
+        url = f"{'https' if page.tls else 'http'}://{page.listen}:{page.port}/"
+        steps.append(f"open {url} in a browser (a phone-sized window works too)")
+        steps.append(f"log in as {account[0]} with password {account[1]}")
+    hints = [s.hint.removeprefix("scripted:") for s in simulators if s.hint.startswith("scripted:")]
+    scripted = sorted((part.strip() for hint in hints for part in hint.split(",")), key=_when)
+    if scripted:
+        steps.append(f"watch the scripted faults: {', '.join(scripted)} (after the demo starts)")
+        steps.append("they show on the page (overview, Alarms) and as lines below")
+    numbered = "\n".join(f"  {n}. {step}" for n, step in enumerate(steps, 1))
+    return f"Next:\n{numbered}" if steps else ""

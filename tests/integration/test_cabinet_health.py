@@ -4,6 +4,7 @@ the daily report on the broker, mains evidence and the dead window after a kill 
 from __future__ import annotations
 
 import json
+import time
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -13,11 +14,13 @@ import pytest
 from support.agent import AgentProcess, running_agent, write_config
 
 from edge_agent.cli import main as cli_main
+from edge_agent.health.config import HealthConfig
 from edge_agent.mqtt.payloads import json_schema
 
 pytestmark = pytest.mark.integration
 
 ROOT = "edge/v1/cab-test"
+DARK_S = 1.5
 
 
 def _script(data_dir: Path, device_id: str, **script: Any) -> None:
@@ -150,12 +153,14 @@ def test_mains_evidence_attributes_outages_and_the_dead_window_after_kill_9(
         )
         agent.kill()
     central.clear()
+    time.sleep(DARK_S)  # the scenario: the cabinet stays dark this long (nothing to wait for)
     with AgentProcess(config) as agent:
         window = central.wait_for(
             lambda m: m.topic == f"{ROOT}/event" and m.json()["type"] == "outage_attributed", timeout=15
         ).json()
         assert window["cause"] == "power_supply" and window["detail"]["state"] == "offline"
-        assert window["detail"]["seconds"] > 0
+        # From the last liveness mark (at most one interval before the kill) to the new process.
+        assert DARK_S <= window["detail"]["seconds"] <= DARK_S + HealthConfig().heartbeat_interval_s + 1
         assert agent.terminate() == 0
 
 
@@ -200,7 +205,7 @@ def test_reload_config_validates_first_and_restarts_with_a_good_one(
         central.publish(f"{ROOT}/cmd/reload_config", _request("bad", "ops1"))
         refused = central.wait_for(_reply("bad")).json()
         assert refused["error"]["code"] == "invalid_config"
-        assert "devices[0].polling: unknown key" in refused["error"]["message"]
+        assert "devices[cam1].polling: unknown key" in refused["error"]["message"]
         central.publish(f"{ROOT}/cmd/ping", _request("still", "ops1"))
         central.wait_for(_reply("still"))  # the running config stays in place
 
@@ -218,3 +223,28 @@ def test_reload_config_validates_first_and_restarts_with_a_good_one(
         assert agent.terminate() == 0
     audits = [m.json() for m in central.messages(f"{ROOT}/audit")]
     assert [r["module"] for r in audits] == ["cmd/reload_config", "config"]
+
+
+async def test_a_maintenance_window_ending_while_the_device_is_down_publishes_the_new_cause(
+    broker, subscriber_factory, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    _script(data, "cam1", values={"up": True})
+    central = subscriber_factory(broker.host, broker.port, [f"{ROOT}/#"])
+    central.wait_connected()
+    devices = [{"type": "script", "device_id": "cam1", "poll_interval_s": 0.2, "offline_after_failures": 1}]
+    config = write_config(tmp_path, port=broker.port, devices=devices, health={"heartbeat_interval_s": 1})
+    async with running_agent(config):
+        await central.until(_cause("cam1", "ok", None), timeout=15)
+        await central.apublish(
+            f"{ROOT}/cmd/maintenance_start", _request("m1", "ops1", device_ids=["cam1"], duration_s=2)
+        )
+        assert (await central.until(_reply("m1"))).json()["status"] == "ok"
+        _script(data, "cam1", fail=True, error="lens removed")
+        await central.until(_cause("cam1", "offline", "maintenance"))
+        # Nobody polls anything new: the window's end (a timer) alone changes the cause, published.
+        await central.until(_cause("cam1", "offline", "device"), timeout=10)
+        event = await central.until(
+            lambda m: m.topic == f"{ROOT}/event" and m.json()["type"] == "cause_attributed"
+        )
+        assert event.json()["detail"] == {"previous_cause": "maintenance"}

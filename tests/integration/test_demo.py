@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import psutil
@@ -24,18 +25,78 @@ def _command(files: DemoFiles, *extra: str) -> list[str]:
             "--simulators", str(files.simulators), *extra]  # fmt: skip
 
 
+def _shown(out: str) -> bool:
+    """Everything a first look at the demo shows: the birth, the host, a simulated camera's fault."""
+    return (
+        '/status {"state":"online"' in out
+        and "/device/host/state" in out
+        and "/device/host/telemetry" in out
+        and "/device/cam-exit/state {" in out
+        and '"code":"sd_missing"' in out
+    )
+
+
 def test_demo_shows_birth_state_telemetry_and_clean_stop(tmp_path: Path) -> None:
     files = isolated_demo(tmp_path / "demo")
-    result = subprocess.run(_command(files, "--seconds", "5"), capture_output=True, text=True, timeout=60,
-                            check=True)  # fmt: skip
-    out = result.stdout
+    log = tmp_path / "demo.err"
+    with log.open("wb") as errors:
+        demo = subprocess.Popen(_command(files, "--raw"), stdout=subprocess.PIPE, stderr=errors, text=True)
+    assert demo.stdout is not None
+    # Stopped (SIGTERM, as Ctrl-C) once it has shown everything, however slow the machine; 90 s at most.
+    give_up = threading.Timer(90, demo.send_signal, (signal.SIGTERM,))
+    give_up.start()
+    out = ""
+    try:
+        for line in demo.stdout:
+            out += line
+            if _shown(out):
+                demo.send_signal(signal.SIGTERM)
+                break
+        out += demo.communicate(timeout=60)[0]
+    finally:
+        give_up.cancel()
+        if demo.poll() is None:
+            demo.kill()
+            demo.communicate()
+    assert demo.returncode == 0, log.read_text()[-2000:]
     assert f"mqtt://127.0.0.1:{files.broker_port}" in out
-    assert '/status {"state":"online"' in out
-    assert "/device/host/state" in out and "/device/host/telemetry" in out
-    assert "/device/cam-exit/state {" in out and '"code":"sd_missing"' in out  # a simulated camera
+    assert _shown(out), out[-3000:]  # a simulated camera's fault among the rest
     assert '/status {"state":"offline","reason":"shutdown"' in out
-    assert "agent | " in result.stderr
+    assert "agent | " in log.read_text()
     assert f"diagnostics http://127.0.0.1:{files.page_port}/  (user technician, password " in out
+
+
+def test_demo_says_what_to_do_next_and_prints_a_line_per_change(tmp_path: Path) -> None:
+    files = isolated_demo(tmp_path / "demo")
+    demo = subprocess.Popen(_command(files), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert demo.stdout is not None
+    watchdog = threading.Timer(120, demo.kill)  # a hung demo ends the read loop below
+    watchdog.start()
+    try:
+        seen = []
+        for line in demo.stdout:  # until the simulated camera's missing SD card shows
+            seen.append(line.rstrip("\n"))
+            if "cam-exit:" in line and "FAULT" in line:
+                break
+        demo.send_signal(signal.SIGTERM)
+        seen += demo.stdout.read().splitlines()
+        assert demo.wait(60) == 0
+    finally:
+        watchdog.cancel()
+        demo.kill()
+        demo.stdout.close()
+    banner, _, changes = "\n".join(seen).partition("(Ctrl-C to stop):")
+    assert f"open http://127.0.0.1:{files.page_port}/ in a browser" in banner
+    assert "log in as technician with password " in banner
+    scripted = "strobe breaker trips at 60 s, radar goes silent at 100 s, mains lost at 120 s"
+    assert f"watch the scripted faults: {scripted}" in banner
+    lines = changes.strip().splitlines()
+    assert any(" cabinet demo-cabinet-01 ONLINE (agent " in line for line in lines), lines
+    sd_card = "cam-exit: UNKNOWN -> FAULT · No SD card (sd_missing) (cause: device)"
+    assert any(sd_card in line for line in lines), lines
+    assert not any("event state_changed" in line for line in lines)  # the state line says it
+    assert "cabinet demo-cabinet-01 OFFLINE (shutdown)" in lines[-1]
+    assert not any("{" in line for line in lines), "JSON flooded the terminal"
 
 
 def test_demo_refuses_to_start_when_a_port_is_taken_and_names_the_holder(tmp_path: Path) -> None:
@@ -54,7 +115,7 @@ def test_sigterm_stops_everything_the_demo_started(tmp_path: Path) -> None:
     files = isolated_demo(tmp_path / "demo")
     log = tmp_path / "demo.err"
     with log.open("wb") as errors:
-        demo = subprocess.Popen(_command(files), stdout=subprocess.PIPE, stderr=errors, text=True)
+        demo = subprocess.Popen(_command(files, "--raw"), stdout=subprocess.PIPE, stderr=errors, text=True)
     assert demo.stdout is not None
     try:
         for line in demo.stdout:  # the watcher prints what reaches the broker: the agent is up

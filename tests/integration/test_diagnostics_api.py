@@ -65,7 +65,7 @@ async def test_actions_without_a_command_are_refused_not_faked(
     client, csrf = await _session(page.url)
     async with client:
         headers = {"X-CSRF-Token": csrf}
-        async with client.post(f"{page.url}/api/action/maintenance_window", json={}, headers=headers) as r:
+        async with client.post(f"{page.url}/api/action/maintenance_start", json={}, headers=headers) as r:
             assert r.status == 409
         async with client.post(
             f"{page.url}/api/action/power_cycle", json={"device_id": "nope"}, headers=headers

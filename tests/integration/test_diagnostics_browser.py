@@ -15,13 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
+from support.agent import wait_until
 from support.diagnostics_agent import PASSWORDS, PageAgent, page_agent
 from support.mosquitto import Broker
 from support.scripted_device import SCRIPTS, Script, ScriptedConfig
 
 from edge_agent.readings import Fault
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
@@ -48,7 +50,7 @@ else:
         pytest.skip("Debian chromium is not installed", allow_module_level=True)
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="module")
 async def page_agent_running(tmp_path: Path, broker: Broker) -> AsyncIterator[PageAgent]:
     devices = [
         ScriptedConfig(device_id="cam-north", name="Camera north <lane 1>", poll_interval_s=0.5),
@@ -71,7 +73,7 @@ async def page_agent_running(tmp_path: Path, broker: Broker) -> AsyncIterator[Pa
         yield running
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def browser() -> AsyncIterator[Any]:
     # `launch` gives Chromium a fresh, empty profile directory of its own (and refuses --user-data-dir).
     async with playwright_api.async_playwright() as playwright:
@@ -120,7 +122,7 @@ async def test_fault_turns_red_then_power_cycle_language_and_report(
 
     await tile.click()
     await page.wait_for_selector("#device-head.state-fault")
-    await page.wait_for_selector('th[title="voltage_v"]:has-text("voltage")')
+    await page.wait_for_selector('.reading[data-name="voltage_v"] .rname:has-text("voltage")')
     await page.screenshot(path=str(SHOTS / "device-desktop.png"), full_page=True)
 
     page.once("dialog", lambda dialog: dialog.accept())
@@ -151,6 +153,8 @@ async def test_fault_turns_red_then_power_cycle_language_and_report(
 
 async def test_phone_screenshots(page_agent_running: PageAgent, browser: Any) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
+    radar = page_agent_running.agent.live.devices["radar"]
+    await wait_until(lambda: "last_frame_text" in radar.diagnostics)  # one good poll first
     SCRIPTS["radar"].unreachable = True  # goes offline after 3 failed polls
     page = await _login(browser, page_agent_running.url, width=390, height=844, mobile=True)
     await page.wait_for_selector('[data-device-id="radar"].state-offline', timeout=5000)

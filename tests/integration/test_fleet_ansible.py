@@ -161,7 +161,7 @@ def build_bundles(dist: Path, work: Path) -> None:
     broken.mkdir()
     shutil.copy(REPO / "pyproject.toml", broken)
     shutil.copytree(REPO / "edge_agent", broken / "edge_agent", ignore=shutil.ignore_patterns("__pycache__"))
-    app = broken / "edge_agent" / "app.py"
+    app = broken / "edge_agent" / "runtime" / "agent.py"  # the composition root: importing it fails
     app.write_text(app.read_text() + '\nraise RuntimeError("simulated defect: this version dies on start")\n')
     build("--version", "0.3.0", "--offline", "--source", str(broken))
 
@@ -371,9 +371,12 @@ def test_upgrade_failing_its_gate_is_rolled_back_and_stops_the_rollout(fleet: Fl
     assert counts["cab-t1"]["failed"] == 1
     assert "0.3.0 failed its health gate on cab-t1" in result.stdout, failures(result)
     assert "rolled back to 0.2.0, healthy." in result.stdout
-    # The canary is back on 0.2.0 and healthy; the other cabinets were never switched.
+    assert "Failed at Health gate (post-upgrade hook):" in result.stdout  # names the step that failed
+    # The canary is back on 0.2.0 and healthy; the other cabinets were never switched. `previous`
+    # still names the older version everywhere: a rollback must not lose it.
     for cabinet in CABINETS:
         assert fleet.active_version(cabinet) == "0.2.0"
+        assert fleet.active_version(cabinet, "previous") == "0.1.0"
         assert fleet.health(cabinet, "0.2.0")["ok"]
     assert "NO MORE HOSTS LEFT" in result.stdout
     # Only the canary's batch reached the switch: the rollout stopped before the next batch.

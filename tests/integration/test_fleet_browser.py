@@ -26,6 +26,7 @@ pytestmark = pytest.mark.integration
 
 CHROMIUM = "/usr/bin/chromium"
 RED = "rgb(244, 180, 180)"
+INJECTION = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
 playwright_api = pytest.importorskip("playwright.async_api")
 if shutil.which(CHROMIUM) is None:
     pytest.skip("Debian chromium is not installed", allow_module_level=True)
@@ -65,7 +66,7 @@ async def test_a_cabinet_going_down_turns_its_row_red_within_5_s(
 ) -> None:
     cabinets = subscriber_factory(broker.host, broker.port, [])
     cabinets.wait_connected()
-    for message in (status("cab-a"), state("cab-a", 1, "cam-1", "ok"), status("cab-b", site="south/x")):
+    for message in (status("cab-a"), state("cab-a", 1, "cam-1", "ok"), status("cab-b", site=INJECTION)):
         await cabinets.apublish(message.topic, message.payload, retain=True)
     async with playwright_api.async_playwright() as playwright:
         browser = await playwright.chromium.launch(
@@ -90,6 +91,7 @@ async def test_a_cabinet_going_down_turns_its_row_red_within_5_s(
         assert colour == RED
         first = await page.locator("#fleet tbody tr").first.get_attribute("data-cabinet")
         assert first == "cab-a"  # down first
+        assert await page.evaluate("window.pwned === undefined")  # a hostile site name stays text
         await page.goto(f"{server}/month?month=2026-11")
         assert "Video" in await page.content() or "视频" in await page.content()
         await browser.close()

@@ -11,8 +11,11 @@ from pathlib import Path
 import pytest
 from support.agent import running_agent, write_config
 
-from edge_agent.devices.link.config import Target
-from edge_agent.devices.link.poller import probe
+from edge_agent.devices.base import DeviceContext
+from edge_agent.devices.link import VALUE_NAMES
+from edge_agent.devices.link.config import LinkConfig, Target
+from edge_agent.devices.link.poller import LinkPoller, probe
+from edge_agent.runtime.shared_resources import SharedResources
 
 pytestmark = pytest.mark.integration
 
@@ -47,6 +50,20 @@ async def test_probe_counts_refused_as_answering_and_silence_as_down(blackhole: 
     assert await probe(Target(host="127.0.0.1", port=blackhole.getsockname()[1]), 0.3) is None
 
 
+async def test_the_probe_publishes_exactly_its_declared_names(tmp_path: Path) -> None:
+    # The page's uplink tile shows VALUE_NAMES: a renamed value here must fail this test.
+    server = await asyncio.start_server(lambda _r, w: w.close(), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    target = {"host": "127.0.0.1", "port": port}
+    config = LinkConfig.model_validate(
+        {"type": "link", "device_id": "link", "broker": target, "gateway": target, "lan_switch": target}
+    )
+    async with server:
+        result = await LinkPoller(config, DeviceContext(tmp_path, SharedResources())).poll()
+    assert set(result.values) == set(VALUE_NAMES)
+    assert result.values["uplink_up"] is True and isinstance(result.values["broker_rtt_ms"], float)
+
+
 def _event(kind: str):  # type: ignore[no-untyped-def]  # a matcher over the subscriber's untyped messages
     return lambda m: m.topic == f"{ROOT}/event" and m.json()["type"] == kind
 
@@ -78,3 +95,20 @@ async def test_uplink_cut_with_lan_up_is_a_network_carrier_window(
         assert ended["cause"] == "network_carrier"
         totals = agent.health.service.core.ledger.totals("_cabinet", "2000-01-01", "2100-01-01")
         assert totals.offline_cause_s["network_carrier"] > 0
+
+
+async def test_a_silent_broker_is_evidence_within_the_polls_timeout(
+    tmp_path: Path, blackhole: socket.socket
+) -> None:
+    """Attempts that could just fit are cut by the probe's own budget: the poll returns
+    `uplink_up` false instead of timing out (which would make the probe itself `offline`)."""
+    config = LinkConfig.model_validate(
+        {
+            "type": "link", "device_id": "uplink", "timeout_s": 1.0, "attempts": 3, "connect_timeout_s": 0.32,
+            "broker": {"host": "127.0.0.1", "port": blackhole.getsockname()[1]},
+        }
+    )  # fmt: skip
+    poller = LinkPoller(config, DeviceContext(tmp_path, SharedResources()))
+    async with asyncio.timeout(config.timeout_s):  # as the device runner runs every poll
+        result = await poller.poll()
+    assert result.values["uplink_up"] is False and result.values["loss_percent"] == 100.0

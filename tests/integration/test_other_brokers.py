@@ -1,9 +1,10 @@
-"""The agent against more than mosquitto: amqtt (PyPI), a real broker that speaks MQTT 3.1.1 only.
+"""The agent against more than mosquitto: real brokers that speak MQTT 3.1.1 only.
 
-amqtt never answers an MQTT 5 CONNECT that carries a will (it parses it as 3.1.1 and waits for
-bytes that never come): with `protocol: auto` the agent must fall back to 3.1.1 and remember it.
-Presence, state, events, commands and a reconnect are then proved against it, and a broker that
-lost its retained messages (restarted without persistence) gets every device's state again.
+amqtt (PyPI) never answers an MQTT 5 CONNECT that carries a will (it parses it as 3.1.1 and waits
+for bytes that never come); nats-server (Debian) refuses it with CONNACK return code 1. With
+`protocol: auto` the agent must fall back to 3.1.1 either way and remember it. Presence, state,
+events, commands and a reconnect are proved against each, and a broker that lost its retained
+messages (restarted without its store) gets every device's state again.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import Any
 
 import pytest
 from paho.mqtt.enums import MQTTProtocolVersion
-from support.agent import running_agent, wait_until, write_config
+from support.agent import AgentProcess, running_agent, wait_until, write_config
 from support.amqtt_broker import AmqttBroker
+from support.nats_broker import NatsBroker
 
 pytestmark = pytest.mark.integration
 
@@ -35,11 +37,21 @@ def amqtt(tmp_path: Path) -> Iterator[AmqttBroker]:
     broker.stop()
 
 
-@pytest.fixture(params=["mosquitto", "amqtt"])
-def any_broker(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    if request.param == "mosquitto":
-        return request.getfixturevalue("broker")
-    return request.getfixturevalue("amqtt")
+@pytest.fixture
+def nats(tmp_path: Path) -> Iterator[NatsBroker]:
+    broker = NatsBroker(tmp_path / "nats").start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(params=["amqtt", "nats"])
+def only_311(request: pytest.FixtureRequest) -> Any:
+    return request.getfixturevalue(request.param)
+
+
+@pytest.fixture(params=["mosquitto", "amqtt", "nats"])
+def any_broker(request: pytest.FixtureRequest) -> Any:
+    return request.getfixturevalue("broker" if request.param == "mosquitto" else request.param)
 
 
 def _online(message: Any) -> bool:
@@ -50,16 +62,21 @@ def _state_of(device_id: str) -> Callable[[Any], bool]:
     return lambda m: m.topic == f"{ROOT}/device/{device_id}/state"
 
 
-async def test_auto_falls_back_to_3_1_1_when_5_gets_no_connack_and_works(
-    amqtt: AmqttBroker, subscriber_factory: Any, tmp_path: Path
+def _meta_of(device_id: str) -> Callable[[Any], bool]:
+    return lambda m: m.topic == f"{ROOT}/device/{device_id}/meta"
+
+
+async def test_auto_falls_back_to_3_1_1_and_everything_works(
+    only_311: Any, subscriber_factory: Any, tmp_path: Path
 ) -> None:
-    central = subscriber_factory(amqtt.host, amqtt.port, [f"{ROOT}/#"], protocol=V311)
+    # amqtt gives no CONNACK to MQTT 5; nats answers "unacceptable protocol version".
+    central = subscriber_factory(only_311.host, only_311.port, [f"{ROOT}/#"], protocol=V311)
     central.wait_connected()
     config = write_config(
-        tmp_path, port=amqtt.port, mqtt={"connect_timeout_s": 2}, devices=DEVICES
+        tmp_path, port=only_311.port, mqtt={"connect_timeout_s": 3}, devices=DEVICES
     )
     async with running_agent(config) as agent:
-        await central.until(_online, timeout=20)
+        await central.until(_online, timeout=30)
         assert agent.link.protocol == V311
         await central.until(_state_of("host"))
         await central.until(lambda m: m.topic == f"{ROOT}/event" and m.json()["type"] == "pulse")
@@ -68,12 +85,12 @@ async def test_auto_falls_back_to_3_1_1_when_5_gets_no_connack_and_works(
         assert (reply["transaction"], reply["status"]) == ("t-1", "ok")
         # A crash of the broker: the agent comes back, on 3.1.1 at once, and is present again.
         attempts = agent.link.connect_attempts
-        amqtt.kill()
+        only_311.kill()
         central.wait_disconnected()
         central.clear()
-        amqtt.start()
+        only_311.start()
         central.wait_connected()
-        await central.until(_online, timeout=20)
+        await central.until(_online, timeout=30)
         assert agent.link.protocol == V311
         assert agent.link.connect_attempts > attempts
     # The version is remembered across a restart of the agent: the first attempt is 3.1.1.
@@ -85,19 +102,42 @@ async def test_auto_falls_back_to_3_1_1_when_5_gets_no_connack_and_works(
 async def test_every_device_state_is_republished_after_the_broker_lost_its_retained_messages(
     any_broker: Any, subscriber_factory: Any, tmp_path: Path
 ) -> None:
-    config = write_config(tmp_path, port=any_broker.port, devices=DEVICES)
+    # Compact telemetry: units go in the retained `meta`, which must come back too.
+    config = write_config(tmp_path, port=any_broker.port, devices=DEVICES, mqtt={"telemetry_units": "meta"})
+    watcher = subscriber_factory(any_broker.host, any_broker.port, [f"{ROOT}/device/+/+"], protocol=V311)
+    watcher.wait_connected()
     async with running_agent(config) as agent:
-        await wait_until(lambda: len(agent.live.devices) == 2 and agent.outbox.stats().depth == 0)
-        await wait_until(lambda: agent.link.connected.is_set())
+        await wait_until(lambda: len(agent.live.devices) == 2 and agent.link.connected.is_set())
+        await watcher.until(_meta_of("host"))
         any_broker.kill()  # no persistence: every retained message is gone
         await wait_until(lambda: not agent.link.connected.is_set())
+        watcher.wait_disconnected()
+        watcher.clear()
         any_broker.start()
-        await wait_until(agent.link.connected.is_set, timeout=20)
-        await wait_until(lambda: agent.outbox.stats().depth == 0)
-        # A subscriber joining now learns the whole cabinet from retained messages alone.
+        watcher.wait_connected()
+        # The republished states reach the broker (the watcher sees them, live or retained) ...
+        for device_id in ("host", "pulse"):
+            await watcher.until(_state_of(device_id), timeout=20)
+        await watcher.until(_meta_of("host"))
+        # ... so a subscriber joining now learns the whole cabinet from retained messages alone.
         late = subscriber_factory(any_broker.host, any_broker.port, [f"{ROOT}/#"], protocol=V311)
         late.wait_connected()
         await late.until(lambda m: _online(m) and m.retain)
         for device_id in ("host", "pulse"):
             state = await late.until(lambda m, d=device_id: _state_of(d)(m) and m.retain)
             assert state.json()["device_id"] == device_id
+        meta = await late.until(lambda m: _meta_of("host")(m) and m.retain)
+        assert meta.json()["units"]
+
+
+async def test_last_will_after_kill_9_on_a_3_1_1_broker(
+    only_311: Any, subscriber_factory: Any, tmp_path: Path
+) -> None:
+    central = subscriber_factory(only_311.host, only_311.port, [f"{ROOT}/status"], protocol=V311)
+    central.wait_connected()
+    config = write_config(tmp_path, port=only_311.port, mqtt={"connect_timeout_s": 3})
+    with AgentProcess(config) as agent:
+        await central.until(_online, timeout=30)
+        agent.kill()
+    lost = await central.until(lambda m: m.json()["state"] == "offline", timeout=15)  # 1.5 x keepalive 5 s
+    assert lost.json()["reason"] == "lost"

@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 from support.agent import AgentProcess, write_config
 from support.ports import free_port
+from support.subscriber import Subscriber
 
 pytestmark = pytest.mark.integration
 
@@ -43,8 +44,8 @@ async def _open_idle_connections(port: int, count: int) -> list[asyncio.StreamWr
     return [writer for writer in opened if writer is not None]
 
 
-def _pulse_numbers(central: object) -> list[int]:
-    messages = central.messages(f"{ROOT}/event")  # type: ignore[attr-defined]
+def _pulse_numbers(central: Subscriber) -> list[int]:
+    messages = central.messages(f"{ROOT}/event")
     return [m.json()["detail"]["n"] for m in messages if m.json()["type"] == "pulse"]
 
 

@@ -55,8 +55,11 @@ def write_config(
 class AgentProcess:
     """`edge-agent run` as a child process; stderr goes to a file the test can read."""
 
-    def __init__(self, config_path: Path, *, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, config_path: Path, *, env: dict[str, str] | None = None, prefix: list[str] | None = None
+    ) -> None:
         self.config_path = config_path
+        self.prefix = prefix or []  # e.g. `ip netns exec <ns>`: the agent runs in a test namespace
         self.log_path = config_path.with_suffix(".log")
         self.env = {**os.environ, **(env or {})}
         self.process: subprocess.Popen[bytes] | None = None
@@ -65,7 +68,7 @@ class AgentProcess:
     def start(self) -> AgentProcess:
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "edge_agent", "run", "--config", str(self.config_path)],
+            [*self.prefix, sys.executable, "-m", "edge_agent", "run", "--config", str(self.config_path)],
             stdout=subprocess.DEVNULL,
             stderr=self._log,
             env=self.env,

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from edge_agent.config import load_config
+from edge_agent.devices.base import DeviceConfig
 from edge_agent.diagnostics.users import UserStore
 from edge_agent.runtime.agent import Agent
 from support.agent import running_agent
 from support.ports import free_port
-from support.scripted_device import SCRIPTS, Script, ScriptedConfig, registered
+from support.scripted_device import SCRIPTS, Script, registered
 
 PASSWORDS = {"tech": "tech-password-1", "viewer": "viewer-password-1"}
 
@@ -52,7 +53,7 @@ devices:
 async def page_agent(
     tmp_path: Path,
     broker_port: int,
-    devices: list[ScriptedConfig] | None = None,
+    devices: Sequence[DeviceConfig] | None = None,
     scripts: dict[str, Script] | None = None,
 ) -> AsyncIterator[PageAgent]:
     """Agent + page on free loopback ports, users `tech` (technician) and `viewer`; stopped after."""

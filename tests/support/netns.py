@@ -170,7 +170,8 @@ class NamespacePair:
             self.restore()
 
     def cut(self) -> float:
-        """Start dropping (an nftables table in `b`: input and output to/from `a`); returns the time."""
+        """Start dropping (an nftables table in `b`: input and output to/from `a`); returns the time.
+        Needs `nft` (apt: nftables)."""
         table = f"eacut{secrets.token_hex(2)}"
         rules = (
             f"table inet {table} {{\n"

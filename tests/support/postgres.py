@@ -1,7 +1,9 @@
 """A throw-away PostgreSQL server (Debian's `postgresql` package) on a free loopback port.
 
-initdb and postgres refuse to run as root: as root they run as the `postgres` user (runuser), in
-a data directory of their own under the system temp dir (pytest's tmp dirs are private to root).
+initdb and postgres refuse to run as root: as root they run as the `postgres` user (started
+directly as that user, so the server is our child and stops with it; `runuser` would sit in
+between and not pass SIGINT on), in a data directory of their own under the system temp dir
+(pytest's tmp dirs are private to root).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ class Postgres:
         self.fsync = fsync
         self.directory = Path(tempfile.mkdtemp(prefix="edge-pg-"))
         self._process: subprocess.Popen[bytes] | None = None
-        self._as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        self._user = "postgres" if os.geteuid() == 0 else None
 
     @property
     def dsn(self) -> str:
@@ -52,13 +54,12 @@ class Postgres:
 
     def start(self) -> Self:
         data = self.directory / "data"
-        if self._as_postgres:
+        if self._user:
             shutil.chown(self.directory, "postgres", "postgres")
         self._run(str(self.bin / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
         log = (self.directory / "postgres.log").open("ab")
         self._process = subprocess.Popen(
             [
-                *self._as_postgres,
                 str(self.bin / "postgres"),
                 "-D",
                 str(data),
@@ -74,13 +75,24 @@ class Postgres:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
+            user=self._user,
+            group=self._user,
+            extra_groups=[] if self._user else None,
         )
         log.close()
         self._wait_ready()
         return self
 
     def _run(self, *command: str) -> None:
-        result = subprocess.run([*self._as_postgres, *command], capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            user=self._user,
+            group=self._user,
+            extra_groups=[] if self._user else None,
+        )
         if result.returncode != 0:
             raise PostgresError(f"{command[0]} failed: {result.stderr[-2000:]}")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -17,8 +18,8 @@ from edge_agent.mqtt.audit_chain import GENESIS, record_hash
 KEY = b"cabinet-key-0123456789abcdef"
 
 
-def _write(data_dir: Path, count: int, **options: object) -> AuditLog:
-    log = AuditLog(data_dir / "audit", key=KEY, mark_path=data_dir / "audit-mark.json", **options)  # type: ignore[arg-type]
+def _write(data_dir: Path, count: int, **options: Any) -> AuditLog:
+    log = AuditLog(data_dir / "audit", key=KEY, mark_path=data_dir / "audit-mark.json", **options)
     for index in range(count):
         log.append_sync(f"op{index}", "mqtt", "cmd/camera_reboot", "cam1", {"i": index}, "ok")
     return log

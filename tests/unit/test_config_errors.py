@@ -172,7 +172,52 @@ def test_check_command_prints_every_problem_and_fails(
     config.write_text(yaml.safe_dump(_set(VALID, "devices.[0].timeout_s", -1)))
     assert main(["check", "--config", str(config)]) == 1
     err = capsys.readouterr().err
-    assert f"{config}: devices[0].timeout_s: Input should be greater than 0" in err
+    line = yaml.safe_dump(_set(VALID, "devices.[0].timeout_s", -1)).splitlines().index("  timeout_s: -1") + 1
+    assert f"{config}:{line}: devices[host].timeout_s: Input should be greater than 0" in err
+
+
+# `edge-agent check` as a person reads it: the line of every problem, devices by id, a guess for a
+# misspelt key, all problems of the file at once (a duplicate id too), one message per place.
+CHECKED = """\
+cabinet: {id: K-1}
+mqtt: {host: 127.0.0.1}
+devices:
+  - {type: host, device_id: host}
+  - type: serial
+    device_id: radar-1
+    port: /dev/ttyUSB0
+    codec: csr_foo
+  - type: host
+    device_id: host
+  - type: link
+    device_id: uplink
+    poll_intervl_s: 5
+    broker: {host: 127.0.0.1, port: 1883}
+"""
+
+
+def test_check_names_lines_devices_and_the_key_meant(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "cabinet.yaml"
+    config.write_text(CHECKED)
+    assert main(["check", "--config", str(config)]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [
+        f"{config}:8: devices[radar-1].codec: Input should be one of 'csr', 'csr_direction', 'csr_ascii',"
+        " 'stalker', 'ascii_line', 'vivotek_illuminator' (got 'csr_foo')",
+        f"{config}:10: devices[2].device_id: duplicate device_id 'host' (also devices[0])",
+        f"{config}:13: devices[uplink].poll_intervl_s: unknown key; did you mean `poll_interval_s`?",
+        "3 problem(s) found",
+    ]
+
+
+def test_a_misspelt_key_deep_inside_gets_a_guess(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(_set(VALID, "mqtt.keepalive", 30)))
+    with pytest.raises(ConfigError) as caught:
+        load_config(config, environ=ENV)
+    assert "did you mean `keepalive_s`?" in str(caught.value)
 
 
 def test_shipped_examples_are_valid(

@@ -9,6 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import jsonschema
+import pytest
 
 from edge_agent.health.days import day_start
 from edge_agent.health.ledger import Ledger
@@ -79,3 +80,12 @@ def test_next_report_time_is_the_next_local_report_time() -> None:
     assert next_report_time(before, five_past, TZ) == datetime(2026, 11, 20, 0, 5, tzinfo=TZ).timestamp()
     at = datetime(2026, 11, 20, 0, 5, tzinfo=TZ).timestamp()
     assert next_report_time(at, five_past, TZ) == datetime(2026, 11, 21, 0, 5, tzinfo=TZ).timestamp()
+
+
+def test_unknown_seconds_follow_the_contracts_rule() -> None:
+    from edge_agent.health.ledger import Totals
+    from edge_agent.health.rate import online_rate
+
+    totals = Totals({"ok": 80.0, "unknown": 10.0, "offline": 10.0}, {"device": 10.0})
+    assert online_rate(totals, []) == pytest.approx(0.9)  # unknown counted as online (default)
+    assert online_rate(totals, [], unknown_time="excluded") == pytest.approx(80 / 90)

@@ -10,10 +10,21 @@ import edge_agent.fleet
 
 # What runs on a cabinet: the centre must not need it, nor drag it (or its hardware libraries) in.
 BANNED = (
-    "edge_agent.runtime", "edge_agent.devices", "edge_agent.health", "edge_agent.commands",
-    "edge_agent.local", "edge_agent.actions", "edge_agent.firmware", "edge_agent.audit",
-    "edge_agent.mqtt.link", "edge_agent.mqtt.reporter", "edge_agent.simulators", "pymodbus", "serial",
-    "onvif", "gpiozero",
+    "edge_agent.runtime",
+    "edge_agent.devices",
+    "edge_agent.health",
+    "edge_agent.commands",
+    "edge_agent.local",
+    "edge_agent.actions",
+    "edge_agent.firmware",
+    "edge_agent.audit",
+    "edge_agent.mqtt.link",
+    "edge_agent.mqtt.reporter",
+    "edge_agent.simulators",
+    "pymodbus",
+    "serial",
+    "onvif",
+    "gpiozero",
 )
 
 

@@ -54,7 +54,7 @@ def test_overrides_and_rules(tmp_path: Path) -> None:
     [
         ("    profile: no_such_meter\n", "no shipped profile 'no_such_meter'"),
         ("    profile: eastron_sdm120\n    overrides: {volts: {scale: 2}}\n", "overrides name values not in"),
-        ("    profile: eastron_sdm120\n    unit_id: 300\n", "devices[0].unit_id"),
+        ("    profile: eastron_sdm120\n    unit_id: 300\n", "devices[meter].unit_id"),
     ],
 )
 def test_errors_name_the_problem(tmp_path: Path, extra: str, message: str) -> None:

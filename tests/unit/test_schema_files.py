@@ -25,9 +25,18 @@ def test_schemas_accept_fields_added_within_v1_at_every_depth() -> None:
     since = "2026-11-01T00:00:00.000Z"
     fault = {"code": "x", "severity": "warning", "message": "m", "since": since, "new": 1}
     document = {
-        "id": "a" * 16, "seq": 1, "ts": "2026-11-01T00:00:00.000Z", "device_id": "cam-1", "kind": "k",
-        "name": None, "state": "ok", "since": "2026-11-01T00:00:00.000Z", "cause": None, "reason": "",
-        "faults": [fault], "added_in_v1_later": {"any": "thing"},
+        "id": "a" * 16,
+        "seq": 1,
+        "ts": "2026-11-01T00:00:00.000Z",
+        "device_id": "cam-1",
+        "kind": "k",
+        "name": None,
+        "state": "ok",
+        "since": "2026-11-01T00:00:00.000Z",
+        "cause": None,
+        "reason": "",
+        "faults": [fault],
+        "added_in_v1_later": {"any": "thing"},
     }
     assert list(Draft202012Validator(schema).iter_errors(document)) == []
     from edge_agent.mqtt.payloads import DeviceStatePayload

@@ -129,3 +129,26 @@ def test_cli_prints_the_packaged_unit(capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["unit"]) == 0
     assert capsys.readouterr().out == PACKAGED.read_text()
     assert os.access(PACKAGED, os.R_OK)
+
+
+@pytest.mark.usefixtures("needs_analyze")
+def test_security_exposure_is_low(tmp_path: Path) -> None:
+    """`systemd-analyze security` scores the sandbox (0 safe .. 10 exposed); printed for the record."""
+    fake_install(tmp_path)
+    unit = tmp_path / "edge-agent.service"
+    unit.write_text(render_unit(edge_agent_prefix=str(tmp_path)))
+    result = subprocess.run(["systemd-analyze", "security", "--offline=true", "--no-pager", str(unit)],
+                            capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    overall = [line for line in result.stdout.splitlines() if "Overall exposure level" in line]
+    assert overall, result.stdout + result.stderr
+    print(overall[0])
+    exposure = float(overall[0].split(":")[1].split()[0])
+    assert exposure <= 2.0, result.stdout
+
+
+def test_unit_confines_devices_and_system_calls() -> None:
+    lines = set(PACKAGED.read_text().splitlines())
+    for setting in ("SystemCallFilter=@system-service", "ProtectClock=yes", "ProtectKernelLogs=yes",
+                    "ProtectHostname=yes", "ProtectProc=invisible", "DevicePolicy=closed",
+                    "DeviceAllow=char-ttyUSB rw", "DeviceAllow=char-ttyS rw"):  # fmt: skip
+        assert setting in lines, setting

@@ -26,3 +26,12 @@ def test_non_numbers_and_new_names_are_sent_on_change() -> None:
     filt.select({"mode": "day", "flag": True}, 0)
     assert filt.select({"mode": "night", "flag": True, "new": 1}, 1) == ({"mode": "night", "new": 1}, False)
     assert filt.select({"mode": "night", "flag": 1}, 2) == ({"flag": 1}, False)  # bool -> int is a change
+
+
+def test_min_interval_merges_changes_into_the_next_message() -> None:
+    filt = TelemetryFilter(TelemetryConfig(min_interval_s=60, full_refresh_s=1e9))
+    filt.select({"v": 1.0, "w": 1.0}, 0)
+    assert filt.select({"v": 2.0, "w": 1.0}, 10) == ({}, False)  # moved, but too soon: it waits
+    assert filt.select({"v": 3.0, "w": 2.0}, 30) == ({}, False)
+    assert filt.select({"v": 1.5, "w": 2.0}, 60) == ({"v": 1.5, "w": 2.0}, False)  # the latest values
+    assert filt.select({"v": 1.5, "w": 2.0}, 130) == ({}, False)  # nothing moved: nothing to send

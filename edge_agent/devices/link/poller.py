@@ -22,6 +22,7 @@ from edge_agent.devices.link.config import LinkConfig, Target
 from edge_agent.readings import PollResult, Value
 
 _ANSWERED = {errno.ECONNREFUSED, errno.ECONNRESET}
+BUDGET_SHARE = 0.9  # of the poll's timeout_s, for the probe: the rest returns the evidence
 
 
 async def probe(target: Target, timeout_s: float) -> float | None:
@@ -48,7 +49,10 @@ class LinkPoller(Poller[LinkConfig]):
         values: dict[str, Value] = {}
         named = {"broker": config.broker, "gateway": config.gateway, "switch": config.lan_switch}
         targets = {name: target for name, target in named.items() if target is not None}
-        results = await asyncio.gather(*(self._measure(target) for target in targets.values()))
+        # The probe's own budget, inside the poll's timeout: a slow loop or resolver ends the probe
+        # early (the attempts left count as lost), it never makes the poll itself time out.
+        deadline = time.monotonic() + config.timeout_s * BUDGET_SHARE
+        results = await asyncio.gather(*(self._measure(target, deadline) for target in targets.values()))
         sent = answered = 0
         for name, (rtt_ms, ok) in zip(targets, results, strict=True):
             values[f"{name}_rtt_ms"] = rtt_ms
@@ -60,11 +64,14 @@ class LinkPoller(Poller[LinkConfig]):
         units = {name: "ms" for name in values if name.endswith("_rtt_ms")} | {"loss_percent": "%"}
         return PollResult(values=values, units=units)
 
-    async def _measure(self, target: Target) -> tuple[float | None, int]:
-        """(best round trip in ms or None, number of answered connects)."""
+    async def _measure(self, target: Target, deadline: float) -> tuple[float | None, int]:
+        """(best round trip in ms or None, number of answered connects before `deadline`)."""
         rtts = []
         for _ in range(self.config.attempts):
-            rtt = await probe(target, self.config.connect_timeout_s)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            rtt = await probe(target, min(self.config.connect_timeout_s, left))
             if rtt is not None:
                 rtts.append(rtt)
         return (round(min(rtts), 2) if rtts else None), len(rtts)

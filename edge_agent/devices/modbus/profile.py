@@ -45,6 +45,9 @@ class ValueDef(StrictModel):
     offset: float = Field(0.0, description="Added after scaling.")
     decimals: int | None = Field(None, ge=0, le=9, description="Round the result to this many decimals.")
     unit: str = Field("", max_length=16, description="Unit shown with the value.")
+    label: dict[Literal["zh-CN", "en"], str] | None = Field(
+        None, description="Words for people, per language (the diagnostics page); default: the name."
+    )
     enum: dict[int, str] | None = Field(None, description="Raw number -> label; the value becomes the label.")
     bits: dict[ValueName, int] | None = Field(
         None, description="Extra bool values taken from bits of this register: name -> bit index."

@@ -31,6 +31,18 @@ from edge_agent.errors import (
     ResponseTooLarge,
 )
 
+# Every code `classify` returns but `error` (unclassified): each has a fault-catalogue entry.
+FAILURE_CODES = (
+    "tcp_refused",
+    "connect_error",
+    "timeout",
+    "tls_error",
+    "http_error",
+    "soap_fault",
+    "bad_xml",
+    "too_large",
+    "auth_failed",
+)
 MESSAGE_CHARS = 200  # camera texts are bounded before they reach logs and payloads
 
 
@@ -99,8 +111,9 @@ def describe(code: str, exc: BaseException) -> str:
 def device_error(code: str, exc: BaseException) -> DeviceError:
     """The runner-facing error for a failed reachability probe."""
     message = describe(code, exc)
+    known = code if code in FAILURE_CODES else None
     if code == "timeout":
         return DeviceTimeout(message)
     if code in ("tcp_refused", "connect_error"):
-        return DeviceUnreachable(message)
-    return DeviceProtocolError(message)
+        return DeviceUnreachable(message, code=known)
+    return DeviceProtocolError(message, code=known)

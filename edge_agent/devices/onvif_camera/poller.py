@@ -16,7 +16,7 @@ from typing import Any
 
 import aiohttp
 
-from edge_agent.devices.base import DeviceContext, Poller
+from edge_agent.devices.base import DeviceContext, Poller, request_timeout
 from edge_agent.devices.onvif_camera import actions, codec, rtsp_probe, rules, storage
 from edge_agent.devices.onvif_camera.client import OnvifSession, load_wsdls
 from edge_agent.devices.onvif_camera.config import OnvifCameraConfig
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 MAX_CONCURRENT_POLLS = 8
 _SLOTS_KEY = "onvif_camera:poll_slots"
 _CLOCK_JUMP_S = 30.0  # the signing offset is re-measured when the camera clock moved this much
+_DEADLINE_MARGIN = 0.1  # of timeout_s: the steps end this long before the runner's poll timeout
 
 
 class PollSlots:
@@ -118,12 +119,17 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
                 await self._run_checks()
         return self._compose(values, faults)
 
+    def _request_timeout(self) -> float:
+        """A step's limit, cut to end before the runner's poll timeout: a step that is too slow
+        fails as itself (a probe timeout, a failed check) instead of failing the whole poll."""
+        return request_timeout(self.config.request_timeout_s, self.config.timeout_s * _DEADLINE_MARGIN)
+
     # --- probe: reachability and clock ----------------------------------------------------------
 
     async def _probe(self) -> tuple[dict[str, Value], list[Fault]]:
         started, wall = time.monotonic(), utc_now()
         try:
-            async with asyncio.timeout(self.config.request_timeout_s):
+            async with asyncio.timeout(self._request_timeout()):
                 answer = await self.session.system_date_and_time()
             camera_now = codec.camera_utc(answer)
         except Exception as exc:
@@ -151,7 +157,7 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
     async def _login(self) -> bool:
         """Discover the services (GetServices, signed). False when the credentials are refused."""
         try:
-            async with asyncio.timeout(self.config.request_timeout_s):
+            async with asyncio.timeout(self._request_timeout()):
                 await self.session.camera()
         except Exception as exc:
             code = classify(exc)
@@ -182,7 +188,7 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
 
     async def _run(self, name: str, check: Callable[[], Awaitable[Evidence | None]], now: float) -> None:
         try:
-            async with asyncio.timeout(self.config.request_timeout_s):
+            async with asyncio.timeout(self._request_timeout()):
                 evidence = await check()
         except Exception as exc:
             code = classify(exc)
@@ -309,9 +315,7 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
             faults.extend(evidence.faults)
         if self._auth_errors and not any(f.code == "auth_failed" for f in faults):
             faults.append(self._auth_fault(next(iter(self._auth_errors.values()))))
-        faults.extend(
-            fault for code, fault in self._pinned.items() if all(f.code != code for f in faults)
-        )
+        faults.extend(fault for code, fault in self._pinned.items() if all(f.code != code for f in faults))
         events, self._events = self._events, []
         diagnostics: dict[str, Any] = {"check_errors": self.schedule.errors(), "missing_evidence": missing}
         return PollResult(

@@ -241,27 +241,11 @@ class CameraSimulator:
         return web.Response(text=f"upgrading to {upload.version}; rebooting\n")
 
     def _set_time(self, envelope: etree._Element) -> str:
-        ns = soap.NAMESPACES
-        kind = envelope.findtext(".//tds:DateTimeType", namespaces=ns)
+        kind, given = soap.requested_time(envelope)
         if kind == "NTP":
             self.state.clock_skew_s = 0.0  # the simulated NTP server is always right
-        else:
-            utc = envelope.find(".//tds:UTCDateTime", namespaces=ns)
-            if utc is not None:
-                fields = {
-                    tag: int(utc.findtext(f".//tt:{tag}", "0", namespaces=ns))
-                    for tag in ("Year", "Month", "Day", "Hour", "Minute", "Second")
-                }
-                given = datetime(
-                    fields["Year"],
-                    fields["Month"],
-                    fields["Day"],
-                    fields["Hour"],
-                    fields["Minute"],
-                    fields["Second"],
-                    tzinfo=UTC,
-                )
-                self.state.clock_skew_s = (given - datetime.now(UTC)).total_seconds()
+        elif given is not None:
+            self.state.clock_skew_s = (given - datetime.now(UTC)).total_seconds()
         return soap.empty("SetSystemDateAndTime")
 
     def _set_ntp(self, envelope: etree._Element) -> str:

@@ -3,7 +3,7 @@ agent's zeep client validates them against the ONVIF WSDLs, so they follow the s
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from xml.sax.saxutils import escape
 
 from lxml import etree
@@ -84,6 +84,19 @@ def services(base_url: str, profile_g: bool) -> str:
         for prefix, path in entries
     )
     return envelope(f"<tds:GetServicesResponse>{items}</tds:GetServicesResponse>")
+
+
+def requested_time(envelope: etree._Element) -> tuple[str | None, datetime | None]:
+    """SetSystemDateAndTime's DateTimeType and, for a manual setting, the UTC time asked for."""
+    kind = envelope.findtext(".//tds:DateTimeType", namespaces=NAMESPACES)
+    utc = envelope.find(".//tds:UTCDateTime", namespaces=NAMESPACES)
+    if utc is None:
+        return kind, None
+    year, month, day, hour, minute, second = (
+        int(utc.findtext(f".//tt:{tag}", "0", namespaces=NAMESPACES))
+        for tag in ("Year", "Month", "Day", "Hour", "Minute", "Second")
+    )
+    return kind, datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def device_information(manufacturer: str, model: str, firmware: str, serial: str) -> str:
