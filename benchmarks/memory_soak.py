@@ -33,6 +33,7 @@ import psutil
 import yaml
 from common import broker, free_port, start_agent, stop_agent, write_config
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from table import emit
 
 ROOT = "edge/v1/bench"
 
@@ -177,22 +178,21 @@ def measure(args: argparse.Namespace) -> None:
                 samples = _sample(process, args.seconds)
                 after_warmup = [(t, r) for t, r in samples if t >= args.warmup]
                 first, last = after_warmup[0][1] / 2**20, after_warmup[-1][1] / 2**20
-                print(
-                    f"soak {args.seconds:.0f} s (warm-up {args.warmup:.0f} s), polls every {args.interval} s:"
-                    " "
-                    f"RSS {first:.1f} -> {last:.1f} MiB, slope {slope_mb_per_day(after_warmup):+.2f} MB/day "
-                    f"(goal < 1), fds {process.num_fds()}",
-                    flush=True,
+                emit(
+                    "RSS slope after warm-up",
+                    f"{slope_mb_per_day(after_warmup):+.2f} MB/day",
+                    f"goal < 1; {args.seconds:.0f} s, warm-up {args.warmup:.0f} s, polls every "
+                    f"{args.interval} s; RSS {first:.1f} -> {last:.1f} MiB; fds {process.num_fds()}",
                 )
                 before = process.memory_info().rss
                 flood(port, args.flood)
                 right_after = process.memory_info().rss
                 time.sleep(args.settle)
                 settled = process.memory_info().rss
-                print(
-                    f"{args.flood} commands: RSS {before / 2**20:.1f} -> {right_after / 2**20:.1f} MiB, "
+                emit(
+                    f"RSS around {args.flood} commands",
+                    f"{before / 2**20:.1f} -> {right_after / 2**20:.1f} MiB",
                     f"{settled / 2**20:.1f} MiB {args.settle:.0f} s later",
-                    flush=True,
                 )
             finally:
                 stop_agent(agent)
