@@ -12,8 +12,11 @@ MQTT/TCP overhead not counted. Goals (issue 16): RSS <= 64 MB, <= 5 MB per cabin
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -85,6 +88,18 @@ def _agent_process(demo: psutil.Process, timeout_s: float = 30) -> psutil.Proces
     raise RuntimeError("the demo's agent did not start")
 
 
+def _stop(demo: subprocess.Popen[bytes]) -> None:
+    """Ctrl-C, as a person stops the demo (it then stops what it started), then the whole group."""
+    demo.send_signal(signal.SIGINT)
+    try:
+        demo.wait(30)
+    except subprocess.TimeoutExpired:
+        demo.kill()
+        demo.wait(10)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(demo.pid, signal.SIGKILL)  # anything of the demo's still running
+
+
 def measure(warm_up_s: float, seconds: float, edit: Callable[[Path], None] | None = None) -> dict[str, Any]:
     """RSS peak of the agent and bytes per day by source, over `seconds` after `warm_up_s`.
 
@@ -95,7 +110,10 @@ def measure(warm_up_s: float, seconds: float, edit: Callable[[Path], None] | Non
         if edit is not None:
             edit(config)
         command = [sys.executable, "-m", "edge_agent", "demo", "--config", str(config)]
-        demo = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Its own process group: whatever happens here, the demo's broker, simulators and agent go too.
+        demo = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
         try:
             agent = _agent_process(psutil.Process(demo.pid))
             tally = Tally(port)
@@ -109,8 +127,7 @@ def measure(warm_up_s: float, seconds: float, edit: Callable[[Path], None] | Non
             elapsed = time.monotonic() - started
             tally.close()
         finally:
-            demo.terminate()
-            demo.wait(30)
+            _stop(demo)
     scale = DAY_S / elapsed
     return {
         "rss_mb": peak / 2**20,
