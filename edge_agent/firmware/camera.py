@@ -27,7 +27,7 @@ from urllib.parse import urlparse
 import aiohttp
 from tenacity import AsyncRetrying, retry_if_result, stop_after_delay, wait_fixed
 
-from edge_agent.devices.onvif_camera.client import OnvifSession
+from edge_agent.devices.onvif_camera.client import OnvifSession, load_wsdls
 from edge_agent.devices.onvif_camera.config import OnvifCameraConfig
 from edge_agent.devices.onvif_camera.failures import classify, describe
 from edge_agent.firmware.result import PhaseResult
@@ -86,6 +86,7 @@ class CameraFirmware:
         await self.session.reset()
 
     async def _call(self, service: str, operation: str, params: dict[str, Any] | None = None) -> Any:
+        await load_wsdls()  # parsed here once per process: local work, not the camera's answer time
         async with asyncio.timeout(self.config.request_timeout_s):
             return await self.session.call(service, operation, params)
 

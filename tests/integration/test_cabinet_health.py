@@ -205,7 +205,7 @@ def test_reload_config_validates_first_and_restarts_with_a_good_one(
         central.publish(f"{ROOT}/cmd/reload_config", _request("bad", "ops1"))
         refused = central.wait_for(_reply("bad")).json()
         assert refused["error"]["code"] == "invalid_config"
-        assert "devices[0].polling: unknown key" in refused["error"]["message"]
+        assert "devices[cam1].polling: unknown key" in refused["error"]["message"]
         central.publish(f"{ROOT}/cmd/ping", _request("still", "ops1"))
         central.wait_for(_reply("still"))  # the running config stays in place
 

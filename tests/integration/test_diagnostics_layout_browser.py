@@ -130,6 +130,7 @@ async def pages(cabinet: PageAgent, browser: Any) -> AsyncIterator[dict[tuple[st
             page.on("pageerror", lambda error, page=page: page.errors.append(str(error)))
             page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
             await page.goto(f"{cabinet.url}/login")
+            assert await page.evaluate(OVERFLOW) == [], f"the login page at {size} in {lang}"
             await page.fill("input[name=user]", "tech")
             await page.fill("input[name=password]", PASSWORDS["tech"])
             await page.click("button[type=submit]")

@@ -82,7 +82,7 @@ async def test_a_flood_answers_rate_limited_on_the_page_and_the_socket(tmp_path:
     dispatcher, _audit = _dispatcher(tmp_path, RecordingEmitter())
     dispatcher._take_token = lambda: False  # type: ignore[method-assign]  # the bucket is empty: a flood
     view: Any = type("View", (), {"commands": dispatcher})()
-    page = await actions.run(view, actions.ACTIONS["maintenance_window"], operator="tech", args={})
+    page = await actions.run(view, actions.ACTIONS["maintenance_start"], operator="tech", args={})
     assert (page["status"], page["error"]["code"]) == ("error", FLOODED[0])
     async with CommandSocket(tmp_path / "command.sock", dispatcher):
         reader, writer = await asyncio.open_unix_connection(str(tmp_path / "command.sock"))

@@ -162,7 +162,7 @@ def test_config_error_names_the_path(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError) as caught:
         load_config(path, environ={"X": "y"})
-    assert "devices[0].storage_api" in str(caught.value)
+    assert "devices[cam].storage_api" in str(caught.value)
 
 
 def test_config_import_does_not_load_onvif() -> None:

@@ -23,6 +23,7 @@ from onvif.definition import SERVICES
 
 from edge_agent.devices.onvif_camera.failures import classify
 from edge_agent.errors import AuthFailed, HttpStatusError, ResponseTooLarge
+from edge_agent.runtime.memory_trim import release_free_memory
 
 _CHUNK = 65536
 
@@ -63,6 +64,7 @@ async def _document(url: str) -> Any:  # a zeep Document (zeep is untyped)
     async with _shared_lock:
         if _shared is None:  # parsing takes a while: off the event loop, as the library does
             _shared = await asyncio.get_running_loop().run_in_executor(None, _load_shared_document)
+            release_free_memory()  # the parse's garbage (XML trees) is several MB: give it back
     return _shared
 
 
