@@ -35,8 +35,9 @@ retained current one.
 Hot path: what was just stored is also kept in memory (the newest rows, up to `RECENT_ROWS`), so
 while the link keeps up the reporter publishes from memory instead of reading back what was just
 written. Deletes after PUBACK may be deferred (`ack_later`): they ride in the next `put`'s
-transaction, so a steady poll costs one transaction. A deferred delete lost to a crash is a
-duplicate on replay, as any lost delete.
+transaction, so a steady poll costs one transaction; puts made while the worker is busy (devices
+polled together) share the next one (group commit: each put still committed before it returns).
+A deferred delete lost to a crash is a duplicate on replay, as any lost delete.
 """
 
 from __future__ import annotations
@@ -178,6 +179,8 @@ class Outbox:
         self._recent: dict[int, StoredMessage] = {}
         self._recent_floor = 0
         self._deferred_acks: list[int] = []
+        self._queued: list[tuple[Sequence[NewMessage], asyncio.Future[int]]] = []  # puts not yet handed over
+        self._writing = False  # a transaction of puts is with the worker
 
     async def __aenter__(self) -> Outbox:
         await self._run(self._open)
@@ -216,14 +219,35 @@ class Outbox:
 
     async def put(self, messages: Sequence[NewMessage]) -> int:
         """Store messages atomically, in order (in memory while the disk refuses them). Returns how
-        many telemetry rows were thinned to make room. Deferred deletes (`ack_later`) ride along."""
+        many telemetry rows were thinned to make room. Deferred deletes (`ack_later`) ride along.
+
+        Group commit: puts made while the worker is busy wait, and go together in the next
+        transaction (each still all or nothing, in call order); `put` returns once it is committed."""
+        waiter: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._queued.append((messages, waiter))
+        if not self._writing:
+            self._write_queued()
+        # Shielded: once queued, the rows must reach the in-memory tail (and the reporter be woken)
+        # even if the caller is cancelled meanwhile, or they would wait for a restart.
+        return await asyncio.shield(waiter)
+
+    def _write_queued(self) -> None:
+        """Hand every queued put to the worker as one transaction (on the event loop)."""
+        batch, self._queued = self._queued, []
+        self._writing = bool(batch)
+        if not batch:
+            return
         deferred, self._deferred_acks = self._deferred_acks, []
-        future = asyncio.get_running_loop().run_in_executor(self._executor, self._put, messages, deferred)
-        future.add_done_callback(functools.partial(self._stored, deferred))
-        # Shielded: once the worker has the batch, its rows must reach the in-memory tail (and the
-        # reporter be woken) even if the caller is cancelled meanwhile, or they would wait for a restart.
-        _rows, thinned, _tail_ok = await asyncio.shield(future)
-        return thinned
+        messages = [message for queued, _ in batch for message in queued]
+        waiters = [waiter for _, waiter in batch]
+        try:
+            future = asyncio.get_running_loop().run_in_executor(self._executor, self._put, messages, deferred)
+        except RuntimeError as exc:  # the outbox is closed
+            self._deferred_acks[:0] = deferred
+            self._writing = False
+            _settle(waiters, exc)
+            return
+        future.add_done_callback(functools.partial(self._stored, deferred, waiters))
 
     async def read_after(self, position: int, limit: int) -> list[StoredMessage]:
         """Messages after `position`, oldest first (stored ones, then those held in memory); from
@@ -269,11 +293,22 @@ class Outbox:
 
     # --- the in-memory tail (event loop side) ---------------------------------------------------
 
-    def _stored(self, deferred: list[int], future: asyncio.Future[_Stored]) -> None:
+    def _stored(
+        self, deferred: list[int], waiters: list[asyncio.Future[int]], future: asyncio.Future[_Stored]
+    ) -> None:
         if future.cancelled() or future.exception() is not None:
             self._deferred_acks[:0] = deferred  # not deleted: try again with the next store
-            return
-        rows, thinned, tail_ok = future.result()
+            _settle(waiters, future.exception() if not future.cancelled() else None)
+        else:
+            thinned = self._took(*future.result())
+            for waiter in waiters:  # the thinned count once, to the first put
+                if not waiter.done():
+                    waiter.set_result(thinned)
+                thinned = 0
+        self._write_queued()
+
+    def _took(self, rows: list[HeldMessage], thinned: int, tail_ok: bool) -> int:
+        """The worker stored (or held) a transaction: the tail, the listeners; how many were thinned."""
         if thinned or not tail_ok:  # rows went from under the tail, or some are held: read via the worker
             self._reset_tail(rows[-1].position if rows else self._recent_floor)
         else:
@@ -288,6 +323,7 @@ class Outbox:
         self._report_storage()
         for listener in self._listeners:
             listener()
+        return thinned
 
     def _requeued(self, future: asyncio.Future[tuple[int, set[int], int]]) -> None:
         if future.cancelled() or future.exception() is not None:
@@ -621,6 +657,17 @@ class Outbox:
         db.execute("COMMIT")
         self._delete([position], journal=False)
         self._rejected_total += 1
+
+
+def _settle(waiters: list[asyncio.Future[int]], error: BaseException | None) -> None:
+    """Fail every put of a transaction that did not happen (None: cancel them)."""
+    for waiter in waiters:
+        if waiter.done():
+            continue
+        if error is None:
+            waiter.cancel()
+        else:
+            waiter.set_exception(error)
 
 
 def limit_wal(db: sqlite3.Connection, wal_bytes: int) -> None:
