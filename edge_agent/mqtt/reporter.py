@@ -19,7 +19,7 @@ from collections.abc import Coroutine
 
 from edge_agent.errors import ConnectionLost
 from edge_agent.mqtt.link import MqttLink
-from edge_agent.runtime.outbox import Outbox, StoredMessage
+from edge_agent.mqtt.queue import Outbox, StoredMessage
 
 log = logging.getLogger(__name__)
 
