@@ -119,6 +119,8 @@ class Hardware:
         work: list[Work] = [("health", health.run())]
         if config.actions.auto_power_cycle.enabled and config.actions.relays:
             work.append(("auto-recovery", self.auto_recovery.run()))
+        if self.door is not None:
+            work.append(("door", self.door.run()))
         return work + [(f"device:{device_id}", r.run()) for device_id, r in self.runners.items()]
 
 

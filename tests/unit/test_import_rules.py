@@ -208,3 +208,16 @@ def test_every_suppression_carries_a_reason() -> None:
                 if match and not match.group("rest").strip(" -#:"):
                     bare.append(f"{path.relative_to(PACKAGE_DIR.parent)}:{number}")
     assert bare == [], bare
+
+
+def test_no_fire_and_forget_task_helper_outside_the_spawner() -> None:
+    """The agent starts tasks from callbacks through `runtime/tasks.Spawner` (the one TaskGroup):
+    no module keeps its own set of tasks that forget themselves when done. Simulators are tools."""
+    helpers = sorted(
+        module
+        for module, path in _modules().items()
+        if module != "edge_agent.runtime.tasks"
+        and not module.startswith("edge_agent.simulators")
+        and re.search(r"add_done_callback\([\w.]*\.discard\)", path.read_text(encoding="utf-8"))
+    )
+    assert helpers == [], helpers
