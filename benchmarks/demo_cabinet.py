@@ -31,6 +31,7 @@ import paho.mqtt.client as mqtt
 import psutil
 from common import free_port
 from paho.mqtt.enums import CallbackAPIVersion
+from table import emit
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 FIXED_PORTS = (18830, 18880, 18081, 18082, 18083, 18084, 18551, 18552, 18553, 18554)
@@ -140,13 +141,19 @@ def report(warm_up_s: float, seconds: float) -> None:
     figures = measure(warm_up_s, seconds)
     per_day = figures["bytes_per_day"]
     total = sum(per_day.values())
-    print(f"demo cabinet (4 cameras, page), {seconds:.0f} s after {warm_up_s:.0f} s:")
-    print(f"  agent RSS peak {figures['rss_mb']:.1f} MB (goal <= 64 MB)")
-    print(
-        f"  uplink {total / 1e6:.2f} MB/day, {figures['messages_per_day']:.0f} messages/day"
-        " (payload + topic; goal <= 5 MB/day)"
+    sample = f"{seconds:.0f} s after {warm_up_s:.0f} s"
+    emit(
+        "demo cabinet (4 cameras, page): agent RSS peak",
+        f"{figures['rss_mb']:.1f} MB",
+        f"{sample}; goal <= 64 MB",
     )
-    print("  by source: " + ", ".join(f"{k} {v / 1e6:.2f}" for k, v in per_day.items()))
+    emit(
+        "demo cabinet: uplink bytes/day (payload + topic)",
+        f"{total / 1e6:.2f} MB",
+        f"{figures['messages_per_day']:.0f} messages/day; {sample}; goal <= 5 MB",
+    )
+    by_source = ", ".join(f"{k} {v / 1e6:.2f}" for k, v in per_day.items())
+    emit("demo cabinet: MB/day by source", f"{len(per_day)} sources", by_source)
 
 
 def main() -> None:
