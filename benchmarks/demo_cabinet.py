@@ -12,8 +12,11 @@ MQTT/TCP overhead not counted. Goals (issue 16): RSS <= 64 MB, <= 5 MB per cabin
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -28,6 +31,7 @@ import paho.mqtt.client as mqtt
 import psutil
 from common import free_port
 from paho.mqtt.enums import CallbackAPIVersion
+from table import emit
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 FIXED_PORTS = (18830, 18880, 18081, 18082, 18083, 18084, 18551, 18552, 18553, 18554)
@@ -85,6 +89,18 @@ def _agent_process(demo: psutil.Process, timeout_s: float = 30) -> psutil.Proces
     raise RuntimeError("the demo's agent did not start")
 
 
+def _stop(demo: subprocess.Popen[bytes]) -> None:
+    """Ctrl-C, as a person stops the demo (it then stops what it started), then the whole group."""
+    demo.send_signal(signal.SIGINT)
+    try:
+        demo.wait(30)
+    except subprocess.TimeoutExpired:
+        demo.kill()
+        demo.wait(10)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(demo.pid, signal.SIGKILL)  # anything of the demo's still running
+
+
 def measure(warm_up_s: float, seconds: float, edit: Callable[[Path], None] | None = None) -> dict[str, Any]:
     """RSS peak of the agent and bytes per day by source, over `seconds` after `warm_up_s`.
 
@@ -95,7 +111,10 @@ def measure(warm_up_s: float, seconds: float, edit: Callable[[Path], None] | Non
         if edit is not None:
             edit(config)
         command = [sys.executable, "-m", "edge_agent", "demo", "--config", str(config)]
-        demo = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Its own process group: whatever happens here, the demo's broker, simulators and agent go too.
+        demo = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
         try:
             agent = _agent_process(psutil.Process(demo.pid))
             tally = Tally(port)
@@ -109,8 +128,7 @@ def measure(warm_up_s: float, seconds: float, edit: Callable[[Path], None] | Non
             elapsed = time.monotonic() - started
             tally.close()
         finally:
-            demo.terminate()
-            demo.wait(30)
+            _stop(demo)
     scale = DAY_S / elapsed
     return {
         "rss_mb": peak / 2**20,
@@ -123,13 +141,19 @@ def report(warm_up_s: float, seconds: float) -> None:
     figures = measure(warm_up_s, seconds)
     per_day = figures["bytes_per_day"]
     total = sum(per_day.values())
-    print(f"demo cabinet (4 cameras, page), {seconds:.0f} s after {warm_up_s:.0f} s:")
-    print(f"  agent RSS peak {figures['rss_mb']:.1f} MB (goal <= 64 MB)")
-    print(
-        f"  uplink {total / 1e6:.2f} MB/day, {figures['messages_per_day']:.0f} messages/day"
-        " (payload + topic; goal <= 5 MB/day)"
+    sample = f"{seconds:.0f} s after {warm_up_s:.0f} s"
+    emit(
+        "demo cabinet (4 cameras, page): agent RSS peak",
+        f"{figures['rss_mb']:.1f} MB",
+        f"{sample}; goal <= 64 MB",
     )
-    print("  by source: " + ", ".join(f"{k} {v / 1e6:.2f}" for k, v in per_day.items()))
+    emit(
+        "demo cabinet: uplink bytes/day (payload + topic)",
+        f"{total / 1e6:.2f} MB",
+        f"{figures['messages_per_day']:.0f} messages/day; {sample}; goal <= 5 MB",
+    )
+    by_source = ", ".join(f"{k} {v / 1e6:.2f}" for k, v in per_day.items())
+    emit("demo cabinet: MB/day by source", f"{len(per_day)} sources", by_source)
 
 
 def main() -> None:

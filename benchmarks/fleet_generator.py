@@ -100,6 +100,7 @@ class Generator:
                 ts=_now(),
             )
             self._send(index, cabinet.topics.status, status.model_dump_json().encode(), retain=True)
+            self._one(index, "event")  # seq 1, as the agent's `agent_started` at boot
 
     def stop(self) -> None:
         for client in self.clients:

@@ -54,9 +54,9 @@ def run(cabinets: int, seconds: float, rate: float, database: str, workdir: Path
             target = str(workdir / f"fleet-{os.getpid()}-{time.monotonic_ns()}.sqlite")
         Store.open(target).close()  # the schema, before two collectors race to create it
         collectors = [_collector(port, target, f"c{i}", workdir) for i in range(2)]
+        _wait_subscribed(workdir)
         generator = Generator(cabinets, port)
         generator.start()
-        _wait_subscribed(workdir)
         started = time.monotonic()
         killer = threading.Timer(seconds / 2, collectors[0].send_signal, (signal.SIGKILL,))
         killer.start()

@@ -34,6 +34,7 @@ import psutil
 import yaml
 from common import broker, free_port, write_config
 from paho.mqtt.enums import CallbackAPIVersion
+from table import emit
 
 from edge_agent.devices.modbus.profile import load_profile
 from edge_agent.simulators.modbus_server import DeviceSpec, ModbusSimulator, Scenario
@@ -210,25 +211,32 @@ def compare(meters: int, seconds: float) -> dict[str, dict[str, Any]]:
     return {name: asyncio.run(_contender(name, meters, seconds)) for name in ("agent", "floor")}
 
 
+GOALS = {3: "goal RSS <= 36 MB, CPU <= 0.25 %, p50 <= 2 ms", 30: "goal CPU <= 1.2 %"}
+
+
 def report(meters: int, seconds: float) -> None:
-    """Print the side-by-side table for `meters` meters, with the agent/floor ratios."""
+    """Rows for the bench table: the agent beside the floor on `meters` meters, with the ratios."""
     figures = compare(meters, seconds)
     agent, floor = figures["agent"], figures["floor"]
-    print(f"{meters} x SDM630 (30 float32), 1 s polls, Modbus TCP -> mosquitto, {seconds:.0f} s each:")
-    print(f"  {'contender':<10} {'RSS MB':>7} {'CPU %':>7} {'p50 ms':>7} {'B/msg':>7} {'msgs':>6}")
-    for name, row in figures.items():
-        print(
-            f"  {name:<10} {row['rss_mb']:7.1f} {row['cpu_percent']:7.2f} {row['p50_ms']:7.2f}"
-            f" {row['bytes_per_message']:7.0f} {row['messages']:6d}"
+    what = f"{meters} meters x 30 float32, 1 s, {seconds:.0f} s"
+    for key, unit, label in (
+        ("rss_mb", "MB", "RSS peak"),
+        ("cpu_percent", "%", "CPU"),
+        ("p50_ms", "ms", "p50"),
+    ):
+        ratio = agent[key] / max(floor[key], 1e-6)
+        emit(
+            f"{what}: agent {label}",
+            f"{agent[key]:.2f} {unit}",
+            f"floor {floor[key]:.2f} {unit}, agent/floor x{ratio:.2f}; {GOALS.get(meters, '')}",
         )
-    print(
-        f"  agent/floor: RSS x{agent['rss_mb'] / floor['rss_mb']:.2f},"
-        f" CPU x{agent['cpu_percent'] / max(floor['cpu_percent'], 1e-6):.2f},"
-        f" p50 x{agent['p50_ms'] / floor['p50_ms']:.2f};"
-        f" agent bytes/message {agent['bytes_per_message']:.0f} (ThingsBoard {THINGSBOARD_BYTES})"
+    emit(
+        f"{what}: bytes/telemetry message",
+        f"{agent['bytes_per_message']:.0f} B",
+        f"floor {floor['bytes_per_message']:.0f} B, ThingsBoard {THINGSBOARD_BYTES} B; units in meta",
     )
     ready = agent["ready_s"]
-    print(f"  agent start-up to READY=1: {'never' if ready is None else f'{ready:.2f} s'} (goal <= 1 s)")
+    emit("agent start-up to READY=1", "never" if ready is None else f"{ready:.2f} s", f"{what}; goal <= 1 s")
 
 
 def host_alone(seconds: float) -> dict[str, Any]:
@@ -256,8 +264,11 @@ def main() -> None:
     for meters in args.meters:
         report(meters, args.seconds)
     host = host_alone(min(args.seconds, 30))
-    print(f"host device alone: agent RSS peak {host['rss_mb']:.1f} MB (goal <= 34 MB)", end="")
-    print(f", CPU {host['cpu_percent']:.2f} %")
+    emit(
+        "host device alone: agent RSS peak",
+        f"{host['rss_mb']:.1f} MB",
+        f"CPU {host['cpu_percent']:.2f} %; goal <= 34 MB",
+    )
 
 
 if __name__ == "__main__":

@@ -40,6 +40,8 @@ SOURCES: list[Source] = [
     # the demo cabinet's RSS and bytes per day (quick: not yet at steady state).
     Source("footprint", "footprint.py", quick=["--seconds", "15", "--meters", "3"]),
     Source("demo cabinet", "demo_cabinet.py", quick=["--warm-up", "20", "--seconds", "30"]),
+    # Issue 12: RSS slope of a cabinet polled at short intervals after warm-up, and a command flood.
+    Source("memory soak", "memory_soak.py", quick=["--seconds", "90", "--warmup", "30", "--flood", "2000"]),
 ]
 
 

@@ -28,6 +28,7 @@ from edge_agent.audit import AuditLog, Source
 from edge_agent.commands import COMMANDS
 from edge_agent.commands.context import CommandContext
 from edge_agent.errors import CommandError
+from edge_agent.memory_trim import release_free_memory
 from edge_agent.mqtt.payloads import CommandErrorItem, CommandReplyPayload, CommandRequest
 from edge_agent.readings import utc_now
 
@@ -94,6 +95,7 @@ class Dispatcher:
         if self._dropped:
             log.warning("command flood over: %d command(s) dropped", self._dropped)
             self._dropped = 0
+            release_free_memory()  # what the flood's requests took goes back to the OS
         self.handled_total += 1
         if isinstance(request, Unparsable):
             return await self._refused(name, None, request.transaction, request.error, source)

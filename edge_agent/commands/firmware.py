@@ -51,14 +51,16 @@ class BatchArgs(FirmwareArgs):
 def _setup(args: FirmwareArgs, device_ids: list[str], context: CommandContext) -> tuple[Upgrader, Request]:
     from edge_agent.devices.onvif_camera.poller import OnvifCameraPoller
     from edge_agent.firmware.camera import Request
-    from edge_agent.firmware.upgrade import Camera, Services, Upgrader
+    from edge_agent.firmware.polled import Camera, PolledCamera
+    from edge_agent.firmware.upgrade import Services, Upgrader
 
     cameras: dict[str, Camera] = {}
     for device_id in device_ids:
         poller = context.pollers.get(device_id)
-        if not isinstance(poller, OnvifCameraPoller):
+        runner = context.services.runners.get(device_id)
+        if not isinstance(poller, OnvifCameraPoller) or runner is None:
             raise CommandError("unknown_device", f"no camera with device_id {device_id!r}")
-        cameras[device_id] = poller
+        cameras[device_id] = PolledCamera(poller, runner)
     folder = context.services.firmware_dir
     image = folder / args.image if folder is not None else None
     if image is None or not image.is_file():
@@ -67,7 +69,6 @@ def _setup(args: FirmwareArgs, device_ids: list[str], context: CommandContext) -
         emitter=context.emitter,
         live=context.live,
         cameras=cameras,
-        runners=context.services.runners,
         audit=context.services.audit,
         operator=context.operator,
         upgrading=context.services.firmware_upgrading,

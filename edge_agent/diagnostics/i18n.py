@@ -283,6 +283,8 @@ _WORDS: dict[str, tuple[str, str]] = {
     "v.load_1m": ("1 分钟负载", "load (1 min)"),
     "v.outbox_depth": ("待发送消息", "outbox messages"),
     "v.outbox_bytes": ("待发送字节", "outbox bytes"),
+    "v.outbox_held": ("内存中待写盘消息", "outbox held in memory"),
+    "v.storage_full": ("存储写不进", "storage refuses writes"),
     "device.missing": ("没有这个设备", "No such device"),
 }
 

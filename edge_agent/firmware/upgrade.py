@@ -5,6 +5,8 @@ Progress goes out as events (`firmware_upgrade_started|progress|succeeded|failed
 result as one audit record (module `firmware/camera_upgrade`). A failure after the image was sent
 raises a fault on the device that stays until a later upgrade of it succeeds:
 `manual_recovery_needed` (critical) when it cannot be rolled back, else `firmware_upgrade_failed`.
+The agent does not poll a camera during its upgrade (`firmware/polled.py`): while it reboots, only
+the upgrade's own checks reach it.
 
 Batches run one after another, the cameras of a batch at once; the first batch with a failure
 stops the run and leaves the later batches untouched.
@@ -14,20 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, Literal
 
 from edge_agent.audit import AuditLog
 from edge_agent.firmware.camera import CameraFirmware, Observed, Request
+from edge_agent.firmware.polled import Camera
 from edge_agent.firmware.result import PhaseResult
 from edge_agent.readings import Fault
-from edge_agent.runtime.device_runner import DeviceRunner
 from edge_agent.runtime.emitter import Emitter
 from edge_agent.runtime.live_state import LiveState
-
-if TYPE_CHECKING:
-    from edge_agent.devices.onvif_camera.config import OnvifCameraConfig
 
 log = logging.getLogger(__name__)
 
@@ -59,29 +58,13 @@ class Outcome:
         }
 
 
-class Camera(Protocol):
-    """What an upgrade asks of a camera's poller (`OnvifCameraPoller`)."""
-
-    @property
-    def config(self) -> OnvifCameraConfig: ...
-
-    def pin_fault(self, fault: Fault) -> None:
-        """Report `fault` with every poll until cleared."""
-
-    def clear_faults(self, codes: Iterable[str]) -> None: ...
-
-    def recheck_identity(self) -> None:
-        """Read the firmware version again at the next poll."""
-
-
 @dataclass(frozen=True)
 class Services:
     """What the upgrade needs from the agent."""
 
     emitter: Emitter
     live: LiveState
-    cameras: Mapping[str, Camera]
-    runners: Mapping[str, DeviceRunner]
+    cameras: Mapping[str, Camera]  # the cameras of this command, each polled by the agent
     audit: AuditLog | None
     operator: str | None
     upgrading: set[str]  # cameras being upgraded now, shared by all commands: one upgrade at a time
@@ -100,25 +83,36 @@ class Upgrader:
             outcome.reason = "an upgrade of this camera is already running"
             return outcome
         upgrading.add(device_id)
+        camera = self.services.cameras[device_id]
+        try:
+            # Not polled while it reboots: its own poll must not report it offline meanwhile.
+            await camera.pause()
+            try:
+                await self._attempt(outcome, request)
+            finally:
+                camera.resume()
+            await self._finish(outcome, request)
+        finally:
+            upgrading.discard(device_id)
+        return outcome
+
+    async def _attempt(self, outcome: Outcome, request: Request) -> None:
+        device_id = outcome.device_id
         try:
             await self._event("firmware_upgrade_started", device_id, to_version=request.expected_version)
             await self._sequence(outcome, request)
         except Exception as exc:  # a bug must not leave the batch without an answer
             log.exception("camera %s: firmware upgrade failed unexpectedly", device_id)
             outcome.status, outcome.reason = "failed", f"internal error: {type(exc).__name__}"
-        finally:
-            upgrading.discard(device_id)
-        await self._finish(outcome, request)
-        return outcome
 
     async def _sequence(self, outcome: Outcome, request: Request) -> None:
         device_id = outcome.device_id
-        poller = self.services.cameras[device_id]
+        config = self.services.cameras[device_id].config
 
         async def progress(message: str, facts: dict[str, Any]) -> None:
             await self._event("firmware_upgrade_progress", device_id, message=message, **facts)
 
-        camera = CameraFirmware(poller.config, progress)
+        camera = CameraFirmware(config, progress)
         try:
             pre = await self._phase(outcome, camera.pre(request, self._observed(device_id)))
             outcome.from_version = pre.facts.get("from_version")
@@ -170,9 +164,12 @@ class Upgrader:
 
     async def _finish(self, outcome: Outcome, request: Request) -> None:
         device_id = outcome.device_id
+        camera = self.services.cameras[device_id]
+        if outcome.ok:  # a successful upgrade ends the faults of an earlier failed one
+            camera.clear_faults(FIRMWARE_FAULTS)
+        await camera.recheck()  # the camera as it is now (a new version, or down) before any fault
         if outcome.ok:
             await self._event("firmware_upgrade_succeeded", device_id, **outcome.brief())
-            self._clear_faults(device_id)
         else:
             await self._event("firmware_upgrade_failed", device_id, severity="warning", **outcome.brief())
             if outcome.status == "manual_recovery_needed":
@@ -189,21 +186,9 @@ class Upgrader:
         await self.services.emitter.event(type_, severity=severity, device_id=device_id, detail=detail)
 
     async def _raise_fault(self, device_id: str, fault: Fault) -> None:
-        """Pinned on the poller (every later poll reports it) and raised on the device now, even
-        while it is offline, so the operator sees it without waiting for the camera."""
-        camera = self.services.cameras.get(device_id)
-        if camera is not None:
-            camera.pin_fault(fault)
-        runner = self.services.runners.get(device_id)
-        if runner is not None:
-            await runner.raise_fault(fault)
-
-    def _clear_faults(self, device_id: str) -> None:
-        """A successful upgrade ends the faults of an earlier failed one (the next poll clears them)."""
-        camera = self.services.cameras.get(device_id)
-        if camera is not None:
-            camera.clear_faults(FIRMWARE_FAULTS)
-            camera.recheck_identity()  # the new firmware version shows at the next poll
+        """Pinned (every later poll reports it) and raised on the device now, even while it is
+        offline, so the operator sees it without waiting for the camera."""
+        await self.services.cameras[device_id].pin_fault(fault)
 
     async def _audit(self, outcome: Outcome, request: Request) -> None:
         if self.services.audit is None:

@@ -114,6 +114,7 @@ def as_dict(report: MonthReport) -> dict[str, Any]:
         },
         "devices": [_device_dict(d) for d in report.devices],
         "under_threshold": [f"{d.cabinet_id}/{d.device_id}" for d in report.under_threshold],
+        "sites": {site: _num(_pool(devices)) for site, devices in report.sites().items()},
         "outages": [
             {
                 "cabinet_id": o.cabinet_id,
@@ -253,6 +254,10 @@ def _csv(reports: list[MonthReport]) -> str:
                     ";".join(sorted(d.replace_recommended)),
                 ]
             )
+        for site, devices in report.sites().items():
+            rate = _pool(devices)
+            rate_text = "" if rate is None else f"{float(rate):.6f}"
+            writer.writerow([report.contract.name, report.month, site, "", "", "site", rate_text] + [""] * 4)
         if report.penalty is not None:
             writer.writerow(
                 [

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from datetime import date
 from importlib.resources import files
@@ -22,7 +23,7 @@ from edge_agent.diagnostics.sessions import LoginLimiter, Sessions
 from edge_agent.diagnostics.users import UserStore
 from edge_agent.fleet import web_pages as pages
 from edge_agent.fleet.contracts import Contract
-from edge_agent.fleet.month import MonthError, month_report
+from edge_agent.fleet.month import MonthError, MonthReport, month_report
 from edge_agent.fleet.now import fleet_now
 from edge_agent.fleet.store import Store
 
@@ -37,6 +38,9 @@ USERS = web.AppKey("users", UserStore)
 SESSIONS = web.AppKey("sessions", Sessions)
 LIMITER = web.AppKey("limiter", LoginLimiter)
 CONTRACTS = web.AppKey("contracts", list[Contract])
+# The month of a city is thousands of daily reports: made at most once a minute for the page.
+MONTHS = web.AppKey("months", dict[str, tuple[float, list[MonthReport]]])
+MONTH_CACHE_S = 60.0
 USER = web.RequestKey("user", str)
 CSRF = web.RequestKey("csrf", str)
 
@@ -47,6 +51,7 @@ def make_app(
     app = web.Application(middlewares=[_require_login])
     app[STORE], app[USERS], app[CONTRACTS] = store, users, contracts
     app[SESSIONS] = Sessions(session_s)
+    app[MONTHS] = {}
     app[LIMITER] = LoginLimiter(max_failures=5, lockout_s=300)
     app.on_response_prepare.append(_headers)
     app.router.add_get("/login", _login_form)
@@ -184,9 +189,13 @@ async def _cabinet(request: web.Request) -> web.Response:
 
 async def _month(request: web.Request) -> web.Response:
     month = request.query.get("month") or date.today().strftime("%Y-%m")
-    store, contracts = request.app[STORE], request.app[CONTRACTS]
-    try:
-        reports = await asyncio.to_thread(lambda: [month_report(store, month, c) for c in contracts])
-    except MonthError as exc:
-        raise web.HTTPBadRequest(text=str(exc)) from None
+    store, contracts, cache = request.app[STORE], request.app[CONTRACTS], request.app[MONTHS]
+    made, reports = cache.get(month, (0.0, []))
+    if time.monotonic() - made > MONTH_CACHE_S:
+        try:
+            reports = await asyncio.to_thread(lambda: [month_report(store, month, c) for c in contracts])
+        except MonthError as exc:
+            raise web.HTTPBadRequest(text=str(exc)) from None
+        cache.clear()  # one month at a time is what a duty room looks at
+        cache[month] = (time.monotonic(), reports)
     return _page(request, pages.month(lang_of(request), request[USER], request[CSRF], month, reports))

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING
 
 from edge_agent import __version__
 from edge_agent.config import AgentConfig
+from edge_agent.memory_trim import release_free_memory, trim_periodically
 from edge_agent.mqtt.link import Incoming
 from edge_agent.runtime.config_reload import ConfigReload
 from edge_agent.runtime.figures import Figures, Identity
 from edge_agent.runtime.ledger_meta import health_running
 from edge_agent.runtime.liveness_file import liveness_written
 from edge_agent.runtime.local_view import LocalView, serving_page
-from edge_agent.runtime.memory_trim import release_free_memory
 from edge_agent.runtime.parts import CommandPath, Core, Hardware
 from edge_agent.runtime.presence import Uplink
 from edge_agent.runtime.systemd_notify import notify, watchdog_loop
@@ -64,7 +64,9 @@ class Agent:
             group = await stack.enter_async_context(asyncio.TaskGroup())
             data_dir = config.storage.data_dir
             await stack.enter_async_context(liveness_written(group, data_dir, self.figures.liveness))
-            await stack.enter_async_context(running(group, ("systemd-watchdog", watchdog_loop())))
+            await stack.enter_async_context(
+                running(group, ("systemd-watchdog", watchdog_loop()), ("memory-trim", trim_periodically()))
+            )
             await stack.enter_async_context(self.commands.replies.serving(group, self.uplink.link))
             await stack.enter_async_context(self.uplink.connected(group, core.emitter))
             if config.diagnostics.enabled:

@@ -16,6 +16,8 @@ from edge_agent.runtime.tasks import Spawner
 
 log = logging.getLogger(__name__)
 
+MAX_IN_FLIGHT = 32  # requests answered at once; a firmware batch is one of them
+
 
 class CommandReplies:
     def __init__(self, topics: Topics, dispatcher: Dispatcher, *, after_reply: Callable[[], None]) -> None:
@@ -23,6 +25,7 @@ class CommandReplies:
         self._after_reply = after_reply  # e.g. restart with an accepted new config, once answered
         self._link: MqttLink | None = None
         self._spawner = Spawner()
+        self._overflowing = False
 
     @contextlib.asynccontextmanager
     async def serving(self, group: asyncio.TaskGroup, link: MqttLink) -> AsyncIterator[None]:
@@ -35,6 +38,14 @@ class CommandReplies:
         name = self.topics.command_name(message.topic)
         if name is None or self._link is None:
             return
+        if self._spawner.running >= MAX_IN_FLIGHT:
+            # A flood: one task (and its payload and reply) per request would grow the heap by
+            # tens of MB that the allocator never gives back; the dispatcher would drop them anyway.
+            if not self._overflowing:
+                log.warning("command flood: %d requests in progress; dropping more", MAX_IN_FLIGHT)
+            self._overflowing = True
+            return
+        self._overflowing = False
         self._spawner.spawn(f"command:{name[:64]}", self._answer(self._link, name, message))
 
     async def _answer(self, link: MqttLink, name: str, message: Incoming) -> None:

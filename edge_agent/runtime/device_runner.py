@@ -10,6 +10,7 @@ import asyncio
 import logging
 import sqlite3
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, cast
 
@@ -22,6 +23,7 @@ from edge_agent.health.tracker import HealthChange, HealthTracker, StateChanged
 from edge_agent.readings import Cause, Fault, PollResult, utc_now
 from edge_agent.runtime.emitter import Emitter
 from edge_agent.runtime.live_state import DeviceSnapshot, LiveState
+from edge_agent.runtime.poll_gate import PollGate
 from edge_agent.runtime.telemetry_filter import TelemetryFilter
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,15 @@ class HealthObserver(Protocol):
     ) -> Observed: ...
 
     async def publish(self, outcome: Outcome) -> None: ...
+
+
+@dataclass
+class _Flags:
+    """What the loop remembers between polls, apart from the device's health."""
+
+    opened: bool = False  # the poller's open() succeeded
+    unexpected_logged: bool = False  # a poller bug is logged once per device
+    bookkeeping_failing: bool = False  # failing health bookkeeping is logged once per episode
 
 
 class DeviceRunner:
@@ -59,62 +70,48 @@ class DeviceRunner:
         self.telemetry = TelemetryFilter(config.telemetry)
         self.snapshot = DeviceSnapshot(config.device_id, config.type, config.name, self.tracker.health)
         live.devices[config.device_id] = self.snapshot
-        self._opened = False
-        self._unexpected_logged = False
-        self._bookkeeping_failing = False
-        self._wake = asyncio.Event()
-        self._waiting: list[asyncio.Future[None]] = []
+        self._gate = PollGate()
+        self._flags = _Flags()
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         next_start = loop.time()
-        waiting: list[asyncio.Future[None]] = []
         # Every configured device has a retained state from the start, even while it stays unknown.
         await self.emitter.device_state(self.snapshot)
         try:
             while True:
-                self._wake.clear()
-                waiting, self._waiting = self._waiting, []
-                await self.poll_once()
-                for future in waiting:
-                    if not future.done():
-                        future.set_result(None)
-                waiting = []
+                async with self._gate.turn():
+                    await self.poll_once()
                 next_start += self.config.poll_interval_s
                 now = loop.time()
                 if next_start < now:  # overran (slow device): skip missed slots instead of bursting
                     next_start = now
-                if await self._sleep_or_wake(next_start - now):
+                if await self._gate.sleep(next_start - now):
                     next_start = loop.time()  # polled on request: the interval restarts from now
         finally:
-            for future in [*waiting, *self._waiting]:  # stopped: nobody waits forever for a poll
-                future.cancel()
+            self._gate.close()
             await self._close()
-
-    async def _sleep_or_wake(self, delay_s: float) -> bool:
-        """Sleep until the next slot; True if `poll_soon` cut the sleep short."""
-        try:
-            async with asyncio.timeout(delay_s):
-                await self._wake.wait()
-        except TimeoutError:
-            return False
-        return True
 
     async def poll_soon(self) -> None:
         """Ask the loop for a poll now (not a second poll in parallel) and wait until it has run."""
-        future = asyncio.get_running_loop().create_future()
-        self._waiting.append(future)
-        self._wake.set()
-        await future
+        await self._gate.poll_soon()
+
+    async def pause(self) -> None:
+        """Stop polling (a firmware upgrade reboots the device); returns once a poll under way ended."""
+        await self._gate.pause()
+
+    def resume(self) -> None:
+        """Poll again, starting now."""
+        self._gate.resume()
 
     async def poll_once(self) -> None:
         started = utc_now()  # outages are booked from the start of the first failed poll
         try:
             async with asyncio.timeout(self.config.timeout_s):
                 with poll_deadline(self.config.timeout_s):  # pollers fit their requests inside it
-                    if not self._opened:
+                    if not self._flags.opened:
                         await self.poller.open()
-                        self._opened = True
+                        self._flags.opened = True
                     result = await self.poller.poll()
         except asyncio.CancelledError:
             raise
@@ -125,9 +122,9 @@ class DeviceRunner:
         except DeviceError as exc:
             await self._failed(exc, started)
         except Exception as exc:
-            if not self._unexpected_logged:  # once per device, so a bug cannot flood the log
+            if not self._flags.unexpected_logged:  # once per device, so a bug cannot flood the log
                 log.exception("device %s: unexpected error in poll", self.config.device_id)
-                self._unexpected_logged = True
+                self._flags.unexpected_logged = True
             await self._failed(DeviceError(f"{type(exc).__name__}: {exc}"), started)
         else:
             await self._succeeded(result, started)
@@ -183,8 +180,8 @@ class DeviceRunner:
             except Exception as exc:  # bookkeeping trouble (disk full) must not stop the device's loop
                 self._bookkeeping_failed(exc)
             else:
-                if self._bookkeeping_failing:
-                    self._bookkeeping_failing = False
+                if self._flags.bookkeeping_failing:
+                    self._flags.bookkeeping_failing = False
                     log.warning("device %s: health bookkeeping works again", self.config.device_id)
         for change in changes:
             if isinstance(change, StateChanged):
@@ -217,17 +214,17 @@ class DeviceRunner:
 
     def _bookkeeping_failed(self, exc: Exception) -> None:
         """Log once per episode: a full disk fails every poll, and the log is on a disk too."""
-        if self._bookkeeping_failing:
+        if self._flags.bookkeeping_failing:
             return
-        self._bookkeeping_failing = True
+        self._flags.bookkeeping_failing = True
         if isinstance(exc, OSError | sqlite3.Error):
             log.error("device %s: health bookkeeping failed: %s", self.config.device_id, exc)
         else:
             log.exception("device %s: health bookkeeping failed", self.config.device_id)
 
     async def _close(self) -> None:
-        if self._opened:
-            self._opened = False
+        if self._flags.opened:
+            self._flags.opened = False
             try:
                 await self.poller.close()
             except Exception:

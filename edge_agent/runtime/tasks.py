@@ -53,6 +53,11 @@ class Spawner:
             self._group = None
             await cancel(self._tasks)
 
+    @property
+    def running(self) -> int:
+        """How many spawned tasks have not ended yet."""
+        return len(self._tasks)
+
     def spawn(self, name: str, coroutine: Coroutine[Any, Any, None]) -> None:
         """Run `coroutine` in the group; dropped (closed unrun) when not serving."""
         if self._group is None:

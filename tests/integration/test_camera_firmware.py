@@ -179,6 +179,32 @@ def check_event_order(cabinet: Cabinet, device_ids: list[str]) -> None:
         assert seq[(earlier, "firmware_upgrade_succeeded")] < seq[(later, "firmware_upgrade_started")]
 
 
+async def test_a_camera_rebooting_onto_new_firmware_is_not_reported_offline(
+    stack: AsyncExitStack, tmp_path: Path, broker: Broker, subscriber_factory: Callable[..., Subscriber]
+) -> None:
+    """Its polling is paused during the upgrade: one failed poll would count it offline (the
+    cameras poll every second, offline after one failure, and the reboot takes a second)."""
+    cabinet = await start_cabinet(stack, tmp_path, broker, subscriber_factory)
+    reply = await cabinet.command(
+        "camera_firmware_upgrade",
+        "fw-one",
+        device_id="cam-1",
+        image=IMAGE,
+        sha256=cabinet.sha256,
+        expected_version=NEW,
+        timeout_s=20,
+    )
+    assert reply["status"] == "ok", reply
+    # Polled again after the upgrade: the new version shows at once (the identity is read again).
+    await asyncio.to_thread(
+        cabinet.subscriber.wait_for,
+        lambda m: m.topic == f"{ROOT}/device/cam-1/telemetry" and m.json()["values"].get("firmware") == NEW,
+        15.0,
+    )
+    states = [m.json()["state"] for m in cabinet.subscriber.messages(f"{ROOT}/device/cam-1/state")]
+    assert states[states.index("ok") :] == ["ok"] * len(states[states.index("ok") :]), states
+
+
 async def test_bad_digest_refused_before_any_upload(
     stack: AsyncExitStack, tmp_path: Path, broker: Broker, subscriber_factory: Callable[..., Subscriber]
 ) -> None:

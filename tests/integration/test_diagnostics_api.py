@@ -11,7 +11,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from support.agent import running_agent
+from support.agent import running_agent, wait_until
 from support.certs import TestPki
 from support.diagnostics_agent import PASSWORDS, PageAgent, page_agent
 from support.mosquitto import Broker
@@ -152,3 +152,32 @@ async def test_daily_report_made_on_demand_is_on_the_page(page: PageAgent) -> No
         async with client.get(f"{page.url}/reports/daily/..%2Fsecrets.json") as r:
             assert r.status == 404
     assert report["day"] == day and {d["device_id"] for d in report["devices"]} >= {"host", "pdu"}
+
+
+async def test_alarms_are_listed_and_only_a_technician_acknowledges_them(page: PageAgent) -> None:
+    SCRIPTS["pdu"].faults = [Fault("breaker_open", "critical", "breaker 3 open")]
+    tech, csrf = await _session(page.url)
+    async with tech:
+        async with tech.post(f"{page.url}/api/action/self_test", json={}, headers={"X-CSRF-Token": csrf}):
+            pass  # polls the pdu now: its fault opens an alarm row
+        alarms_state = page.agent.diagnostics.state.alarms  # type: ignore[union-attr]  # the page serves
+        await wait_until(lambda: any(r["code"] == "breaker_open" for r in alarms_state.rows()))
+        async with tech.get(f"{page.url}/api/alarms") as r:
+            row = next(a for a in (await r.json())["alarms"] if a["code"] == "breaker_open")
+        assert row["device_id"] == "pdu" and row["cleared"] is None and row["cause"] == "device"
+        viewer, viewer_csrf = await _session(page.url, "viewer")
+        async with viewer:
+            url = f"{page.url}/api/alarms/{row['id']}/ack"
+            async with viewer.post(url, json={}, headers={"X-CSRF-Token": viewer_csrf}) as r:
+                assert r.status == 403
+        async with tech.post(
+            f"{page.url}/api/alarms/{row['id']}/ack", json={}, headers={"X-CSRF-Token": csrf}
+        ) as r:
+            assert (await r.json())["alarm"]["acked_by"] == "tech"
+        async with tech.post(
+            f"{page.url}/api/alarms/99999/ack", json={}, headers={"X-CSRF-Token": csrf}
+        ) as r:
+            assert r.status == 404
+    records = await page.agent.audit.recent(100)
+    acks = [r for r in records if r["module"] == "web/alarm_ack"]
+    assert len(acks) == 1 and acks[0]["operator"] == "tech" and acks[0]["target"] == "pdu"

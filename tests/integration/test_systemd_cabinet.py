@@ -10,6 +10,7 @@ Restart=always, the sandbox and LoadCredential=. The tests share one container, 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -108,12 +109,17 @@ def cabinet() -> Iterator[Cabinet]:
         missing("ansible-core is not installed: pip install -e '.[fleet]'")
     root = Path(tempfile.mkdtemp(prefix="ea-systemd-"))
     root.chmod(0o755)
-    build_bundles(root / "dist", root)
-    _inventory(root)
-    python_home = Path(os.path.realpath(sys.executable)).parents[1]  # the interpreter the venv was made from
-    binds = [root, REPO, python_home]
-    with booted(root / "container.log", binds) as box:
-        yield Cabinet(box, root)
+    try:
+        build_bundles(root / "dist", root)
+        _inventory(root)
+        python_home = Path(os.path.realpath(sys.executable)).parents[1]  # the venv's interpreter
+        with booted(root / "container.log", [root, REPO, python_home]) as box:
+            yield Cabinet(box, root)
+    finally:
+        if os.environ.get("EDGE_AGENT_KEEP_FLEET_TEST"):
+            print(f"kept {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def test_site_installs_and_systemd_reports_ready(cabinet: Cabinet) -> None:

@@ -162,7 +162,15 @@ def test_carrier_links_outages_and_repair_times(tmp_path: Path) -> None:
 def test_renders_table_csv_and_printable_html_in_both_languages(tmp_path: Path) -> None:
     reports = list(_reports(tmp_path).values())
     assert "94.738 %" in render(reports, "table", "en")
-    assert "cab-a,cam-lane-1" in render(reports, "csv", "en")
+    table = render(reports, "csv", "en")
+    assert "cab-a,cam-lane-1" in table
+    video_sites = [row for row in table.splitlines() if row.startswith("video,2026-11,") and ",site," in row]
+    north = (MONTH - 136_400 + MONTH - 96_400) / (MONTH + MONTH - DAY)  # cam-lane-1 + cam-panorama
+    south = (MONTH - 20_000) / MONTH  # cam-1
+    assert video_sites == [
+        f"video,2026-11,north/gate,,,site,{north:.6f},,,,",
+        f"video,2026-11,south/bridge,,,site,{south:.6f},,,,",
+    ]
     page = render(reports, "html", "zh-CN")
     assert '<html lang="zh-CN">' in page and "未达标设备" in page and 'class="under"' in page
     assert len(reports[0].ledger) == 57  # 30 days of cab-a + 27 of cab-b

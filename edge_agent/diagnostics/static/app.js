@@ -292,6 +292,7 @@
     svg.setAttribute("class", "trend-line");
     const vs = points.map((p) => p[1]), ts = points.map((p) => p[0]);
     const lo = Math.min(...vs), hi = Math.max(...vs), t0 = ts[0], span = ts[ts.length - 1] - t0 || 1;
+    if (value(hi, unit) === value(lo, unit)) return null;  // moves less than the value shows
     for (const y of [1, 30, 59]) {
       const grid = document.createElementNS(ns, "line");
       grid.setAttribute("x1", "0"); grid.setAttribute("x2", "300"); grid.setAttribute("y1", y); grid.setAttribute("y2", y);
