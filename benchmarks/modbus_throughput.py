@@ -23,7 +23,7 @@ import yaml
 from edge_agent.devices.base import DeviceContext
 from edge_agent.devices.modbus.config import ModbusConfig
 from edge_agent.devices.modbus.poller import ModbusPoller
-from edge_agent.runtime.shared_resources import SharedResources
+from edge_agent.devices.shared_resources import SharedResources
 
 BAUD = 9600
 BITS_PER_BYTE = 10

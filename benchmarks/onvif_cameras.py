@@ -63,7 +63,7 @@ async def _bench(ports: list[int], rounds: int, workdir: Path) -> None:
 
     from edge_agent.devices.base import DeviceContext
     from edge_agent.devices.onvif_camera.config import OnvifCameraConfig
-    from edge_agent.runtime.shared_resources import SharedResources
+    from edge_agent.devices.shared_resources import SharedResources
 
     rss_start = _rss_mb()
     from edge_agent.devices.onvif_camera.poller import OnvifCameraPoller

@@ -162,8 +162,8 @@ def _check(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from edge_agent.config import AgentConfig
     from edge_agent.logging_setup import setup_logging
+    from edge_agent.memory_trim import limit_malloc_arenas
     from edge_agent.runtime.agent import run_agent
-    from edge_agent.runtime.memory_trim import limit_malloc_arenas
 
     try:
         config = _load(args.config)
@@ -173,7 +173,7 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     assert isinstance(config, AgentConfig)
     setup_logging(config.logging.level, secrets=config.secrets())
-    limit_malloc_arenas()  # before the agent's threads start (see runtime/memory_trim.py)
+    limit_malloc_arenas()  # before the agent's threads start (see memory_trim.py)
     asyncio.run(run_agent(config, args.config))
     return 0
 

@@ -19,10 +19,10 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError
 
 from edge_agent.actions.config import ActionsConfig
 from edge_agent.config_base import Identifier, StrictModel, read_regular_file
+from edge_agent.config_page import DiagnosticsConfig
 from edge_agent.config_where import Loc, device_name, line_index, line_of, plain_loc, suggestion
 from edge_agent.devices import KINDS
 from edge_agent.devices.base import DeviceConfig
-from edge_agent.diagnostics.config import DiagnosticsConfig
 from edge_agent.errors import ConfigError, ConfigProblem
 from edge_agent.firmware.config import FirmwareConfig
 from edge_agent.health.config import AuditConfig, HealthConfig

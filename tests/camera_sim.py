@@ -12,7 +12,7 @@ from edge_agent.devices import KINDS
 from edge_agent.devices.base import DeviceContext
 from edge_agent.devices.onvif_camera.config import OnvifCameraConfig
 from edge_agent.devices.onvif_camera.poller import OnvifCameraPoller
-from edge_agent.runtime.shared_resources import SharedResources
+from edge_agent.devices.shared_resources import SharedResources
 from edge_agent.simulators.onvif_camera.server import CameraSimulator
 from edge_agent.simulators.onvif_camera.states import state_named
 

@@ -17,8 +17,8 @@ from support.ports import free_port
 from edge_agent.devices.base import DeviceContext
 from edge_agent.devices.modbus.config import ModbusConfig
 from edge_agent.devices.modbus.poller import ModbusPoller
+from edge_agent.devices.shared_resources import SharedResources
 from edge_agent.runtime.agent import Agent
-from edge_agent.runtime.shared_resources import SharedResources
 from edge_agent.simulators.modbus_server import ModbusSimulator, Scenario
 from edge_agent.simulators.pty_link import PtyLink
 

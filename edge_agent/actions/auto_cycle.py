@@ -52,7 +52,7 @@ class AutoRecovery:
         if snapshot is None or self.cycler.busy(device_id):
             return False
         health = snapshot.health
-        offline_s = self.cycler.clock() - health.since.timestamp()
+        offline_s = self.cycler.guard.clock() - health.since.timestamp()
         return (
             health.state == "offline" and health.cause == "device" and offline_s >= self.policy.offline_for_s
         )
@@ -76,7 +76,7 @@ class AutoRecovery:
         return True
 
     async def _give_up(self, device_id: str) -> None:
-        key = (device_id, self.cycler._today())
+        key = (device_id, self.cycler.guard.today())
         if key in self._given_up:
             return
         self._given_up.add(key)

@@ -1,6 +1,7 @@
 """The cabinet door switch: `door_opened` / `door_closed` events; open outside maintenance = tamper.
 
-gpiozero calls back on its own thread; the callback only hands the change to the event loop.
+gpiozero calls back on its own thread; the callback only hands the change to the event loop,
+where `run` (a task of the agent's TaskGroup) publishes the changes in the order they came.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class DoorWatcher:
         self.is_open: bool | None = None
         self._device: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._changes: asyncio.Queue[bool] = asyncio.Queue()  # open?, one per change, until published
 
     def open(self) -> None:
         from gpiozero import DigitalInputDevice
@@ -54,9 +55,16 @@ class DoorWatcher:
         if now_open == self.is_open:
             return
         self.is_open = now_open
-        task = asyncio.get_running_loop().create_task(self._publish(now_open))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._changes.put_nowait(now_open)
+
+    async def run(self) -> None:
+        """Publish each change; one that cannot be published is logged, the next ones still go."""
+        while True:
+            now_open = await self._changes.get()
+            try:
+                await self._publish(now_open)
+            except Exception:
+                log.exception("door %s: could not publish the change", "open" if now_open else "closed")
 
     async def _publish(self, now_open: bool) -> None:
         maintenance = self.in_maintenance()

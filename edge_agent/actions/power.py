@@ -30,6 +30,59 @@ from edge_agent.runtime.emitter import Emitter
 log = logging.getLogger(__name__)
 
 
+class CycleGuard:
+    """Whether a device may be cycled now: one cycle at a time, `min_interval_s` apart; and how
+    many it had today (local day), saved with each cycle so a restart keeps the count."""
+
+    def __init__(
+        self,
+        tz: ZoneInfo,
+        clock: Callable[[], float],
+        save_counts: Callable[[dict[str, Any]], Awaitable[None]] | None,
+    ) -> None:
+        self.tz, self.clock, self.save_counts = tz, clock, save_counts
+        self.busy: set[str] = set()
+        self._last: dict[str, float] = {}
+        self._per_day: dict[tuple[str, date], int] = defaultdict(int)
+
+    def restore_counts(self, saved: Any) -> None:
+        if not isinstance(saved, dict):
+            return
+        for device_id, entry in saved.items():
+            try:
+                day, count = date.fromisoformat(entry[0]), int(entry[1])
+            except (TypeError, ValueError, IndexError):
+                continue
+            self._per_day[(str(device_id), day)] = count
+
+    def cycles_today(self, device_id: str) -> int:
+        return self._per_day[(device_id, self.today())]
+
+    async def start(self, device_id: str, config: RelayConfig) -> None:
+        """Book a cycle of `device_id` (busy until `end`); raises CommandError when refused."""
+        if device_id in self.busy:
+            raise CommandError("busy", f"{device_id!r} is being power-cycled")
+        since = self.clock() - self._last.get(device_id, float("-inf"))
+        if since < config.min_interval_s:
+            raise CommandError("rate_limited", f"{device_id!r} was power-cycled {since:.0f} s ago")
+        self.busy.add(device_id)
+        self._last[device_id] = self.clock()
+        self._per_day[(device_id, self.today())] += 1
+        if self.save_counts is not None:
+            await self.save_counts(self._today_counts())
+
+    def end(self, device_id: str) -> None:
+        self.busy.discard(device_id)
+
+    def _today_counts(self) -> dict[str, Any]:
+        today = self.today()
+        return {device: [today.isoformat(), n] for (device, day), n in self._per_day.items() if day == today}
+
+    def today(self) -> date:
+        """The local day the daily counts are kept for."""
+        return datetime.fromtimestamp(self.clock(), self.tz).date()
+
+
 class PowerCycler:
     def __init__(
         self,
@@ -43,13 +96,9 @@ class PowerCycler:
         save_counts: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
     ) -> None:
         self.configs = {relay.device_id: relay for relay in relays}
-        self.emitter, self.tz = emitter, tz
-        self._make, self.clock, self.sleep = make, clock, sleep
+        self.emitter, self._make, self.sleep = emitter, make, sleep
+        self.guard = CycleGuard(tz, clock, save_counts)
         self._relays: dict[str, Relay] = {}
-        self._busy: set[str] = set()
-        self._last: dict[str, float] = {}
-        self._per_day: dict[tuple[str, date], int] = defaultdict(int)
-        self._save_counts = save_counts
 
     def open(self) -> None:
         """Claim the relay outputs (power stays on)."""
@@ -59,18 +108,7 @@ class PowerCycler:
     def restore_counts(self, saved: Any) -> None:
         """Today's cycle counts from before a restart ({device_id: [day, count]}), so the daily cap
         survives an agent that keeps crashing."""
-        if not isinstance(saved, dict):
-            return
-        for device_id, entry in saved.items():
-            try:
-                day, count = date.fromisoformat(entry[0]), int(entry[1])
-            except (TypeError, ValueError, IndexError):
-                continue
-            self._per_day[(str(device_id), day)] = count
-
-    def _today_counts(self) -> dict[str, Any]:
-        today = self._today()
-        return {device: [today.isoformat(), n] for (device, day), n in self._per_day.items() if day == today}
+        self.guard.restore_counts(saved)
 
     async def close(self) -> None:
         for relay in self._relays.values():
@@ -78,10 +116,10 @@ class PowerCycler:
                 await relay.close()
 
     def cycles_today(self, device_id: str) -> int:
-        return self._per_day[(device_id, self._today())]
+        return self.guard.cycles_today(device_id)
 
     def busy(self, device_id: str) -> bool:
-        return device_id in self._busy
+        return device_id in self.guard.busy
 
     async def cycle(
         self, device_id: str, *, operator: str | None, source: Source, reason: str
@@ -91,20 +129,11 @@ class PowerCycler:
         relay = self._relays.get(device_id)
         if config is None or relay is None:
             raise CommandError("relay_not_configured", f"no relay configured for {device_id!r}")
-        if device_id in self._busy:
-            raise CommandError("busy", f"{device_id!r} is being power-cycled")
-        since = self.clock() - self._last.get(device_id, float("-inf"))
-        if since < config.min_interval_s:
-            raise CommandError("rate_limited", f"{device_id!r} was power-cycled {since:.0f} s ago")
-        self._busy.add(device_id)
-        self._last[device_id] = self.clock()
-        self._per_day[(device_id, self._today())] += 1
-        if self._save_counts is not None:
-            await self._save_counts(self._today_counts())
+        await self.guard.start(device_id, config)
         try:
             return await self._switch(device_id, relay, config, operator, source, reason)
         finally:
-            self._busy.discard(device_id)
+            self.guard.end(device_id)
 
     async def _switch(
         self,
@@ -141,6 +170,3 @@ class PowerCycler:
         await self.emitter.event(
             "power_cycle_done", severity=severity, device_id=device_id, detail={"result": result}
         )
-
-    def _today(self) -> date:
-        return datetime.fromtimestamp(self.clock(), self.tz).date()

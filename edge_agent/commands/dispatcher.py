@@ -28,9 +28,9 @@ from edge_agent.audit import AuditLog, Source
 from edge_agent.commands import COMMANDS
 from edge_agent.commands.context import CommandContext
 from edge_agent.errors import CommandError
+from edge_agent.memory_trim import release_free_memory
 from edge_agent.mqtt.payloads import CommandErrorItem, CommandReplyPayload, CommandRequest
 from edge_agent.readings import utc_now
-from edge_agent.runtime.memory_trim import release_free_memory
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from typing import Any, Generic, TypeVar
 from pydantic import Field
 
 from edge_agent.config_base import Identifier, StrictModel
+from edge_agent.devices.shared_resources import SharedResources
 from edge_agent.errors import CommandError
 from edge_agent.readings import PollResult, Value
-from edge_agent.runtime.shared_resources import SharedResources
 
 # The loop time by which the running poll must have ended (the runner's timeout), for pollers that
 # fit their own request timeouts inside it: their precise failure then wins over the blanket one.

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from edge_agent.audit import AuditLog
+from edge_agent.config_page import DiagnosticsConfig
 from edge_agent.diagnostics.alarms import AlarmLog
-from edge_agent.diagnostics.config import DiagnosticsConfig
 from edge_agent.diagnostics.history import History
 from edge_agent.diagnostics.logbuffer import RecentLog
 from edge_agent.diagnostics.sessions import LoginLimiter, Session, Sessions

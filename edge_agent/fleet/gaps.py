@@ -57,7 +57,9 @@ def sweep(store: Store, now: float, policy: GapPolicy, collector: str, request: 
     with store.transaction():
         store.executemany(
             "INSERT INTO gap (cabinet_id, from_seq, to_seq, detected_at, status) "
-            "VALUES (?, ?, ?, ?, 'open') ON CONFLICT (cabinet_id, from_seq) DO NOTHING",
+            "VALUES (?, ?, ?, ?, 'open') ON CONFLICT (cabinet_id, from_seq) DO UPDATE SET status = 'open', "
+            "to_seq = excluded.to_seq, detected_at = excluded.detected_at, requested_at = NULL "
+            "WHERE gap.status = 'filled'",  # a hole that is back (rows purged) is asked again
             [
                 (cabinet_id, first, last, now)
                 for cabinet_id, first, last in sorted(find_gaps(store, now, policy))

@@ -15,11 +15,12 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from edge_agent.errors import ConnectionLost
 from edge_agent.mqtt.link import MqttLink
-from edge_agent.runtime.outbox import Outbox, StoredMessage
+from edge_agent.mqtt.queue import Outbox, StoredMessage
 
 log = logging.getLogger(__name__)
 
@@ -28,16 +29,17 @@ ACK_BATCH = 256
 ACK_IDLE_S = 5.0  # deferred deletes are written after this long without a store
 SHUTDOWN_POLL_S = 0.05
 SUCCESS_CODES = frozenset({0, 16})  # 16 = "no matching subscribers": the broker still accepted it
+Spawn = Callable[[str, Coroutine[Any, Any, None]], None]  # starts a task in the agent's TaskGroup
 
 
 class Reporter:
-    def __init__(self, link: MqttLink, outbox: Outbox) -> None:
+    def __init__(self, link: MqttLink, outbox: Outbox, spawn: Spawn) -> None:
         self.link = link
         self.outbox = outbox
         self._wake = asyncio.Event()
         self._acked: list[int] = []
         self.published_total = 0
-        self._background: set[asyncio.Task[None]] = set()
+        self._background = spawn  # outbox writes started from the PUBACK callback (runtime/tasks.Spawner)
         outbox.on_put(self._wake.set)
 
     async def run(self) -> None:
@@ -127,9 +129,7 @@ class Reporter:
             self._spawn(self.outbox.reject(message.position, f"reason code {code}"))
 
     def _spawn(self, work: Coroutine[None, None, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._background("mqtt-reporter:outbox-write", work)
 
     async def _flush_acks(self) -> None:
         acked, self._acked = self._acked, []

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING
 
 from edge_agent import __version__
 from edge_agent.config import AgentConfig
+from edge_agent.memory_trim import release_free_memory, trim_periodically
 from edge_agent.mqtt.link import Incoming
 from edge_agent.runtime.config_reload import ConfigReload
 from edge_agent.runtime.figures import Figures, Identity
 from edge_agent.runtime.ledger_meta import health_running
 from edge_agent.runtime.liveness_file import liveness_written
 from edge_agent.runtime.local_view import LocalView, serving_page
-from edge_agent.runtime.memory_trim import release_free_memory, trim_periodically
 from edge_agent.runtime.parts import CommandPath, Core, Hardware
 from edge_agent.runtime.presence import Uplink
 from edge_agent.runtime.systemd_notify import notify, watchdog_loop

@@ -280,6 +280,8 @@ class Outbox:
         """
         if last_seq < first_seq or last_seq - first_seq >= MAX_REQUEUE:
             raise OutboxError(f"requeue range {first_seq}..{last_seq}: at most {MAX_REQUEUE} seqs")
+        if self._deferred_acks:
+            await self.ack([])  # acknowledged but not yet deleted: into the journal first, not "waiting"
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._executor, self._requeue, first_seq, last_seq)
         future.add_done_callback(self._requeued)

@@ -18,6 +18,7 @@ from edge_agent.commands.dispatcher import Dispatcher
 from edge_agent.config import AgentConfig
 from edge_agent.devices import kind_of
 from edge_agent.devices.base import DeviceContext, Poller
+from edge_agent.devices.shared_resources import SharedResources
 from edge_agent.health.service import HealthService
 from edge_agent.local.command_socket import SOCKET_NAME, CommandSocket
 from edge_agent.mqtt.topics import Topics
@@ -31,7 +32,6 @@ from edge_agent.runtime.figures import Figures, Identity
 from edge_agent.runtime.live_state import LiveState
 from edge_agent.runtime.outbox import Outbox
 from edge_agent.runtime.presence import Uplink
-from edge_agent.runtime.shared_resources import SharedResources
 from edge_agent.runtime.tasks import Work
 
 
@@ -119,6 +119,8 @@ class Hardware:
         work: list[Work] = [("health", health.run())]
         if config.actions.auto_power_cycle.enabled and config.actions.relays:
             work.append(("auto-recovery", self.auto_recovery.run()))
+        if self.door is not None:
+            work.append(("door", self.door.run()))
         return work + [(f"device:{device_id}", r.run()) for device_id, r in self.runners.items()]
 
 

@@ -46,7 +46,7 @@ class Uplink:
         config = identity.config
         self.identity, self.topics, self.outbox = identity, topics, outbox
         self.emitter, self.live = emitter, live
-        self._spawner = Spawner()  # restates the devices after each connect
+        self._spawner = Spawner()  # restates the devices after each connect; the reporter's writes
         self.link = MqttLink(
             config.mqtt,
             client_id=config.mqtt.client_id or f"edge-{config.cabinet.id}",
@@ -56,7 +56,7 @@ class Uplink:
             subscriptions=[topics.command_filter] if config.commands.enabled else [],
             protocol_file=config.storage.data_dir / "mqtt_protocol.json",
         )
-        self.reporter = Reporter(self.link, outbox)
+        self.reporter = Reporter(self.link, outbox, self._spawner.spawn)
 
     def status(self, *, online: bool, reason: str | None = None) -> bytes:
         config = self.identity.config

@@ -15,7 +15,7 @@ from edge_agent.devices.base import DeviceContext
 from edge_agent.devices.link import VALUE_NAMES
 from edge_agent.devices.link.config import LinkConfig, Target
 from edge_agent.devices.link.poller import LinkPoller, probe
-from edge_agent.runtime.shared_resources import SharedResources
+from edge_agent.devices.shared_resources import SharedResources
 
 pytestmark = pytest.mark.integration
 

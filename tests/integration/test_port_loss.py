@@ -112,6 +112,6 @@ async def _first_unreachable(poller: Any) -> DeviceUnreachable:
 
 def _context(tmp_path: Path) -> Any:
     from edge_agent.devices.base import DeviceContext
-    from edge_agent.runtime.shared_resources import SharedResources
+    from edge_agent.devices.shared_resources import SharedResources
 
     return DeviceContext(tmp_path, SharedResources())

@@ -12,8 +12,8 @@ from support.agent import wait_until
 from edge_agent.devices.base import DeviceContext
 from edge_agent.devices.serial.config import SerialConfig
 from edge_agent.devices.serial.poller import SerialPoller
+from edge_agent.devices.shared_resources import SharedResources
 from edge_agent.errors import DeviceUnreachable
-from edge_agent.runtime.shared_resources import SharedResources
 from edge_agent.simulators.illuminator import IlluminatorSimulator, LightScenario
 from edge_agent.simulators.pty_io import PtyEnd
 from edge_agent.simulators.pty_link import PtyLink

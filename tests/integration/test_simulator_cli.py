@@ -17,7 +17,7 @@ from edge_agent.devices.modbus.config import ModbusConfig
 from edge_agent.devices.modbus.poller import ModbusPoller
 from edge_agent.devices.serial.config import SerialConfig
 from edge_agent.devices.serial.poller import SerialPoller
-from edge_agent.runtime.shared_resources import SharedResources
+from edge_agent.devices.shared_resources import SharedResources
 
 pytestmark = pytest.mark.integration
 

@@ -6,13 +6,13 @@ import asyncio
 from pathlib import Path
 
 from edge_agent.devices.base import DeviceConfig, DeviceContext, Poller
+from edge_agent.devices.shared_resources import SharedResources
 from edge_agent.mqtt.topics import Topics
 from edge_agent.readings import PollResult
 from edge_agent.runtime.device_runner import DeviceRunner
 from edge_agent.runtime.emitter import Emitter
 from edge_agent.runtime.live_state import LiveState
 from edge_agent.runtime.outbox import Outbox
-from edge_agent.runtime.shared_resources import SharedResources
 
 
 class SlowCounter(Poller[DeviceConfig]):

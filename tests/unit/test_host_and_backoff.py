@@ -7,9 +7,9 @@ from pathlib import Path
 from edge_agent.devices.base import DeviceContext
 from edge_agent.devices.host.config import HostConfig
 from edge_agent.devices.host.poller import HostPoller
+from edge_agent.devices.shared_resources import SharedResources
 from edge_agent.mqtt.config import MqttConfig
 from edge_agent.mqtt.link import MqttLink, Will
-from edge_agent.runtime.shared_resources import SharedResources
 
 
 def test_host_limits_map_to_warning_and_critical(tmp_path: Path) -> None:

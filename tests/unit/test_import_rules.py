@@ -2,7 +2,9 @@
 
 - Only the CLI imports the composition root (`edge_agent.runtime.agent`): the page, the commands,
   the firmware upgrade and the local socket get narrow handles, never the agent.
-- No import circle between modules.
+- No import circle between modules, nor between packages (`runtime`, `health`, `devices`, ...):
+  the composition root with the modules only it uses, and the command-line entry points, sit on
+  top (they may import any package; no package imports them); below them packages form layers.
 - Every `noqa` and `type: ignore` says why.
 """
 
@@ -19,6 +21,23 @@ PACKAGE_DIR = Path(edge_agent.__file__).parent
 ROOT = "edge_agent.runtime.agent"
 MAY_IMPORT_ROOT = {"edge_agent.cli"}
 NARROW = ("edge_agent.diagnostics", "edge_agent.commands", "edge_agent.firmware", "edge_agent.local")
+# The top: the root and the parts it builds the agent from (they import every package by design).
+WIRING = {
+    ROOT,
+    *(
+        f"edge_agent.runtime.{name}"
+        for name in (
+            "parts",
+            "presence",
+            "local_view",
+            "command_replies",
+            "ledger_meta",
+            "config_reload",
+            "figures",
+        )
+    ),
+}
+ENTRY_POINTS = ("cli", "user_cli", "cli_help", "__main__")  # command lines: edge_agent.cli, health.cli, ...
 
 
 def _modules() -> dict[str, Path]:
@@ -121,6 +140,52 @@ def test_no_import_circle() -> None:
     assert _cycles(_graph()) == []
 
 
+def _on_top(module: str) -> bool:
+    return module in WIRING or module.rpartition(".")[2] in ENTRY_POINTS
+
+
+def _package(module: str) -> str:
+    """`edge_agent.runtime.emitter` -> `edge_agent.runtime`; a top-level module is its own."""
+    return ".".join(module.split(".")[:2])
+
+
+def _package_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Packages below the top, each importing the packages its modules import."""
+    packages: dict[str, set[str]] = {}
+    for module, imported in graph.items():
+        if _on_top(module):
+            continue
+        below = {_package(other) for other in imported if not _on_top(other)}
+        packages.setdefault(_package(module), set()).update(below - {_package(module)})
+    for targets in list(packages.values()):
+        for target in targets:
+            packages.setdefault(target, set())
+    return packages
+
+
+def test_nothing_below_imports_the_top() -> None:
+    graph = _graph()
+    upward = sorted(
+        f"{module} -> {other}"
+        for module, imported in graph.items()
+        if not _on_top(module)
+        for other in imported
+        if _on_top(other)
+    )
+    assert upward == [], upward
+
+
+def test_no_import_circle_between_packages() -> None:
+    assert _cycles(_package_graph(_graph())) == []
+
+
+def test_the_package_rule_sees_a_circle() -> None:
+    """`health` importing the runtime's emitter would close a circle: the runtime imports health."""
+    graph = _graph()
+    graph["edge_agent.health.tracker"] = graph["edge_agent.health.tracker"] | {"edge_agent.runtime.emitter"}
+    assert ["edge_agent.health", "edge_agent.runtime"] in _cycles(_package_graph(graph))
+
+
 def test_the_rules_see_a_circle_and_a_root_import() -> None:
     """The checks themselves work: a made-up circle and a made-up root import are caught."""
     graph = _graph()
@@ -143,3 +208,16 @@ def test_every_suppression_carries_a_reason() -> None:
                 if match and not match.group("rest").strip(" -#:"):
                     bare.append(f"{path.relative_to(PACKAGE_DIR.parent)}:{number}")
     assert bare == [], bare
+
+
+def test_no_fire_and_forget_task_helper_outside_the_spawner() -> None:
+    """The agent starts tasks from callbacks through `runtime/tasks.Spawner` (the one TaskGroup):
+    no module keeps its own set of tasks that forget themselves when done. Simulators are tools."""
+    helpers = sorted(
+        module
+        for module, path in _modules().items()
+        if module != "edge_agent.runtime.tasks"
+        and not module.startswith("edge_agent.simulators")
+        and re.search(r"add_done_callback\([\w.]*\.discard\)", path.read_text(encoding="utf-8"))
+    )
+    assert helpers == [], helpers

@@ -43,3 +43,13 @@ async def test_too_large_a_range_is_refused(tmp_path: Path) -> None:
     async with Outbox(tmp_path / "o.sqlite3", max_bytes=2**20) as outbox:
         with pytest.raises(OutboxError):
             await outbox.requeue(1, 1_000_000)
+
+
+async def test_acknowledged_but_not_yet_deleted_messages_are_requeued_too(tmp_path: Path) -> None:
+    async with Outbox(tmp_path / "o.sqlite3", max_bytes=2**20) as outbox:
+        await outbox.put([_msg("event"), _msg("event")])
+        sent = await outbox.read_after(0, 10)
+        outbox.ack_later([m.position for m in sent])  # the reporter's way: deleted with the next store
+        assert await outbox.requeue(1, 2) == (2, [])
+        again = await outbox.read_after(sent[-1].position, 10)
+        assert [m.payload for m in again] == [m.payload for m in sent]

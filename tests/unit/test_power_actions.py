@@ -140,7 +140,7 @@ async def test_the_daily_cap_survives_a_restart(rig: Any) -> None:
     async def save(counts: dict[str, Any]) -> None:
         saved.append(counts)
 
-    cycler._save_counts = save
+    cycler.guard.save_counts = save
     await cycler.cycle("cam1", operator="ops1", source="mqtt", reason="")
     config = RelayConfig.model_validate({"device_id": "cam1", "gpio": {"pin": 17}})
     restarted = PowerCycler(

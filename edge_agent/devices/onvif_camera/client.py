@@ -23,7 +23,7 @@ from onvif.definition import SERVICES
 
 from edge_agent.devices.onvif_camera.failures import classify
 from edge_agent.errors import AuthFailed, HttpStatusError, ResponseTooLarge
-from edge_agent.runtime.memory_trim import release_free_memory
+from edge_agent.memory_trim import release_free_memory
 
 _CHUNK = 65536
 

@@ -1,6 +1,8 @@
 """The `diagnostics:` section: the technician's page served by the agent at the cabinet.
 
 Importing this module must stay light (no aiohttp): the agent without the page stays small.
+It lives beside the root config, not in `diagnostics/`: the page reads the whole config, so the
+config cannot import from the page's package (tests/unit/test_import_rules.py).
 """
 
 from __future__ import annotations
