@@ -181,6 +181,8 @@ class Outbox:
         self._deferred_acks: list[int] = []
         self._queued: list[tuple[Sequence[NewMessage], asyncio.Future[int]]] = []  # puts not yet handed over
         self._writing = False  # a transaction of puts is with the worker
+        self._sync_mode = ""  # the connection's `PRAGMA synchronous` (worker thread)
+        self._page_size = 4096
 
     async def __aenter__(self) -> Outbox:
         await self._run(self._open)
@@ -354,6 +356,8 @@ class Outbox:
             db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             limit_wal(db, min(2**20, self.max_bytes // WAL_SHARE))
             db.execute("PRAGMA synchronous=FULL")
+            self._sync_mode = "FULL"
+            self._page_size = db.execute("PRAGMA page_size").fetchone()[0]  # fixed once the file exists
             db.executescript(_SCHEMA)
             self._depth, self._bytes = db.execute(
                 "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload) + LENGTH(topic)), 0) FROM outbox"
@@ -431,7 +435,7 @@ class Outbox:
         sqlite3.Error leaves nothing behind."""
         db = self._conn
         durable = any(row.kind in SEQUENCED for row in rows)
-        db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        self._synchronous("FULL" if durable else "NORMAL")
         removed = freed = 0
         try:
             db.execute("BEGIN IMMEDIATE")
@@ -448,6 +452,12 @@ class Outbox:
             raise
         self._depth += len(rows) - removed
         self._bytes += sum(row.size + ROW_OVERHEAD_BYTES for row in rows) - freed
+
+    def _synchronous(self, mode: str) -> None:
+        """Set the connection's durability for the next transaction (a statement only on a change)."""
+        if mode != self._sync_mode:
+            self._conn.execute(f"PRAGMA synchronous={mode}")
+            self._sync_mode = mode
 
     def _keep_in_memory(self, rows: Sequence[HeldMessage]) -> None:
         for row in rows:
@@ -508,16 +518,16 @@ class Outbox:
         pages of this file in use (every put: rows cost more than their bytes, and a file never
         shrinks, so it must not outgrow the quota first) and the other files (now and then)."""
         try:
-            page_size, pages, free = (
-                self._conn.execute(f"PRAGMA {name}").fetchone()[0]
-                for name in ("page_size", "page_count", "freelist_count")
+            db = self._conn
+            pages, free = (
+                db.execute(f"PRAGMA {name}").fetchone()[0] for name in ("page_count", "freelist_count")
             )
             if walk:
                 self._measured_at = time.monotonic()
                 self._others = _tree_bytes(self.path.parent) - self.path.stat().st_size
         except (sqlite3.Error, OSError):
             return
-        self._overhead = self._others + max(0, (pages - free) * page_size - self._bytes)
+        self._overhead = self._others + max(0, (pages - free) * self._page_size - self._bytes)
 
     def _thin(self) -> int:
         """Delete every other row of the oldest telemetry until 90 % of the quota is free."""
@@ -620,7 +630,7 @@ class Outbox:
             pass
 
     def _delete(self, positions: Sequence[int], *, journal: bool = True) -> None:
-        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._synchronous("NORMAL")
         removed, freed = self._delete_rows(positions, journal=journal)
         self._depth -= removed
         self._bytes -= freed
