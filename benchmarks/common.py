@@ -23,6 +23,17 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 HERE = Path(__file__).parent
 
 
+def compile_agent() -> None:
+    """Byte-compile the agent's package, as an installed package is (pip, Debian): start-up and RSS
+    figures must not include compiling ~100 modules from source on every start (this happens when
+    the checkout is not writable or PYTHONDONTWRITEBYTECODE is set)."""
+    import compileall
+
+    import edge_agent
+
+    compileall.compile_dir(Path(edge_agent.__file__).parent, quiet=1)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

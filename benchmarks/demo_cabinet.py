@@ -29,7 +29,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import psutil
-from common import free_port
+from common import compile_agent, free_port
 from paho.mqtt.enums import CallbackAPIVersion
 from table import emit
 
@@ -163,6 +163,7 @@ def main() -> None:
     parser.add_argument("--warm-up", type=float, default=190.0, help="seconds before counting")
     parser.add_argument("--seconds", type=float, default=120.0, help="seconds counted")
     args = parser.parse_args()
+    compile_agent()  # as installed: RSS without the compiler's leftovers
     report(args.warm_up, args.seconds)
 
 

@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 
 from edge_agent.actions.config import ActionsConfig
-from edge_agent.config_base import Identifier, StrictModel, read_regular_file
+from edge_agent.config_base import SAFE_LOADER, Identifier, StrictModel, read_regular_file
 from edge_agent.config_page import DiagnosticsConfig
 from edge_agent.config_where import Loc, device_name, line_index, line_of, plain_loc, suggestion
 from edge_agent.devices import KINDS
@@ -111,11 +111,11 @@ def _collect_secrets(value: Any, found: list[str]) -> None:
             _collect_secrets(item, found)
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys: YAML would silently keep the last one."""
+class _StrictLoader(SAFE_LOADER):  # type: ignore[misc,valid-type]  # libyaml's or Python's, chosen at import
+    """A safe loader (libyaml's when present) refusing duplicate keys: YAML would keep the last one."""
 
 
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)

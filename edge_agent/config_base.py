@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 from typing import Annotated, Any
 
+import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationInfo
 
 # Ids become MQTT topic levels and file names: no wildcards, no slashes, no spaces.
@@ -15,6 +16,10 @@ ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 Identifier = Annotated[
     str, Field(pattern=ID_PATTERN, description="Letters, digits, '_', '.', '-'; 1-64 characters.")
 ]
+
+# libyaml's safe loader when PyYAML has it (its wheels and Debian's do): a shipped Modbus profile
+# parses in ~4 ms instead of ~30 ms of start-up with the pure-Python one; the same documents.
+SAFE_LOADER: type[yaml.CSafeLoader | yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class StrictModel(BaseModel):

@@ -17,7 +17,7 @@ from edge_agent.commands.context import CommandContext
 
 
 class NoArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 ArgsT = TypeVar("ArgsT", bound=BaseModel)

@@ -13,7 +13,7 @@ from edge_agent.errors import CommandError
 
 
 class PowerCycleArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     device_id: Identifier
     reason: str = ""
 
@@ -32,7 +32,7 @@ async def power_cycle(args: PowerCycleArgs, context: CommandContext) -> dict[str
 
 
 class DeviceArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     device_id: Identifier
 
 

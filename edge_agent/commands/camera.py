@@ -13,7 +13,7 @@ from edge_agent.errors import CommandError
 
 
 class CameraArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     device_id: Identifier
 
 

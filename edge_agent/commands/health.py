@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 class MaintenanceArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     device_ids: list[Identifier] | None = Field(
         None, description="Devices concerned; none: the whole cabinet."
     )
@@ -26,11 +26,11 @@ class MaintenanceArgs(BaseModel):
 
 
 class NoArgsModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class ReportArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     day: date | None = Field(None, description="Local day, YYYY-MM-DD; default today (so far).")
     publish: bool = Field(True, description="Also publish it on `report/daily` (false: only reply).")
 

@@ -19,7 +19,7 @@ from edge_agent.runtime.outbox import MAX_REQUEUE
 
 
 class ResendArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     from_seq: int = Field(ge=1, description="First seq to send again.")
     to_seq: int = Field(ge=1, description="Last seq to send again (inclusive).")
 

@@ -1,7 +1,8 @@
 """The connection to the broker: paho-mqtt on its own network thread, our reconnect policy.
 
-paho's callbacks run on its network thread; each is handed to the event loop with
-`call_soon_threadsafe`, so all our state is touched from the loop only. A fresh paho client is
+paho's callbacks run on its network thread; they are handed to the event loop in order, through
+one queue and one `call_soon_threadsafe` per burst (the PUBACKs of a batch wake the loop once), so
+all our state is touched from the loop only. A fresh paho client is
 made for every connection: the outbox, not paho's in-memory session, is what guarantees delivery,
 so nothing half-sent is carried over by paho behind our back.
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,6 +97,8 @@ class MqttLink:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._generation = 0  # callbacks of an abandoned client carry an old generation and are ignored
+        self._posted: list[tuple[object, Callable[..., None], tuple[object, ...]]] = []  # paho -> loop
+        self._posted_lock = threading.Lock()
         self.last_error: str | None = None
         self.connect_attempts = 0
         self.window = config.max_inflight  # QoS 1 messages we may have unacknowledged on this connection
@@ -306,14 +310,19 @@ class MqttLink:
     # --- paho callbacks: network thread -> event loop -------------------------------------------
 
     def _post(self, generation: object, function: Callable[..., None], *args: object) -> None:
+        with self._posted_lock:
+            self._posted.append((generation, function, args))
+            if len(self._posted) > 1:  # the loop is already told, and has not taken the queue yet
+                return
         if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._if_current, generation, function, args)
+            self._loop.call_soon_threadsafe(self._take_posted)
 
-    def _if_current(
-        self, generation: object, function: Callable[..., None], args: tuple[object, ...]
-    ) -> None:
-        if generation == self._generation:
-            function(*args)
+    def _take_posted(self) -> None:
+        with self._posted_lock:
+            posted, self._posted = self._posted, []
+        for generation, function, args in posted:
+            if generation == self._generation:
+                function(*args)
 
     def _cb_connect(
         self, client: paho.Client, gen: object, _f: object, reason: ReasonCode, properties: Properties | None

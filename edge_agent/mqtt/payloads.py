@@ -34,7 +34,7 @@ JsonValue = float | int | bool | str | None
 
 
 class Payload(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class StatusPayload(Payload):

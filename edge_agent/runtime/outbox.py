@@ -35,8 +35,9 @@ retained current one.
 Hot path: what was just stored is also kept in memory (the newest rows, up to `RECENT_ROWS`), so
 while the link keeps up the reporter publishes from memory instead of reading back what was just
 written. Deletes after PUBACK may be deferred (`ack_later`): they ride in the next `put`'s
-transaction, so a steady poll costs one transaction. A deferred delete lost to a crash is a
-duplicate on replay, as any lost delete.
+transaction, so a steady poll costs one transaction; puts made while the worker is busy (devices
+polled together) share the next one (group commit: each put still committed before it returns).
+A deferred delete lost to a crash is a duplicate on replay, as any lost delete.
 """
 
 from __future__ import annotations
@@ -178,6 +179,10 @@ class Outbox:
         self._recent: dict[int, StoredMessage] = {}
         self._recent_floor = 0
         self._deferred_acks: list[int] = []
+        self._queued: list[tuple[Sequence[NewMessage], asyncio.Future[int]]] = []  # puts not yet handed over
+        self._writing = False  # a transaction of puts is with the worker
+        self._sync_mode = ""  # the connection's `PRAGMA synchronous` (worker thread)
+        self._page_size = 4096
 
     async def __aenter__(self) -> Outbox:
         await self._run(self._open)
@@ -216,14 +221,35 @@ class Outbox:
 
     async def put(self, messages: Sequence[NewMessage]) -> int:
         """Store messages atomically, in order (in memory while the disk refuses them). Returns how
-        many telemetry rows were thinned to make room. Deferred deletes (`ack_later`) ride along."""
+        many telemetry rows were thinned to make room. Deferred deletes (`ack_later`) ride along.
+
+        Group commit: puts made while the worker is busy wait, and go together in the next
+        transaction (each still all or nothing, in call order); `put` returns once it is committed."""
+        waiter: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._queued.append((messages, waiter))
+        if not self._writing:
+            self._write_queued()
+        # Shielded: once queued, the rows must reach the in-memory tail (and the reporter be woken)
+        # even if the caller is cancelled meanwhile, or they would wait for a restart.
+        return await asyncio.shield(waiter)
+
+    def _write_queued(self) -> None:
+        """Hand every queued put to the worker as one transaction (on the event loop)."""
+        batch, self._queued = self._queued, []
+        self._writing = bool(batch)
+        if not batch:
+            return
         deferred, self._deferred_acks = self._deferred_acks, []
-        future = asyncio.get_running_loop().run_in_executor(self._executor, self._put, messages, deferred)
-        future.add_done_callback(functools.partial(self._stored, deferred))
-        # Shielded: once the worker has the batch, its rows must reach the in-memory tail (and the
-        # reporter be woken) even if the caller is cancelled meanwhile, or they would wait for a restart.
-        _rows, thinned, _tail_ok = await asyncio.shield(future)
-        return thinned
+        messages = [message for queued, _ in batch for message in queued]
+        waiters = [waiter for _, waiter in batch]
+        try:
+            future = asyncio.get_running_loop().run_in_executor(self._executor, self._put, messages, deferred)
+        except RuntimeError as exc:  # the outbox is closed
+            self._deferred_acks[:0] = deferred
+            self._writing = False
+            _settle(waiters, exc)
+            return
+        future.add_done_callback(functools.partial(self._stored, deferred, waiters))
 
     async def read_after(self, position: int, limit: int) -> list[StoredMessage]:
         """Messages after `position`, oldest first (stored ones, then those held in memory); from
@@ -271,11 +297,22 @@ class Outbox:
 
     # --- the in-memory tail (event loop side) ---------------------------------------------------
 
-    def _stored(self, deferred: list[int], future: asyncio.Future[_Stored]) -> None:
+    def _stored(
+        self, deferred: list[int], waiters: list[asyncio.Future[int]], future: asyncio.Future[_Stored]
+    ) -> None:
         if future.cancelled() or future.exception() is not None:
             self._deferred_acks[:0] = deferred  # not deleted: try again with the next store
-            return
-        rows, thinned, tail_ok = future.result()
+            _settle(waiters, future.exception() if not future.cancelled() else None)
+        else:
+            thinned = self._took(*future.result())
+            for waiter in waiters:  # the thinned count once, to the first put
+                if not waiter.done():
+                    waiter.set_result(thinned)
+                thinned = 0
+        self._write_queued()
+
+    def _took(self, rows: list[HeldMessage], thinned: int, tail_ok: bool) -> int:
+        """The worker stored (or held) a transaction: the tail, the listeners; how many were thinned."""
         if thinned or not tail_ok:  # rows went from under the tail, or some are held: read via the worker
             self._reset_tail(rows[-1].position if rows else self._recent_floor)
         else:
@@ -290,6 +327,7 @@ class Outbox:
         self._report_storage()
         for listener in self._listeners:
             listener()
+        return thinned
 
     def _requeued(self, future: asyncio.Future[tuple[int, set[int], int]]) -> None:
         if future.cancelled() or future.exception() is not None:
@@ -318,6 +356,8 @@ class Outbox:
             db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             limit_wal(db, min(2**20, self.max_bytes // WAL_SHARE))
             db.execute("PRAGMA synchronous=FULL")
+            self._sync_mode = "FULL"
+            self._page_size = db.execute("PRAGMA page_size").fetchone()[0]  # fixed once the file exists
             db.executescript(_SCHEMA)
             self._depth, self._bytes = db.execute(
                 "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload) + LENGTH(topic)), 0) FROM outbox"
@@ -395,7 +435,7 @@ class Outbox:
         sqlite3.Error leaves nothing behind."""
         db = self._conn
         durable = any(row.kind in SEQUENCED for row in rows)
-        db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        self._synchronous("FULL" if durable else "NORMAL")
         removed = freed = 0
         try:
             db.execute("BEGIN IMMEDIATE")
@@ -412,6 +452,12 @@ class Outbox:
             raise
         self._depth += len(rows) - removed
         self._bytes += sum(row.size + ROW_OVERHEAD_BYTES for row in rows) - freed
+
+    def _synchronous(self, mode: str) -> None:
+        """Set the connection's durability for the next transaction (a statement only on a change)."""
+        if mode != self._sync_mode:
+            self._conn.execute(f"PRAGMA synchronous={mode}")
+            self._sync_mode = mode
 
     def _keep_in_memory(self, rows: Sequence[HeldMessage]) -> None:
         for row in rows:
@@ -472,16 +518,16 @@ class Outbox:
         pages of this file in use (every put: rows cost more than their bytes, and a file never
         shrinks, so it must not outgrow the quota first) and the other files (now and then)."""
         try:
-            page_size, pages, free = (
-                self._conn.execute(f"PRAGMA {name}").fetchone()[0]
-                for name in ("page_size", "page_count", "freelist_count")
+            db = self._conn
+            pages, free = (
+                db.execute(f"PRAGMA {name}").fetchone()[0] for name in ("page_count", "freelist_count")
             )
             if walk:
                 self._measured_at = time.monotonic()
                 self._others = _tree_bytes(self.path.parent) - self.path.stat().st_size
         except (sqlite3.Error, OSError):
             return
-        self._overhead = self._others + max(0, (pages - free) * page_size - self._bytes)
+        self._overhead = self._others + max(0, (pages - free) * self._page_size - self._bytes)
 
     def _thin(self) -> int:
         """Delete every other row of the oldest telemetry until 90 % of the quota is free."""
@@ -584,7 +630,7 @@ class Outbox:
             pass
 
     def _delete(self, positions: Sequence[int], *, journal: bool = True) -> None:
-        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._synchronous("NORMAL")
         removed, freed = self._delete_rows(positions, journal=journal)
         self._depth -= removed
         self._bytes -= freed
@@ -623,6 +669,17 @@ class Outbox:
         db.execute("COMMIT")
         self._delete([position], journal=False)
         self._rejected_total += 1
+
+
+def _settle(waiters: list[asyncio.Future[int]], error: BaseException | None) -> None:
+    """Fail every put of a transaction that did not happen (None: cancel them)."""
+    for waiter in waiters:
+        if waiter.done():
+            continue
+        if error is None:
+            waiter.cancel()
+        else:
+            waiter.set_exception(error)
 
 
 def limit_wal(db: sqlite3.Connection, wal_bytes: int) -> None:

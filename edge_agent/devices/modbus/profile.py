@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from edge_agent.config_base import StrictModel
+from edge_agent.config_base import SAFE_LOADER, StrictModel
 from edge_agent.errors import ProfileError
 
 Function = Literal["coil", "discrete_input", "holding", "input"]
@@ -201,7 +201,7 @@ def load_profile(name_or_path: str) -> Profile:
             )
         text = resource.read_text(encoding="utf-8")
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 - a SafeLoader (libyaml's when built with it)
     except yaml.YAMLError as exc:
         raise ProfileError(f"profile {name_or_path}: invalid YAML: {exc}") from exc
     try:
