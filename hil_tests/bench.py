@@ -56,6 +56,9 @@ class RelayBoard(_Model):
     address: str
     port: int = 502
     unit: int = 1
+    door_input: int | None = Field(
+        None, ge=0, description="Discrete input wired to the door contact (on = open), if the board has it."
+    )
 
 
 class Uplink(_Model):
@@ -123,6 +126,7 @@ def rig_spec(bench: Bench, workdir: Path) -> dict[str, Any]:
             "port": bench.relay_board.port,
             "unit": bench.relay_board.unit,
             "coils": {r.coil: r.cuts for r in bench.relays},
+            "door_input": bench.relay_board.door_input,
         },
     }
 

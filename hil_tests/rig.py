@@ -5,8 +5,9 @@
 What a real bench has as boxes on a DIN rail: the RS-485 bus (meter, sensors, UPS, strobe branch
 monitor) on a pty pair, the speed radar on another, the cameras on the cabinet LAN, and a Modbus
 TCP relay board whose coils switch the cameras' supply (a coil write powers the camera off or on,
-exactly when the agent writes it). A control API on a Unix socket lets the suite inject what
-cannot be done from outside the hardware: a meter reading, a camera state, a radar falling silent.
+exactly when the agent writes it) and whose discrete input reads the door contact. A control API
+on a Unix socket lets the suite inject what cannot be done from outside the hardware: a meter
+reading, a camera state, a radar falling silent, the door opened.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from edge_agent.simulators.scenario import until_stopped
 from edge_agent.simulators.serial_radar import RadarScenario, RadarSimulator, RadarStep
 
 WRITE_COILS = (5, 15)
+READ_DISCRETE_INPUTS = 2
 
 
 class Rig:
@@ -51,6 +53,8 @@ class Rig:
         }
         self.coils: dict[int, str] = {int(k): v for k, v in spec["relay_board"]["coils"].items()}
         self.radar: RadarSimulator | None = None
+        self.door_input: int | None = spec["relay_board"].get("door_input")
+        self.door_open = False
 
     async def run(self, stack: contextlib.AsyncExitStack) -> None:
         bus_link = stack.enter_context(PtyLink(Path(self.spec["rs485"])))
@@ -84,6 +88,10 @@ class Rig:
     async def _coil_written(
         self, function_code: int, start: int, address: int, count: int, registers: list[int], values: Any
     ) -> None:
+        if function_code == READ_DISCRETE_INPUTS and self.door_input is not None:
+            # The board's coils and inputs share one bit table: the door's bit is set on each read.
+            word, bit = divmod(self.door_input - start * 16, 16)
+            registers[word] = registers[word] & ~(1 << bit) | (self.door_open << bit)
         if function_code not in WRITE_COILS or values is None:
             return
         bits = values if isinstance(values, list) else [values]
@@ -101,6 +109,7 @@ class Rig:
         app.router.add_put("/camera/{device_id}/power/{on}", self._set_camera_power)
         app.router.add_get("/camera/{device_id}", self._camera)
         app.router.add_put("/radar/{action}", self._radar)
+        app.router.add_put("/door/{state}", self._door)
         return app
 
     async def _set_modbus(self, request: web.Request) -> web.Response:
@@ -133,6 +142,10 @@ class Rig:
         assert self.radar is not None
         self.radar.apply(RadarStep(at_s=0, action=request.match_info["action"]))  # type: ignore[arg-type]  # a test double or a deliberately wrong value
         return web.json_response({"ok": True})
+
+    async def _door(self, request: web.Request) -> web.Response:
+        self.door_open = request.match_info["state"] == "open"
+        return web.json_response({"ok": True, "open": self.door_open})
 
 
 async def main(spec: dict[str, Any]) -> None:

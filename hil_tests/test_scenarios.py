@@ -7,6 +7,7 @@ order does not matter. The row each one records goes into the summary table of t
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -177,10 +178,23 @@ def test_agent_kill_9(cab: SimulatedCabinet, view: CabinetView) -> None:
            view.lost_between(first, view.last_seq()))  # fmt: skip
 
 
-@pytest.mark.hardware
-def test_door_opened_without_maintenance(bench: Bench) -> None:
-    pytest.skip("needs a real bench: the door switch is a GPIO input of the controller, which the simulated "
-                "bench cannot drive; wire a relay across the switch (docs/hil-bench.md)")  # fmt: skip
+def test_door_opened_without_maintenance(bench: Bench, cab: SimulatedCabinet, view: CabinetView) -> None:
+    if bench.relay_board is None or bench.relay_board.door_input is None:
+        pytest.skip(f"{bench.source.name}: no door input on the relay board (a GPIO door needs a relay "
+                    "across the switch, docs/hil-bench.md)")  # fmt: skip
+    first = view.last_seq()
+    injected, injected_wall = time.monotonic(), datetime.now(UTC)
+    cab.rig_call("PUT", "/door/open")  # no maintenance declared: the technician is not expected
+    alarm = view.event("tamper_alarm", injected, SEE_S, severity="critical")
+    opened = view.event("door_opened", injected, SEE_S)
+    seen_wall = datetime.now(UTC)
+    assert opened.json()["detail"] == {"maintenance": False} and alarm.json()["detail"] == {"door": "open"}
+    raised = datetime.fromisoformat(alarm.json()["ts"])  # the agent's own clock, same host as this one
+    assert injected_wall - timedelta(seconds=1) <= raised <= seen_wall + timedelta(seconds=1), raised
+    cab.rig_call("PUT", "/door/closed")
+    view.event("door_closed", alarm.at, SEE_S)
+    record("door opened, no maintenance", injected, alarm.at, GOAL_DEVICE_S, "tamper_alarm",
+           view.lost_between(first, view.last_seq()))  # fmt: skip
 
 
 @pytest.mark.centre_wide

@@ -36,10 +36,30 @@ class RelayConfig(StrictModel):
         return self
 
 
+class ModbusInput(StrictModel):
+    host: str = Field(description="Modbus TCP I/O module address.")
+    port: int = Field(502, ge=1, le=65535)
+    unit: int = Field(1, ge=0, le=247, description="Modbus device id (unit).")
+    address: int = Field(ge=0, le=65535, description="Discrete input of the door contact (0-based).")
+    timeout_s: float = Field(2.0, gt=0, le=30)
+
+
 class DoorConfig(StrictModel):
-    pin: int | str = Field(description="gpiozero pin of the door switch.")
-    open_when_high: bool = Field(True, description="The switch reads high when the door is open.")
+    """The door contact: a gpiozero input pin, or a discrete input of a Modbus TCP I/O module."""
+
+    pin: int | str | None = Field(None, description="gpiozero pin of the door switch.")
+    modbus: ModbusInput | None = None
+    open_when_high: bool = Field(True, description="The switch reads high (input on) when the door is open.")
     pull_up: bool | None = Field(None, description="Internal pull resistor: true up, false down, null none.")
+    poll_interval_s: float = Field(0.5, gt=0, le=10, description="Modbus: how often the input is read.")
+
+    @model_validator(mode="after")
+    def _one_input(self) -> DoorConfig:
+        if (self.pin is None) == (self.modbus is None):
+            raise ValueError("give exactly one of pin or modbus")
+        if self.modbus is not None and self.pull_up is not None:
+            raise ValueError("pull_up is a GPIO setting; a Modbus input has none")
+        return self
 
 
 class AutoPowerCycle(StrictModel):
