@@ -11,8 +11,8 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from functools import cache
+from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
@@ -23,7 +23,7 @@ from edge_agent.config_base import SAFE_LOADER, Identifier, StrictModel, read_re
 from edge_agent.config_page import DiagnosticsConfig
 from edge_agent.config_where import Loc, device_name, line_index, line_of, plain_loc, suggestion
 from edge_agent.devices import KINDS
-from edge_agent.devices.base import DeviceConfig
+from edge_agent.devices.base import DeviceConfig, DeviceKind
 from edge_agent.errors import ConfigError, ConfigProblem
 from edge_agent.firmware.config import FirmwareConfig
 from edge_agent.health.config import AuditConfig, HealthConfig
@@ -97,19 +97,21 @@ class AgentConfig(StrictModel):
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-@cache
 def config_model(types: frozenset[str]) -> type[AgentConfig]:
     """AgentConfig whose `devices` is a discriminated union over the kinds `types` (each one known):
     only those kinds' config modules are imported and only their models built (RSS, issue 16)."""
-    models = tuple(KINDS[type_].config_model for type_ in sorted(types))
+    return _model_of(tuple(KINDS[type_] for type_ in sorted(types)))
+
+
+@cache  # by the kinds themselves: a kind registered again under its name gets its own model
+def _model_of(kinds: tuple[DeviceKind, ...]) -> type[AgentConfig]:
+    models = tuple(kind.config_model for kind in kinds)
     if len(models) == 1:
         device: Any = models[0]  # one kind: its `type` literal already rejects any other
     else:
         device = Annotated[Union[models], Field(discriminator="type")]  # noqa: UP007 - `X | Y` cannot be built from a runtime tuple
-    devices = (list[device], Field(default_factory=list, description=DEVICES_DESCRIPTION))
-    return create_model(  # type: ignore[call-overload,no-any-return]  # fields given as (type, FieldInfo) at run time
-        "AgentConfig", __base__=AgentConfig, __module__=__name__, devices=devices
-    )
+    devices: tuple[Any, Any] = (list[device], Field(default_factory=list, description=DEVICES_DESCRIPTION))
+    return create_model("AgentConfig", __base__=AgentConfig, __module__=__name__, devices=devices)
 
 
 def _named_types(raw: Any) -> frozenset[str]:
@@ -283,7 +285,9 @@ def _one_of(loc: Loc, errors: list[Any]) -> str:
     return f"Input should be one of {expected.replace(' or ', ', ')} (got {errors[0].get('input')!r})"
 
 
-def _placed(file: str, text: str, raw: Any, found: list[Found], model: type[AgentConfig]) -> list[ConfigProblem]:
+def _placed(
+    file: str, text: str, raw: Any, found: list[Found], model: type[AgentConfig]
+) -> list[ConfigProblem]:
     """Problems with their line, devices named by id, and a guess for a misspelt key."""
     lines = line_index(text, _StrictLoader)
     problems = []
