@@ -71,3 +71,20 @@ def test_modbus_cabinet_loads_modbus_but_no_camera_or_serial(tmp_path: Path) -> 
     assert "edge_agent.devices.modbus.poller" in loaded
     banned = tuple(m for m in BANNED if "modbus" not in m and m != "serial")
     assert [m for m in loaded if m.startswith(banned)] == []
+
+
+def test_camera_cabinet_loads_the_soap_stack_without_its_unused_parts(tmp_path: Path) -> None:
+    (tmp_path / "cam.pass").write_text("secret")
+    camera = {
+        "type": "onvif_camera",
+        "device_id": "cam",
+        "host": "127.0.0.1",
+        "port": 8000,
+        "username": "admin",
+        "password": {"file": str(tmp_path / "cam.pass")},
+    }
+    loaded = _loaded_after_building_agent(tmp_path, [camera])
+    assert {"zeep", "onvif", "edge_agent.devices.onvif_camera.poller"} <= set(loaded)
+    # httpx's command-line client and requests' charset guessing (see onvif_camera/soap_stack.py)
+    unused = ("httpx._main", "rich", "click", "pygments", "charset_normalizer", "chardet")
+    assert [m for m in loaded if m.startswith((*unused, "pymodbus", "serial"))] == []

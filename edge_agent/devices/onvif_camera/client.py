@@ -14,16 +14,19 @@ import os
 from typing import Any
 
 import aiohttp
-import onvif.client
-import onvif.settings
-import zeep.exceptions
-from onvif import ONVIFCamera
-from onvif.client import _WSDL_PATH, AsyncTransportProtocolErrorHandler, ONVIFService
-from onvif.definition import SERVICES
 
 from edge_agent.devices.onvif_camera import codec
 from edge_agent.devices.onvif_camera.failures import classify
 from edge_agent.devices.onvif_camera.signing import DateWitness, read_clock
+from edge_agent.devices.onvif_camera.soap_stack import (
+    SERVICES,
+    WSDL_PATH,
+    AsyncTransportProtocolErrorHandler,
+    ONVIFCamera,
+    ONVIFService,
+    onvif,
+    zeep,
+)
 from edge_agent.errors import AuthFailed, HttpStatusError, ResponseTooLarge
 from edge_agent.memory_trim import release_free_memory
 
@@ -51,7 +54,7 @@ logging.getLogger("onvif.zeep_aiohttp").setLevel(max(logging.INFO, logging.getLo
 # ONE document, once per process, on first use: the types are built once and shared by every
 # service and camera. Other services (if any caller asks) go through the library's own loading.
 USED_SERVICES = ("devicemgmt", "media", "recording", "search")
-_USED_WSDLS = {os.path.join(_WSDL_PATH, SERVICES[name]["wsdl"]) for name in USED_SERVICES}
+_USED_WSDLS = {os.path.join(WSDL_PATH, SERVICES[name]["wsdl"]) for name in USED_SERVICES}
 _library_document = onvif.client._cached_document
 _shared: Any = None  # the shared zeep Document, once loaded
 _shared_lock: asyncio.Lock | None = None
@@ -79,7 +82,7 @@ def _load_shared_document() -> Any:
         '<wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" targetNamespace="urn:edge-agent">'
         f"{imports}</wsdl:definitions>"
     ).encode()
-    base = os.path.join(_WSDL_PATH, "edge-agent-used.wsdl")  # resolves the imports; never read
+    base = os.path.join(WSDL_PATH, "edge-agent-used.wsdl")  # resolves the imports; never read
     document = onvif.client.DocumentWithDeferredLoad(
         io.BytesIO(wrapper), onvif.client.ASYNC_TRANSPORT, base=base, settings=onvif.settings.DEFAULT_SETTINGS
     )

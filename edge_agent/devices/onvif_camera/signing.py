@@ -15,9 +15,8 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
-import zeep.exceptions
-
 from edge_agent.devices.onvif_camera.failures import classify
+from edge_agent.devices.onvif_camera.soap_stack import zeep
 
 # Below this a new offset cannot be the reason of a refusal: `Date` has whole seconds and windows
 # are minutes wide. A wrong password on a camera in time costs no extra request.
