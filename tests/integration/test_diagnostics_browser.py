@@ -50,7 +50,7 @@ async def page_agent_running(tmp_path: Path, broker: Broker) -> AsyncIterator[Pa
             },
         ),
     }
-    async with page_agent(tmp_path, broker.port, devices, scripts) as running:
+    async with page_agent(tmp_path, broker.port, devices, scripts, relays=["cam-north"]) as running:
         yield running
 
 

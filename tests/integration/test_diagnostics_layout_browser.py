@@ -89,7 +89,7 @@ async def cabinet(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pag
             scripts = {
                 "meter": Script(values={"voltage_v": 229.5, "frequency_hz": 50.0}, units={"voltage_v": "V"})
             }
-            async with page_agent(workdir, broker.port, devices, scripts) as running:
+            async with page_agent(workdir, broker.port, devices, scripts, relays=["cam-1"]) as running:
                 yield running
     finally:
         broker.stop()
@@ -202,12 +202,14 @@ async def test_camera_actions_are_offered_for_cameras_only(
     offered = await page.locator("#device-action-buttons button[data-action]").evaluate_all(
         "buttons => buttons.map(b => b.dataset.action)"
     )
-    assert offered == ["power_cycle", "camera_reboot", "camera_sync_time"]
+    assert offered == ["power_cycle", "camera_reboot", "camera_sync_time"]  # a relay powers cam-1
     questions: list[str] = []
     page.once("dialog", lambda dialog: questions.append(dialog.message))
     await page.click('#device-action-buttons button[data-action="camera_sync_time"]')
     await page.locator('[data-row="camera_sync_time"] output.result:not(.running)').wait_for()
     assert questions and "Camera lane 1" in questions[0]  # the confirmation names the device
+    await page.select_option("#action-device", "meter")  # no relay powers it: nothing to cycle
+    assert await page.locator("#device-action-buttons button[data-action]").count() == 0
 
 
 async def test_maintenance_needs_a_reason_shows_everywhere_and_ends_on_the_page(
