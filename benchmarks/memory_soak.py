@@ -38,9 +38,11 @@ import psutil
 from common import HERE, broker, free_port, start_agent, stop_agent, write_config
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from soak_cabinet import ROOT, cabinet, flood, polls_per_s, simulators
-from soak_figures import DAY_S, PARTS, breakdown, fit, per_day, series
+from soak_figures import DAY_S, PARTS, breakdown, fit, floors, per_day, series
 from soak_trace import trace
 from table import emit
+
+from edge_agent.memory_trim import TRIM_INTERVAL_S
 
 SHIPPED_POLLS_PER_DAY = polls_per_s(1) * DAY_S
 ROLLUP = {"Anonymous": "anon", "Private_Dirty": "private_dirty"}  # smaps_rollup line -> figure
@@ -126,6 +128,13 @@ def report(samples: list[dict[str, float]], args: argparse.Namespace) -> None:
         f"goal < 1; {per_day(rss, 1e6)}; {minutes:.0f} min after {args.warmup / 60:.0f} min warm-up, speed "
         f"{args.speed:g} ({rate:.1f} polls/s); RSS {rss[0][1] / 2**20:.2f} -> {rss[-1][1] / 2**20:.2f} MiB",
     )
+    lows = floors(rss, TRIM_INTERVAL_S)
+    emit(
+        "RSS floor slope (lowest per trim period)",
+        f"{per_day(lows, 1e6)} MB",
+        f"{len(lows)} periods of {TRIM_INTERVAL_S:.0f} s (the agent's malloc_trim); "
+        f"{lows[0][1] / 2**20:.2f} -> {lows[-1][1] / 2**20:.2f} MiB",
+    )
     messages_per_s = (samples[-1]["messages"] - samples[0]["messages"]) / (samples[-1]["t"] - samples[0]["t"])
     per_poll, per_message = slope / rate, slope / max(messages_per_s, 1e-9)
     emit(
@@ -154,6 +163,9 @@ def measure(args: argparse.Namespace) -> None:
                 process = psutil.Process(agent.pid)
                 samples = sample(process, figures, args, counter)
                 report([s for s in samples if s["t"] >= args.warmup], args)
+                cpu = process.cpu_times()
+                share = (cpu.user + cpu.system) / args.seconds * 100
+                emit("agent CPU", f"{share:.1f} % of a core", "the whole run, warm-up included")
                 flooded(process, port, args)
             finally:
                 counter.close()

@@ -15,11 +15,23 @@ PARTS = {
     "malloc_free": ("glibc heap freed but held", 1e6, "MB"),
     "malloc_arena": ("glibc heap taken by brk/heaps", 1e6, "MB"),
     "sqlite_used": ("SQLite memory used", 1e6, "MB"),
+    "py_arenas": ("Python object arenas (pymalloc)", 1e6, "MB"),
+    "py_used": ("Python objects in them", 1e6, "MB"),
     "py_blocks": ("Python allocated blocks", 1e3, "k blocks"),
     "fds": ("open fds", 1, "fds"),
     "threads": ("threads", 1, "threads"),
 }
-BYTES = ("rss", "anon", "private_dirty", "malloc_arena", "malloc_used", "malloc_free", "sqlite_used")
+BYTES = (
+    "rss",
+    "anon",
+    "private_dirty",
+    "malloc_arena",
+    "malloc_used",
+    "malloc_free",
+    "sqlite_used",
+    "py_arenas",
+    "py_used",
+)
 
 
 def fit(points: Sequence[tuple[float, float]]) -> tuple[float, float]:
@@ -41,6 +53,18 @@ def halves(points: Sequence[tuple[float, float]]) -> tuple[float, float]:
     return fit(points[: middle + 1])[0], fit(points[middle:])[0]
 
 
+def floors(points: Sequence[tuple[float, float]], period_s: float) -> list[tuple[float, float]]:
+    """The lowest value of each `period_s` window: RSS right after the agent's periodic
+    `malloc_trim`, without the saw-tooth of what is freed but not yet handed back in between."""
+    windows: dict[int, tuple[float, float]] = {}
+    start = points[0][0]
+    for t, v in points:
+        key = int((t - start) // period_s)
+        if key not in windows or v < windows[key][1]:
+            windows[key] = (t, v)
+    return [windows[key] for key in sorted(windows)]
+
+
 def series(samples: Sequence[dict[str, float]], name: str) -> list[tuple[float, float]]:
     return [(s["t"], s[name]) for s in samples if name in s]
 
@@ -59,11 +83,11 @@ def breakdown(samples: Sequence[dict[str, float]], rows: int = 8) -> list[str]:
     No colons in it: the bench table (table.py) takes `label: value` lines as rows."""
     names = [n for n in BYTES if n in samples[0]]
     header = ["t s", *names, "py kblocks", "fds", "threads"]
-    lines = ["  ".join(f"{h:>13}" for h in header)]
+    lines = ["  ".join(f"{h:>11}" for h in header)]
     step = max(1, (len(samples) - 1) // (rows - 1))
     for sample in [*samples[::step][: rows - 1], samples[-1]]:
         cells = [f"{sample['t']:.0f}", *(f"{sample[n] / 2**20:.2f}" for n in names)]
         counts = (sample.get("py_blocks", 0) / 1e3, sample["fds"], sample["threads"])
         cells += [f"{counts[0]:.1f}", f"{counts[1]:.0f}", f"{counts[2]:.0f}"]
-        lines.append("  ".join(f"{c:>13}" for c in cells))
+        lines.append("  ".join(f"{c:>11}" for c in cells))
     return lines

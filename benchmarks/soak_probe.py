@@ -14,7 +14,9 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import json
+import os
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -22,6 +24,11 @@ from pathlib import Path
 from edge_agent.cli import main as agent_main
 from edge_agent.memory_trim import limit_malloc_arenas
 
+PYMALLOC = {
+    "# arenas allocated current": "py_arenas",
+    "# bytes in allocated blocks": "py_used",
+    "# bytes in available blocks": "py_free",
+}
 FIELDS = (
     "arena",
     "ordblks",
@@ -78,11 +85,34 @@ class Probe:
         return figures
 
 
+def pymalloc() -> dict[str, float]:
+    """Python's object allocator (arenas of 1 MiB, mmapped: not in mallinfo2), from
+    `sys._debugmallocstats`, which writes only to the C stderr: that is sent to a file meanwhile."""
+    with tempfile.TemporaryFile() as out:
+        saved = os.dup(2)
+        os.dup2(out.fileno(), 2)
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        out.seek(0)
+        text = out.read().decode(errors="replace")
+    figures = {}
+    for line in text.splitlines():
+        label, _, value = line.partition("=")
+        if (name := PYMALLOC.get(label.strip())) is not None:
+            figures[name] = float(value.strip().replace(",", ""))
+    if "py_arenas" in figures:
+        figures["py_arenas"] *= 2**20  # arenas -> bytes (1 MiB each since Python 3.10)
+    return figures
+
+
 def _sampling(path: Path, interval_s: float) -> None:
     probe = Probe()
     with path.open("a", buffering=1) as out:
         while True:
-            out.write(json.dumps(probe.sample()) + "\n")
+            out.write(json.dumps({**probe.sample(), **pymalloc()}) + "\n")
             time.sleep(interval_s)
 
 
