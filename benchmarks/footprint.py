@@ -33,7 +33,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import psutil
 import yaml
-from common import broker, compile_agent, free_port, write_config
+from common import broker, compile_agent, free_port, sdm630_meters, write_config
 from paho.mqtt.enums import CallbackAPIVersion
 from table import emit
 
@@ -106,18 +106,7 @@ def _subscriber(port: int, clocks: Clocks) -> mqtt.Client:
 
 
 def _agent_command(workdir: Path, broker_port: int, modbus_port: int, meters: int) -> list[str]:
-    transport = {"kind": "tcp", "host": "127.0.0.1", "port": modbus_port}
-    devices = [
-        {
-            "type": "modbus",
-            "device_id": f"meter{unit}",
-            "profile": "eastron_sdm630",
-            "unit_id": unit,
-            "transport": transport,
-            "poll_interval_s": 1.0,
-        }
-        for unit in range(1, meters + 1)
-    ]
+    devices = sdm630_meters(modbus_port, range(1, meters + 1))
     config = write_config(workdir, broker_port, devices)
     document = yaml.safe_load(config.read_text())
     document["mqtt"]["telemetry_units"] = UNITS  # as for a new cabinet (docs/mqtt.md)

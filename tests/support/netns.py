@@ -54,7 +54,7 @@ def unavailable_reason() -> str | None:
     made = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True, timeout=30)
     if made.returncode != 0:
         return f"ip netns add is not allowed here: {made.stderr.strip()}"
-    subprocess.run(["ip", "netns", "delete", probe], capture_output=True, timeout=30, check=False)
+    _delete(probe)
     return None
 
 
@@ -194,11 +194,8 @@ class NamespacePair:
     def stop(self) -> None:
         """Kill what still runs in the namespaces (started there by this test), then delete them."""
         for ns in (self.a, self.b):
-            pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True, timeout=30)
-            for pid in pids.stdout.split():
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(int(pid), signal.SIGKILL)
-            subprocess.run(["ip", "netns", "delete", ns], capture_output=True, timeout=30, check=False)
+            _kill_all_in(ns)
+            _delete(ns)
 
 
 class NetnsLab:
@@ -296,11 +293,20 @@ class NetnsLab:
     def stop(self) -> None:
         """Stop what runs in the namespaces (only processes started there by this test), then delete them."""
         for ns in (self.controller_ns, self.cabinet_ns):
-            pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True, timeout=30)
-            for pid in pids.stdout.split():
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(int(pid), signal.SIGKILL)
+            _kill_all_in(ns)
         for process in self._processes:
             process.wait(timeout=10)
         for ns in (self.controller_ns, self.cabinet_ns):
-            subprocess.run(["ip", "netns", "delete", ns], capture_output=True, timeout=30, check=False)
+            _delete(ns)
+
+
+def _kill_all_in(ns: str) -> None:
+    """SIGKILL every process in namespace *ns* (the test's own: its names are unique to this run)."""
+    pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True, timeout=30)
+    for pid in pids.stdout.split():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(pid), signal.SIGKILL)
+
+
+def _delete(ns: str) -> None:
+    subprocess.run(["ip", "netns", "delete", ns], capture_output=True, timeout=30, check=False)
