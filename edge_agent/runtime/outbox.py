@@ -102,6 +102,9 @@ STORAGE_RETRY_S = 1.0
 MEASURE_INTERVAL_S = 5.0
 HOLD_MAX_BYTES = 16 * 2**20  # a cabinet PC has hundreds of MB: hours of events at normal rates
 WAL_SHARE = 16  # the WAL is checkpointed (and truncated) at 1/16 of the quota, 1 MiB at most
+# SQLite's page cache, per connection. Its default (2 MB) fills slowly as the journal grows over
+# weeks, which a soak sees as memory creeping; the hot rows are a few pages (the OS caches the rest).
+CACHE_KIB = 256
 
 T = TypeVar("T")
 
@@ -355,6 +358,7 @@ class Outbox:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             limit_wal(db, min(2**20, self.max_bytes // WAL_SHARE))
+            db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
             db.execute("PRAGMA synchronous=FULL")
             self._sync_mode = "FULL"
             self._page_size = db.execute("PRAGMA page_size").fetchone()[0]  # fixed once the file exists
