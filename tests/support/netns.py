@@ -143,15 +143,7 @@ class NamespacePair:
 
     def start(self) -> NamespacePair:
         try:
-            for ns in (self.a, self.b):
-                _run("ip", "netns", "add", ns)
-                _run("ip", "-n", ns, "link", "set", "lo", "up")
-            end_a, end_b = self._veth
-            _run("ip", "-n", self.a, "link", "add", end_a, "type", "veth", "peer", "name", end_b,
-                 "netns", self.b)  # fmt: skip
-            for ns, dev, address in ((self.a, end_a, self.ADDRESS_A), (self.b, end_b, self.ADDRESS_B)):
-                _run("ip", "-n", ns, "addr", "add", f"{address}/{PREFIX_LENGTH}", "dev", dev)
-                _run("ip", "-n", ns, "link", "set", dev, "up")
+            _join((self.a, self.ADDRESS_A), (self.b, self.ADDRESS_B), self._veth)
         except BaseException:
             self.stop()
             raise
@@ -213,18 +205,7 @@ class NetnsLab:
         self._processes: list[subprocess.Popen[bytes]] = []
 
     def start(self) -> NetnsLab:
-        for ns in (self.controller_ns, self.cabinet_ns):
-            _run("ip", "netns", "add", ns)
-            _run("ip", "-n", ns, "link", "set", "lo", "up")
-        ctl, cab = self._veth
-        _run("ip", "-n", self.controller_ns, "link", "add", ctl, "type", "veth", "peer", "name", cab,
-             "netns", self.cabinet_ns)  # fmt: skip
-        for ns, dev, address in (
-            (self.controller_ns, ctl, CONTROLLER_ADDRESS),
-            (self.cabinet_ns, cab, CABINET_ADDRESS),
-        ):
-            _run("ip", "-n", ns, "addr", "add", f"{address}/{PREFIX_LENGTH}", "dev", dev)
-            _run("ip", "-n", ns, "link", "set", dev, "up")
+        _join((self.controller_ns, CONTROLLER_ADDRESS), (self.cabinet_ns, CABINET_ADDRESS), self._veth)
         self._start_sshd()
         self._start_broker()
         self._wait_ssh()
@@ -298,6 +279,17 @@ class NetnsLab:
             process.wait(timeout=10)
         for ns in (self.controller_ns, self.cabinet_ns):
             _delete(ns)
+
+
+def _join(a: tuple[str, str], b: tuple[str, str], veth: tuple[str, str]) -> None:
+    """Two new namespaces (name, address), loopback up, joined by the veth pair *veth* (a end, b end)."""
+    for ns, _ in (a, b):
+        _run("ip", "netns", "add", ns)
+        _run("ip", "-n", ns, "link", "set", "lo", "up")
+    _run("ip", "-n", a[0], "link", "add", veth[0], "type", "veth", "peer", "name", veth[1], "netns", b[0])
+    for (ns, address), dev in ((a, veth[0]), (b, veth[1])):
+        _run("ip", "-n", ns, "addr", "add", f"{address}/{PREFIX_LENGTH}", "dev", dev)
+        _run("ip", "-n", ns, "link", "set", dev, "up")
 
 
 def _kill_all_in(ns: str) -> None:
