@@ -9,10 +9,11 @@ diffs over a soak showed none). So the agent limits the arenas at start and trim
 
 It also fixes glibc's mmap threshold. By default the threshold is dynamic: once a large block
 (128 KiB or more, mmapped) is freed, blocks up to that size go to the heap from then on. The agent
-(its libraries) makes large short-lived buffers as it polls; on the heap they land among long-lived
-blocks, and the heap's extent grew ~90 MB a day at the shipped intervals with the memory in use
-flat (`mallinfo2()` sampled by `benchmarks/memory_soak.py`). With the threshold fixed, such
-buffers are mapped and unmapped whole and the heap stops growing. A no-op off glibc.
+(its libraries) makes large short-lived buffers as it polls (asyncio's socket transports receive
+into a 256 KiB buffer and shrink it to what arrived, on every read); on the heap they land among
+long-lived blocks, and the heap's extent grew ~90 MB a day at the shipped intervals with the
+memory in use flat (`mallinfo2()` sampled by `benchmarks/memory_soak.py`). With the threshold
+fixed, such buffers are mapped and unmapped whole and the heap stops growing. A no-op off glibc.
 """
 
 from __future__ import annotations
