@@ -31,7 +31,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import psutil
-from common import compile_agent, free_port
+from common import compile_agent, free_port, lifetime_peak_mb
 from paho.mqtt.enums import CallbackAPIVersion
 from table import emit
 
@@ -104,7 +104,9 @@ def _stop(demo: subprocess.Popen[bytes]) -> None:
 
 
 def measure(warm_up_s: float, seconds: float, edit: Callable[[Path], None] | None = None) -> dict[str, Any]:
-    """RSS peak of the agent and bytes per day by source, over `seconds` after `warm_up_s`.
+    """RSS of the agent at steady state (the largest per-second sample over `seconds` after
+    `warm_up_s`: what the goal is measured on), its lifetime peak (start-up included) and bytes per
+    day by source.
 
     `edit` may change the copied demo.yaml first (benchmarks/uplink_bytes.py turns off report-by-exception).
     """
@@ -128,12 +130,14 @@ def measure(warm_up_s: float, seconds: float, edit: Callable[[Path], None] | Non
                 peak = max(peak, agent.memory_info().rss)
             tally.counting = False
             elapsed = time.monotonic() - started
+            hwm_mb = lifetime_peak_mb(agent.pid)
             tally.close()
         finally:
             _stop(demo)
     scale = DAY_S / elapsed
     return {
         "rss_mb": peak / 2**20,
+        "hwm_mb": hwm_mb,
         "bytes_per_day": {k: v * scale for k, v in tally.bytes.most_common()},
         "messages_per_day": sum(tally.messages.values()) * scale,
     }
@@ -145,9 +149,9 @@ def report(warm_up_s: float, seconds: float) -> None:
     total = sum(per_day.values())
     sample = f"{seconds:.0f} s after {warm_up_s:.0f} s"
     emit(
-        "demo cabinet (4 cameras, page): agent RSS peak",
+        "demo cabinet (4 cameras, page): agent RSS steady",
         f"{figures['rss_mb']:.1f} MB",
-        f"{sample}; goal <= 64 MB",
+        f"{sample}; lifetime peak {figures['hwm_mb']:.1f} MB; goal <= 64 MB (steady)",
     )
     emit(
         "demo cabinet: uplink bytes/day (payload + topic)",

@@ -37,7 +37,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import psutil
 import yaml
-from common import broker, compile_agent, free_port, sdm630_meters, write_config
+from common import broker, compile_agent, free_port, lifetime_peak_mb, sdm630_meters, write_config
 from paho.mqtt.enums import CallbackAPIVersion
 from table import emit
 
@@ -150,16 +150,6 @@ async def _ready_after(sock: socket.socket, started: float, timeout_s: float = 3
     return None
 
 
-def _lifetime_peak_mb(pid: int) -> float:
-    """VmHWM: the largest RSS the process has had, start-up included (NaN off Linux)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return float("nan")
-    match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
-    return int(match.group(1)) / 1024 if match else float("nan")
-
-
 async def _measure(process: psutil.Process, clocks: Clocks, seconds: float) -> dict[str, Any]:
     await asyncio.sleep(WARM_UP_S)  # imports, connections, first full refresh
     clocks.reset()
@@ -173,7 +163,7 @@ async def _measure(process: psutil.Process, clocks: Clocks, seconds: float) -> d
         latencies, sizes = list(clocks.latencies_ms), list(clocks.sizes)
     return {
         "rss_mb": peak_rss / 2**20,
-        "hwm_mb": _lifetime_peak_mb(process.pid),
+        "hwm_mb": lifetime_peak_mb(process.pid),
         "cpu_percent": cpu,
         "p50_ms": statistics.median(latencies) if latencies else float("nan"),
         "bytes_per_message": statistics.mean(sizes) if sizes else float("nan"),
