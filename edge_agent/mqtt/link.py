@@ -1,10 +1,15 @@
-"""The connection to the broker: paho-mqtt on its own network thread, our reconnect policy.
+"""The connection to the broker: paho-mqtt driven by the event loop, our reconnect policy.
 
-paho's callbacks run on its network thread; they are handed to the event loop in order, through
-one queue and one `call_soon_threadsafe` per burst (the PUBACKs of a batch wake the loop once), so
-all our state is touched from the loop only. A fresh paho client is
-made for every connection: the outbox, not paho's in-memory session, is what guarantees delivery,
-so nothing half-sent is carried over by paho behind our back.
+paho runs in its external-loop mode: the socket is watched by the event loop (`add_reader`; a
+writer only while paho has bytes it could not write at once), paho's `loop_read`/`loop_write` run
+there and `loop_misc` (keepalive pings, the PINGRESP deadline) every `MISC_INTERVAL_S`. So paho's
+callbacks (CONNACK, PUBACKs, incoming commands) run on the loop itself: no network thread, no
+hand-off between threads. Only the connect runs on a worker thread, as paho's `connect` blocks in
+DNS, the TCP connect and the TLS handshake; the socket it leaves is non-blocking (paho reads TLS
+records with `SSLWantRead` handled, and what TLS has decrypted but not handed out yet is read at
+once, as the event loop cannot see it). A fresh paho client is made for every connection: the
+outbox, not paho's in-memory session, is what guarantees delivery, so nothing half-sent is carried
+over by paho behind our back.
 
 Reconnect: exponential backoff from `reconnect_min_s` to `reconnect_max_s` with full jitter, so a
 fleet of cabinets does not reconnect in lock-step after a broker restart.
@@ -19,8 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +49,7 @@ UNSUPPORTED_PROTOCOL = (132, 1)  # MQTT 5 "Unsupported Protocol Version"; 3.1.1 
 # unknown, more once it accepted this version (a broker restarting also drops connections unanswered).
 SILENT_TRIES_UNKNOWN = 1
 SILENT_TRIES_CONFIRMED = 3
+MISC_INTERVAL_S = 1.0  # paho's loop_misc: keepalive pings and the PINGRESP deadline, as its own thread does
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +103,7 @@ class MqttLink:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._generation = 0  # callbacks of an abandoned client carry an old generation and are ignored
-        self._posted: list[tuple[object, Callable[..., None], tuple[object, ...]]] = []  # paho -> loop
-        self._posted_lock = threading.Lock()
+        self._misc: asyncio.TimerHandle | None = None  # the next loop_misc of the current client
         self.last_error: str | None = None
         self.connect_attempts = 0
         self.window = config.max_inflight  # QoS 1 messages we may have unacknowledged on this connection
@@ -147,7 +152,7 @@ class MqttLink:
                 await asyncio.sleep(self._backoff_delay(1))  # a lost link waits too: no reconnect storm
             if await self._reconnecting()(self._connect_unless_closed):
                 await self._lost.wait()
-                await self._teardown()
+                self._teardown()
             lost_before = True
 
     async def _connect_unless_closed(self) -> bool:
@@ -176,7 +181,7 @@ class MqttLink:
                     await self._lost.wait()
             except TimeoutError:
                 log.warning("broker did not confirm the disconnect in time")
-        await self._teardown()
+        self._teardown()
 
     # --- connection ---------------------------------------------------------------------------
 
@@ -199,18 +204,18 @@ class MqttLink:
             async with asyncio.timeout(self.config.connect_timeout_s):
                 await asyncio.to_thread(self._connect_blocking, client)
                 connect_sent = True  # TCP and TLS are up and paho has written the CONNECT
-                client.loop_start()
+                self._attach(client)
                 code = await self._connack
         except (OSError, ssl.SSLError, TimeoutError) as exc:
             self._note_error(f"cannot connect to {self.config.host}:{self.config.effective_port}: {exc!r}")
             if connect_sent:
                 self._no_connack()
-            await self._teardown()
+            self._teardown()
             return False
         self._silent_failures = 0
         if code != 0:
             self._handle_refusal(code)
-            await self._teardown()
+            self._teardown()
             return False
         self._remember()
         self._subscribe(client)
@@ -230,7 +235,10 @@ class MqttLink:
 
     def _connect_blocking(self, client: paho.Client) -> None:
         # DNS, TCP and the TLS handshake block; they run on a worker thread, bounded by connect_timeout.
+        # No socket callbacks are set yet, so paho writes the CONNECT itself, here.
         client.connect(self.config.host, self.config.effective_port, keepalive=self.config.keepalive_s)
+        if client is not self._client:  # the connect timed out meanwhile: nobody will read this socket
+            _close_socket(client)
 
     def _handle_refusal(self, code: int) -> None:
         if (
@@ -300,49 +308,98 @@ class MqttLink:
         for topic in self._subscriptions:
             client.subscribe(topic, qos=1)
 
-    async def _teardown(self) -> None:
+    def _teardown(self) -> None:
         self._fail_pending()
         client, self._client = self._client, None
+        if self._misc is not None:
+            self._misc.cancel()
+            self._misc = None
         if client is not None:
-            # loop_stop joins paho's thread, which may sit in select() for up to a second.
-            await asyncio.to_thread(_stop_network, client)
+            self._forget_socket(client.socket())
+            _close_socket(client)
 
-    # --- paho callbacks: network thread -> event loop -------------------------------------------
+    # --- paho on the event loop -----------------------------------------------------------------
 
-    def _post(self, generation: object, function: Callable[..., None], *args: object) -> None:
-        with self._posted_lock:
-            self._posted.append((generation, function, args))
-            if len(self._posted) > 1:  # the loop is already told, and has not taken the queue yet
-                return
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._take_posted)
+    def _attach(self, client: paho.Client) -> None:
+        """Drive `client` from the loop: its socket is connected and the CONNECT written."""
+        assert self._loop is not None
+        sock = client.socket()
+        if not isinstance(sock, socket.socket):
+            raise ConnectionError("paho has no socket after connecting")
+        client.on_socket_register_write = self._cb_want_write
+        client.on_socket_close = self._cb_socket_close
+        self._loop.add_reader(sock, self._readable, client)
+        self._misc = self._loop.call_later(MISC_INTERVAL_S, self._run_misc, client)
+        if client.want_write():
+            self._writable(client)
 
-    def _take_posted(self) -> None:
-        with self._posted_lock:
-            posted, self._posted = self._posted, []
-        for generation, function, args in posted:
-            if generation == self._generation:
-                function(*args)
+    def _readable(self, client: paho.Client) -> None:
+        client.loop_read()
+        # TLS may have decrypted more than paho took: the loop cannot see those bytes in the socket.
+        while (sock := client.socket()) is not None and getattr(sock, "pending", _nothing)():
+            if client.loop_read() != paho.MQTT_ERR_SUCCESS:
+                break
+
+    def _writable(self, client: paho.Client) -> None:
+        """Write what paho has queued; watch the socket for room only while some is left."""
+        if client is not self._client or client.socket() is None:
+            return
+        client.loop_write()
+        sock = client.socket()
+        if sock is None or self._loop is None:
+            return
+        if client.want_write():
+            self._loop.add_writer(sock, self._writable, client)
+        else:
+            self._loop.remove_writer(sock)
+
+    def _run_misc(self, client: paho.Client) -> None:
+        if client is not self._client or self._loop is None:
+            return
+        client.loop_misc()
+        if client.socket() is not None:
+            self._misc = self._loop.call_later(MISC_INTERVAL_S, self._run_misc, client)
+
+    def _forget_socket(self, sock: object) -> None:
+        if isinstance(sock, socket.socket) and self._loop is not None and not self._loop.is_closed():
+            self._loop.remove_reader(sock)
+            self._loop.remove_writer(sock)
+
+    # --- paho callbacks (on the event loop, inside loop_read / loop_write / loop_misc) ----------
+
+    def _cb_want_write(self, client: paho.Client, gen: object, _sock: object) -> None:
+        # A publish queued bytes: write them once this turn of the loop is done, so a batch of
+        # publishes goes out together, after the caller has registered its PUBACK future.
+        if gen == self._generation and self._loop is not None:
+            self._loop.call_soon(self._writable, client)
+
+    def _cb_socket_close(self, _client: paho.Client, _gen: object, sock: object) -> None:
+        self._forget_socket(sock)  # before paho closes it: the fd number may be reused at once
 
     def _cb_connect(
         self, client: paho.Client, gen: object, _f: object, reason: ReasonCode, properties: Properties | None
     ) -> None:
         receive_maximum = getattr(properties, "ReceiveMaximum", None) if properties is not None else None
-        self._post(gen, self._connack_arrived, _code(reason), receive_maximum)
+        if gen == self._generation:
+            self._connack_arrived(_code(reason), receive_maximum)
 
     def _cb_disconnect(
         self, _c: paho.Client, gen: object, _f: object, reason: ReasonCode, _p: object
     ) -> None:
-        self._post(gen, self._disconnected, _code(reason))
+        if gen == self._generation:
+            self._disconnected(_code(reason))
 
     def _cb_publish(self, _c: paho.Client, gen: object, mid: int, reason: ReasonCode, _p: object) -> None:
-        self._post(gen, self._published, mid, _code(reason))
+        if gen == self._generation:
+            self._published(mid, _code(reason))
 
     def _cb_message(self, _c: paho.Client, gen: object, message: paho.MQTTMessage) -> None:
+        if gen != self._generation:
+            return
         correlation = getattr(message.properties, "CorrelationData", None) if message.properties else None
-        self._post(gen, self._on_message, Incoming(message.topic, bytes(message.payload), correlation))
+        self._on_message(Incoming(message.topic, bytes(message.payload), correlation))
 
-    # --- event loop side ------------------------------------------------------------------------
+    # --- what the callbacks change ------------------------------------------------------------
 
     def _connack_arrived(self, code: int, receive_maximum: int | None) -> None:
         # paho does not honour the broker's Receive Maximum (mosquitto: 20) and cannot change its
@@ -387,8 +444,11 @@ def _code(reason: ReasonCode | int) -> int:
     return int(reason.value) if isinstance(reason, ReasonCode) else int(reason)
 
 
-def _stop_network(client: paho.Client) -> None:
-    client.loop_stop()
+def _nothing() -> int:
+    return 0
+
+
+def _close_socket(client: paho.Client) -> None:
     sock = client.socket()
     if sock is not None:
-        sock.close()  # paho's thread is gone; nothing else uses the socket
+        sock.close()  # the client is abandoned: nothing else uses its socket
