@@ -21,22 +21,12 @@ import aiohttp
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support.browser import chromium
 from support.mosquitto import Broker
 from support.ports import free_port
 
 from edge_agent.diagnostics.users import UserStore
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "bench-password-1"
 
 
@@ -147,8 +137,6 @@ async def _cpu_with_pages(browser: object, url: str, process: psutil.Process, se
 
 
 async def main(seconds: float) -> None:
-    from playwright.async_api import async_playwright
-
     with tempfile.TemporaryDirectory() as tmp, Broker(workdir=Path(tmp) / "broker") as broker:
         page_port = free_port()
         config = _config(Path(tmp), broker.port, page_port)
@@ -159,11 +147,9 @@ async def main(seconds: float) -> None:
         try:
             await _wait_healthy(url)
             process = psutil.Process(agent.pid)
-            async with async_playwright() as playwright:
-                browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            async with chromium() as browser:
                 await _weight_and_render(browser, url)
                 await _cpu_with_pages(browser, url, process, seconds)
-                await browser.close()
         finally:
             agent.terminate()
             await asyncio.wait_for(agent.wait(), 15)

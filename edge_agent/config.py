@@ -11,30 +11,25 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, create_model
 
 from edge_agent.actions.config import ActionsConfig
 from edge_agent.config_base import SAFE_LOADER, Identifier, StrictModel, read_regular_file
 from edge_agent.config_page import DiagnosticsConfig
 from edge_agent.config_where import Loc, device_name, line_index, line_of, plain_loc, suggestion
 from edge_agent.devices import KINDS
-from edge_agent.devices.base import DeviceConfig
+from edge_agent.devices.base import DeviceConfig, DeviceKind
 from edge_agent.errors import ConfigError, ConfigProblem
 from edge_agent.firmware.config import FirmwareConfig
 from edge_agent.health.config import AuditConfig, HealthConfig
 from edge_agent.mqtt.config import MqttConfig
 
-# A discriminated union over every registered kind, so `type: host` picks HostConfig and a
-# mistake inside a device is reported against that kind's fields only.
-if TYPE_CHECKING:
-    AnyDeviceConfig = DeviceConfig
-else:
-    _device_models = tuple(kind.config_model for kind in KINDS.values())
-    AnyDeviceConfig = Annotated[Union[_device_models], Field(discriminator="type")]  # noqa: UP007 - `X | Y` cannot be built from a runtime tuple
+DEVICES_DESCRIPTION = "The devices in this cabinet."
 
 
 class CabinetConfig(StrictModel):
@@ -72,6 +67,11 @@ class CommandsConfig(StrictModel):
 
 
 class AgentConfig(StrictModel):
+    """The whole file. Validate with `load_config` (or `config_model(types)`): `devices` here is any
+    kind's config; the model that validates a file knows exactly the kinds it names."""
+
+    model_config = ConfigDict(defer_build=True)  # never validated itself: its per-file subclasses are
+
     cabinet: CabinetConfig
     mqtt: MqttConfig
     storage: StorageConfig = Field(default_factory=StorageConfig)  # type: ignore[arg-type]  # pydantic's stubs reject a model class as default_factory
@@ -82,7 +82,7 @@ class AgentConfig(StrictModel):
     audit: AuditConfig = Field(default_factory=AuditConfig)  # type: ignore[arg-type]  # pydantic's stubs reject a model class as default_factory
     actions: ActionsConfig = Field(default_factory=ActionsConfig)
     firmware: FirmwareConfig = Field(default_factory=FirmwareConfig)
-    devices: list[AnyDeviceConfig] = Field(default_factory=list, description="The devices in this cabinet.")
+    devices: list[DeviceConfig] = Field(default_factory=list, description=DEVICES_DESCRIPTION)
 
     def secrets(self) -> list[str]:
         """Every secret value in the configuration (MQTT password, camera passwords, ...), for the
@@ -95,6 +95,35 @@ class AgentConfig(StrictModel):
         """A short digest of the effective settings, secrets excluded: centre can spot drift."""
         canonical = json.dumps(self.model_dump(mode="json", warnings=False), sort_keys=True, default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def config_model(types: frozenset[str]) -> type[AgentConfig]:
+    """AgentConfig whose `devices` is a discriminated union over the kinds `types` (each one known):
+    only those kinds' config modules are imported and only their models built (RSS, issue 16)."""
+    return _model_of(tuple(KINDS[type_] for type_ in sorted(types)))
+
+
+@cache  # by the kinds themselves: a kind registered again under its name gets its own model
+def _model_of(kinds: tuple[DeviceKind, ...]) -> type[AgentConfig]:
+    models = tuple(kind.config_model for kind in kinds)
+    if len(models) == 1:
+        device: Any = models[0]  # one kind: its `type` literal already rejects any other
+    else:
+        device = Annotated[Union[models], Field(discriminator="type")]  # noqa: UP007 - `X | Y` cannot be built from a runtime tuple
+    devices: tuple[Any, Any] = (list[device], Field(default_factory=list, description=DEVICES_DESCRIPTION))
+    return create_model("AgentConfig", __base__=AgentConfig, __module__=__name__, devices=devices)
+
+
+def _named_types(raw: Any) -> frozenset[str]:
+    """The kinds the file's devices name; every kind when one is unknown or missing (the error then
+    lists what `type` may be) or when there are no devices."""
+    devices = raw.get("devices") if isinstance(raw, dict) else None
+    if not isinstance(devices, list) or not devices:
+        return frozenset(KINDS)
+    types = [device.get("type") if isinstance(device, dict) else None for device in devices]
+    if not all(isinstance(type_, str) and type_ in KINDS for type_ in types):
+        return frozenset(KINDS)
+    return frozenset(types)  # type: ignore[arg-type]  # every item checked to be a str just above
 
 
 def _collect_secrets(value: Any, found: list[str]) -> None:
@@ -136,16 +165,17 @@ def load_config(path: Path | str, *, environ: Mapping[str, str] | None = None) -
     raw = _parse(path, text)
     base_dir = path.parent.resolve()
     context = {"base_dir": base_dir, "environ": os.environ if environ is None else environ}
+    model = config_model(_named_types(raw))
     try:
-        config = AgentConfig.model_validate(raw, context=context)
+        config = model.model_validate(raw, context=context)
     except ValidationError as exc:
         # Every problem in one pass: the cross checks run on the raw file too.
         raise ConfigError(
-            _placed(str(path), text, raw, _problems(exc.errors()) + _cross_checks(raw))
+            _placed(str(path), text, raw, _problems(exc.errors()) + _cross_checks(raw), model)
         ) from None
     problems = _cross_checks(raw)
     if problems:
-        raise ConfigError(_placed(str(path), text, raw, problems))
+        raise ConfigError(_placed(str(path), text, raw, problems, model))
     if not config.storage.data_dir.is_absolute():
         storage = config.storage.model_copy(update={"data_dir": base_dir / config.storage.data_dir})
         config = config.model_copy(update={"storage": storage})
@@ -255,13 +285,15 @@ def _one_of(loc: Loc, errors: list[Any]) -> str:
     return f"Input should be one of {expected.replace(' or ', ', ')} (got {errors[0].get('input')!r})"
 
 
-def _placed(file: str, text: str, raw: Any, found: list[Found]) -> list[ConfigProblem]:
+def _placed(
+    file: str, text: str, raw: Any, found: list[Found], model: type[AgentConfig]
+) -> list[ConfigProblem]:
     """Problems with their line, devices named by id, and a guess for a misspelt key."""
     lines = line_index(text, _StrictLoader)
     problems = []
     for loc, message in found:
         if message == _FRIENDLY["extra_forbidden"] and loc:
-            meant = suggestion(loc, raw, AgentConfig, KINDS)
+            meant = suggestion(loc, raw, model, KINDS)
             message = f"{message}; did you mean `{meant}`?" if meant else message
         path, shown = format_path(loc), _named_path(loc, raw)
         problems.append(ConfigProblem(file, path, message, line_of(loc, lines), shown))

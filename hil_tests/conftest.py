@@ -37,7 +37,6 @@ def pytest_configure(config: pytest.Config) -> None:
     # SIGTERM (a CI job cancelled) unwinds like Ctrl-C, so the bench's namespaces are removed.
     signal.signal(signal.SIGTERM, _interrupt)
     config.addinivalue_line("markers", "centre_wide: disturbs every cabinet (runs last)")
-    config.addinivalue_line("markers", "hardware: needs a real bench (skipped on the simulated one)")
     config.addinivalue_line("markers", "long_uplink(name): a 5-minute uplink run started with the session")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from edge_agent.commands import command
 from edge_agent.commands.context import CommandContext
@@ -22,7 +22,16 @@ class MaintenanceArgs(BaseModel):
         None, description="Devices concerned; none: the whole cabinet."
     )
     duration_s: float = Field(gt=0, le=7 * 86400)
-    reason: str = Field("", max_length=200)
+    # Required and not blank, as on the page: a window nobody can explain excuses outages in the
+    # report that the contract's auditor will ask about.
+    reason: str = Field(max_length=200, description="Why: shown in the report and the audit log.")
+
+    @field_validator("reason")
+    @classmethod
+    def _not_blank(cls, reason: str) -> str:
+        if not reason.strip():
+            raise ValueError("a maintenance window needs a reason (not blank)")
+        return reason
 
 
 class NoArgsModel(BaseModel):

@@ -28,13 +28,16 @@ class ActionSpec:
     per_device: bool
     kinds: tuple[str, ...] | None = None  # device kinds it applies to; None: every kind ...
     not_kinds: tuple[str, ...] = ()  # ... but these
+    needs_relay: bool = False  # only for devices a configured relay powers
 
 
 ACTIONS: dict[str, ActionSpec] = {
     spec.key: spec
     for spec in (
-        # The controller serving this page is never power-cycled from it.
-        ActionSpec("power_cycle", "power_cycle", per_device=True, not_kinds=("host", "link")),
+        # Only where a relay powers the device; the controller serving this page, never.
+        ActionSpec(
+            "power_cycle", "power_cycle", per_device=True, not_kinds=("host", "link"), needs_relay=True
+        ),
         ActionSpec("camera_reboot", "camera_reboot", per_device=True, kinds=("onvif_camera",)),
         ActionSpec("camera_sync_time", "camera_sync_time", per_device=True, kinds=("onvif_camera",)),
         ActionSpec("device_soft_reset", "device_soft_reset", per_device=True, kinds=("serial",)),
@@ -51,8 +54,22 @@ def available(spec: ActionSpec, agent: AgentView) -> bool:
     return spec.command in COMMANDS and spec.command not in agent.commands.disabled
 
 
-def applies_to(spec: ActionSpec, kind: str) -> bool:
-    return spec.per_device and (spec.kinds is None or kind in spec.kinds) and kind not in spec.not_kinds
+def applies_to(spec: ActionSpec, kind: str, *, has_relay: bool = False) -> bool:
+    """Whether a device of `kind` gets the action (`has_relay`: a configured relay powers it)."""
+    if not spec.per_device or kind in spec.not_kinds or (spec.needs_relay and not has_relay):
+        return False
+    return spec.kinds is None or kind in spec.kinds
+
+
+def relay_powered(agent: AgentView) -> frozenset[str]:
+    """The devices a configured relay powers: the only ones a power-cycle can reach."""
+    return frozenset(relay.device_id for relay in agent.config.actions.relays)
+
+
+def for_device(agent: AgentView, device_id: str, kind: str) -> list[str]:
+    """The keys of the actions offered for one device, in the catalogue's order."""
+    has_relay = device_id in relay_powered(agent)
+    return [key for key, spec in ACTIONS.items() if applies_to(spec, kind, has_relay=has_relay)]
 
 
 def catalogue(agent: AgentView) -> list[dict[str, Any]]:
@@ -62,6 +79,7 @@ def catalogue(agent: AgentView) -> list[dict[str, Any]]:
             "per_device": spec.per_device,
             "kinds": spec.kinds,
             "not_kinds": spec.not_kinds,
+            "needs_relay": spec.needs_relay,
             "available": available(spec, agent),
         }
         for spec in ACTIONS.values()

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -16,6 +15,9 @@ from edge_agent.diagnostics import actions, reports
 from edge_agent.diagnostics.middleware import require_technician
 from edge_agent.diagnostics.state import session_of, state_of
 from edge_agent.diagnostics.views import cabinet_values, config_of, device_detail, ordered_devices
+
+if TYPE_CHECKING:
+    from edge_agent.diagnostics.view import AgentView
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +65,7 @@ async def run_action(request: web.Request) -> web.Response:
         raise web.HTTPConflict(
             text='{"error":"not available on this cabinet"}', content_type="application/json"
         )
-    _check_target(spec, parsed, state.agent.live.devices)
+    _check_target(spec, parsed, state.agent)
     args = parsed.model_dump(exclude_none=True)
     session = session_of(request)
     result = await _run_safely(spec, state.agent, session.user, args)
@@ -79,13 +81,15 @@ async def run_action(request: web.Request) -> web.Response:
     return web.json_response(result)
 
 
-def _check_target(spec: actions.ActionSpec, parsed: ActionRequest, devices: Mapping[str, Any]) -> None:
+def _check_target(spec: actions.ActionSpec, parsed: ActionRequest, agent: AgentView) -> None:
     """400 for a device the action does not apply to, or a maintenance window without a reason."""
     if spec.per_device:
-        snapshot = devices.get(parsed.device_id or "")
+        snapshot = agent.live.devices.get(parsed.device_id or "")
         if snapshot is None:
             raise _bad_request("unknown device_id")
-        if not actions.applies_to(spec, snapshot.kind):
+        if spec.key not in actions.for_device(agent, snapshot.device_id, snapshot.kind):
+            if spec.needs_relay and actions.applies_to(spec, snapshot.kind, has_relay=True):
+                raise _bad_request(f"relay_not_configured: no relay powers {snapshot.device_id}")
             raise _bad_request(f"{spec.key} does not apply to {snapshot.kind} devices")
     if spec.command == "maintenance_start" and not (parsed.reason or "").strip():
         raise _bad_request("a maintenance window needs a reason")

@@ -38,7 +38,7 @@ async def device(request: web.Request) -> web.Response:
         "actions": [
             a
             for a in actions.catalogue(state.agent)
-            if actions.applies_to(actions.ACTIONS[a["key"]], snapshot.kind)
+            if a["key"] in actions.for_device(state.agent, device_id, snapshot.kind)
         ],
     }
     return shell(request, "device", data)
@@ -53,7 +53,12 @@ async def reports_page(request: web.Request) -> web.Response:
 async def actions_page(request: web.Request) -> web.Response:
     agent = state_of(request).agent
     devices = [
-        {"device_id": d.device_id, "name": d.name or d.device_id, "kind": d.kind}
+        {
+            "device_id": d.device_id,
+            "name": d.name or d.device_id,
+            "kind": d.kind,
+            "actions": actions.for_device(agent, d.device_id, d.kind),
+        }
         for d in agent.live.devices.values()
     ]
     return shell(request, "actions", {"actions": actions.catalogue(agent), "devices": devices})

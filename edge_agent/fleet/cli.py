@@ -9,8 +9,13 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edge_agent.fleet.connection import ConnectionError_, add_broker_options, broker_config
+
+if TYPE_CHECKING:  # the centre's modules load only for the command that needs them
+    from edge_agent.fleet.contracts import Contract
+    from edge_agent.fleet.store import Store
 
 DEFAULT_DATABASE = "fleet.sqlite"
 Subparsers = argparse._SubParsersAction
@@ -28,12 +33,7 @@ def add_parser(commands: Subparsers[argparse.ArgumentParser]) -> None:
 def _add_collect(actions: Subparsers[argparse.ArgumentParser]) -> None:
     collect = actions.add_parser("collect", help="store what the fleet publishes (SQLite or PostgreSQL)")
     add_broker_options(collect)
-    collect.add_argument(
-        "--database",
-        "-d",
-        default=DEFAULT_DATABASE,
-        help=f"SQLite file or PostgreSQL DSN (postgresql://...) (default {DEFAULT_DATABASE})",
-    )
+    _add_database(collect)
     collect.add_argument("--group", default="edge-collectors", help="shared subscription group")
     collect.add_argument("--name", help="this collector's name (default host-pid)")
     collect.add_argument(
@@ -62,11 +62,9 @@ def add_watch_parser(actions: Subparsers[argparse.ArgumentParser], name: str = "
 
 def _add_report(actions: Subparsers[argparse.ArgumentParser]) -> None:
     report = actions.add_parser("report", help="the month's online rates and penalties per contract")
-    report.add_argument("--database", "-d", default=DEFAULT_DATABASE, help="SQLite file or PostgreSQL DSN")
+    _add_database(report)
     report.add_argument("--month", required=True, help="YYYY-MM")
-    report.add_argument(
-        "--contract", action="append", type=Path, help="contract YAML (repeatable; default: the examples)"
-    )
+    _add_contracts(report)
     report.add_argument(
         "--format", choices=("table", "csv", "html", "json"), default="table", help="output format"
     )
@@ -77,14 +75,26 @@ def _add_report(actions: Subparsers[argparse.ArgumentParser]) -> None:
 
 def _add_serve(actions: Subparsers[argparse.ArgumentParser]) -> None:
     serve = actions.add_parser("serve", help="read-only web view for the duty room")
-    serve.add_argument("--database", "-d", default=DEFAULT_DATABASE, help="SQLite file or PostgreSQL DSN")
+    _add_database(serve)
     serve.add_argument(
         "--users-file", type=Path, required=True, help="accounts (edge-agent user --users-file FILE add NAME)"
     )
     serve.add_argument("--listen", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8090, help="TCP port to listen on")
-    serve.add_argument("--contract", action="append", type=Path, help="contract YAML (default: the examples)")
+    _add_contracts(serve)
     serve.set_defaults(handler=_serve)
+
+
+def _add_database(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database", "-d", default=DEFAULT_DATABASE, help="SQLite file or PostgreSQL DSN (postgresql://...)"
+    )
+
+
+def _add_contracts(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--contract", action="append", type=Path, help="contract YAML (repeatable; default: the examples)"
+    )
 
 
 def _stop_on_signals() -> threading.Event:
@@ -142,18 +152,26 @@ def _watch(args: argparse.Namespace) -> int:
     return watch(mqtt, where, seconds=args.seconds, refresh_s=args.refresh_s)
 
 
-def _report(args: argparse.Namespace) -> int:
+def _contracts_and_store(args: argparse.Namespace, verb: str) -> tuple[list[Contract], Store] | None:
+    """The contracts and the open store of `report` and `serve`; None (after saying why) when one fails."""
     from edge_agent.fleet.contracts import ContractError, example_contracts, load_contract
-    from edge_agent.fleet.month import MonthError, month_report
-    from edge_agent.fleet.render import render
     from edge_agent.fleet.store import Store
 
     try:
         contracts = [load_contract(p) for p in args.contract] if args.contract else example_contracts()
-        store = Store.open(args.database)
+        return contracts, Store.open(args.database)
     except (ContractError, RuntimeError, OSError) as exc:
-        print(f"cannot report: {exc}", file=sys.stderr)
+        print(f"cannot {verb}: {exc}", file=sys.stderr)
+        return None
+
+
+def _report(args: argparse.Namespace) -> int:
+    from edge_agent.fleet.month import MonthError, month_report
+    from edge_agent.fleet.render import render
+
+    if (opened := _contracts_and_store(args, "report")) is None:
         return 2
+    contracts, store = opened
     try:
         reports = [month_report(store, args.month, contract) for contract in contracts]
     except MonthError as exc:
@@ -173,16 +191,11 @@ def _serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from edge_agent.diagnostics.users import UserStore
-    from edge_agent.fleet.contracts import ContractError, example_contracts, load_contract
-    from edge_agent.fleet.store import Store
     from edge_agent.fleet.web import make_app
 
-    try:
-        contracts = [load_contract(p) for p in args.contract] if args.contract else example_contracts()
-        store = Store.open(args.database)
-    except (ContractError, RuntimeError, OSError) as exc:
-        print(f"cannot serve: {exc}", file=sys.stderr)
+    if (opened := _contracts_and_store(args, "serve")) is None:
         return 2
+    contracts, store = opened
     try:
         web.run_app(make_app(store, UserStore(args.users_file), contracts), host=args.listen, port=args.port,
                     print=lambda text: print(text, flush=True))  # fmt: skip

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -35,6 +35,9 @@ from edge_agent.mqtt.config import MqttConfig
 from edge_agent.mqtt.paho_loop import PahoOnLoop
 from edge_agent.mqtt.protocol_memory import ProtocolMemory
 from edge_agent.mqtt.version_choice import VersionChoice, name
+
+if TYPE_CHECKING:
+    import ssl
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +197,7 @@ class MqttLink:
                 connect_sent = True  # TCP and TLS are up and paho has written the CONNECT
                 driver.attach()
                 code = await self._connack
-        except (OSError, ssl.SSLError, TimeoutError) as exc:
+        except (OSError, TimeoutError) as exc:  # ssl.SSLError is an OSError
             self._note_error(f"cannot connect to {self.config.host}:{self.config.effective_port}: {exc!r}")
             if connect_sent:
                 self._version.unanswered()
@@ -260,6 +263,8 @@ class MqttLink:
         return client
 
     def _tls_context(self) -> ssl.SSLContext:
+        import ssl  # only with TLS: without it the agent may run on an interpreter that never loads ssl
+
         tls = self.config.tls or None
         context = ssl.create_default_context(cafile=str(tls.ca_file) if tls and tls.ca_file else None)
         context.minimum_version = ssl.TLSVersion.TLSv1_2

@@ -43,12 +43,16 @@ BAD = [  # (command, request, error code): refused, nothing actuated
     ("camera_reboot", _request("b-unknown", "ops1", device_id="nope"), "unknown_device"),
     ("camera_reboot", _request("b-no-operator", device_id="cam1"), "missing_operator"),
     ("camera_sync_time", _request("b-disabled", "ops1", device_id="cam1"), "disabled"),
+    ("power_cycle", _request("b-no-relay", "ops1", device_id="cam1"), "relay_not_configured"),  # none here
     (
         "maintenance_start",
-        _request("b-maint-dev", "ops1", device_ids=["nope"], duration_s=60),
+        _request("b-maint-dev", "ops1", device_ids=["nope"], duration_s=60, reason="lens cleaning"),
         "unknown_device",
     ),
-    ("maintenance_start", _request("b-maint-op", duration_s=60), "missing_operator"),
+    ("maintenance_start", _request("b-maint-op", duration_s=60, reason="lens cleaning"), "missing_operator"),
+    # A window nobody explains: refused as the page refuses it (and audited like every refusal).
+    ("maintenance_start", _request("b-maint-blank", "ops1", duration_s=60, reason=" \t "), "invalid_args"),
+    ("maintenance_start", _request("b-maint-none", "ops1", duration_s=60), "invalid_args"),
 ]
 
 
@@ -99,8 +103,9 @@ async def test_commands_are_audited_published_and_the_chain_verifies(
         "cmd/maintenance_start",
         "cmd/report_daily",
     ]  # ping is read-only: not audited
-    assert [r["result"] for r in audits[1:6]] == [f"error: {code}" for _, _, code in BAD]
-    assert audits[6]["operator"] == "ops1" and audits[6]["target"] is None
+    refused = len(BAD)
+    assert [r["result"] for r in audits[1 : 1 + refused]] == [f"error: {code}" for _, _, code in BAD]
+    assert audits[1 + refused]["operator"] == "ops1" and audits[1 + refused]["target"] is None
     assert [r["n"] for r in audits] == list(range(1, len(audits) + 1))
     assert all(later["prev_hash"] == earlier["hash"] for earlier, later in pairwise(audits))
     assert any(m.json()["type"] == "maintenance_started" for m in central.messages(f"{ROOT}/event"))
@@ -237,7 +242,8 @@ async def test_a_maintenance_window_ending_while_the_device_is_down_publishes_th
     async with running_agent(config):
         await central.until(_cause("cam1", "ok", None), timeout=15)
         await central.apublish(
-            f"{ROOT}/cmd/maintenance_start", _request("m1", "ops1", device_ids=["cam1"], duration_s=2)
+            f"{ROOT}/cmd/maintenance_start",
+            _request("m1", "ops1", device_ids=["cam1"], duration_s=2, reason="test"),
         )
         assert (await central.until(_reply("m1"))).json()["status"] == "ok"
         _script(data, "cam1", fail=True, error="lens removed")

@@ -27,8 +27,12 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def page(tmp_path: Path, broker: Broker) -> AsyncIterator[PageAgent]:
-    devices = [ScriptedConfig(device_id="pdu", name="PDU relay 1", poll_interval_s=60)]
-    async with page_agent(tmp_path, broker.port, devices, {"pdu": Script()}) as running:
+    devices = [
+        ScriptedConfig(device_id="pdu", name="PDU relay 1", poll_interval_s=60),
+        ScriptedConfig(device_id="fan", name="Cabinet fan", poll_interval_s=60),  # no relay powers it
+    ]
+    scripts = {"pdu": Script(), "fan": Script()}
+    async with page_agent(tmp_path, broker.port, devices, scripts, relays=["pdu"]) as running:
         yield running
 
 
@@ -80,6 +84,11 @@ async def test_actions_without_a_command_are_refused_not_faked(
         ) as r:
             assert (await r.json())["status"] == "ok"
         assert SCRIPTS["pdu"].actions == ["power_cycle"]
+        async with client.post(
+            f"{page.url}/api/action/power_cycle", json={"device_id": "fan"}, headers=headers
+        ) as r:  # no relay powers it: refused before anything runs
+            assert r.status == 400 and "relay_not_configured" in (await r.json())["error"]
+        assert SCRIPTS["fan"].actions == []
 
 
 async def test_status_logs_and_downloads(page: PageAgent) -> None:
@@ -94,7 +103,8 @@ async def test_status_logs_and_downloads(page: PageAgent) -> None:
         assert any(entry["module"] == "web/login" and entry["result"] == "ok" for entry in logs["audit"])
         async with client.get(f"{page.url}/reports/snapshot.json") as r:
             assert r.headers["Content-Disposition"].startswith("attachment;")
-            assert {d["device_id"] for d in (await r.json(content_type=None))["devices"]} == {"host", "pdu"}
+            listed = {d["device_id"] for d in (await r.json(content_type=None))["devices"]}
+            assert listed == {"host", "pdu", "fan"}
         async with client.get(f"{page.url}/reports/daily/2026-01-01.csv") as r:
             assert r.status == 404  # no report stored for that day
 
@@ -181,3 +191,23 @@ async def test_alarms_are_listed_and_only_a_technician_acknowledges_them(page: P
     records = await page.agent.audit.recent(100)
     acks = [r for r in records if r["module"] == "web/alarm_ack"]
     assert len(acks) == 1 and acks[0]["operator"] == "tech" and acks[0]["target"] == "pdu"
+
+
+def _init(html: str) -> dict[str, object]:
+    found = re.search(r'<script type="application/json" id="init">(.*?)</script>', html, re.S)
+    assert found is not None
+    data: dict[str, object] = json.loads(found.group(1))
+    return data
+
+
+async def test_power_cycle_is_offered_only_where_a_relay_powers_the_device(page: PageAgent) -> None:
+    client, _ = await _session(page.url)
+    async with client:
+        async with client.get(f"{page.url}/actions") as r:
+            devices = _init(await r.text())["devices"]
+        offered = {d["device_id"]: d["actions"] for d in devices}  # type: ignore[attr-defined]  # JSON
+        assert offered == {"host": [], "pdu": ["power_cycle"], "fan": []}
+        for device_id, expected in (("pdu", ["power_cycle"]), ("fan", [])):
+            async with client.get(f"{page.url}/device/{device_id}") as r:
+                actions = _init(await r.text())["actions"]
+            assert [a["key"] for a in actions] == expected  # type: ignore[attr-defined]  # JSON

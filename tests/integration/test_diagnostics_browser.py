@@ -7,8 +7,6 @@ Needs Debian's `chromium` and the `playwright` package (never `playwright instal
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from support.agent import wait_until
+from support.browser import playwright_or_skip
 from support.diagnostics_agent import PASSWORDS, PageAgent, page_agent
 from support.mosquitto import Broker
 from support.scripted_device import SCRIPTS, Script, ScriptedConfig
@@ -25,29 +24,11 @@ from edge_agent.readings import Fault
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 FAULT_RED = "rgb(196, 0, 0)"
 INJECTION = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
 
-if os.environ.get("CI"):  # CI must run these, never skip them: ./dev.sh installs both
-    import playwright.async_api as playwright_api
-
-    assert shutil.which(CHROMIUM), "Debian chromium is not installed (./dev.sh test installs it)"
-else:
-    playwright_api = pytest.importorskip("playwright.async_api")
-    if shutil.which(CHROMIUM) is None:
-        pytest.skip("Debian chromium is not installed", allow_module_level=True)
+playwright_or_skip()
 
 
 @pytest_asyncio.fixture(loop_scope="module")
@@ -69,19 +50,8 @@ async def page_agent_running(tmp_path: Path, broker: Broker) -> AsyncIterator[Pa
             },
         ),
     }
-    async with page_agent(tmp_path, broker.port, devices, scripts) as running:
+    async with page_agent(tmp_path, broker.port, devices, scripts, relays=["cam-north"]) as running:
         yield running
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser() -> AsyncIterator[Any]:
-    # `launch` gives Chromium a fresh, empty profile directory of its own (and refuses --user-data-dir).
-    async with playwright_api.async_playwright() as playwright:
-        instance = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield instance
-        finally:
-            await instance.close()
 
 
 async def _login(browser: Any, url: str, *, width: int, height: int, mobile: bool = False) -> Any:

@@ -9,8 +9,6 @@ The cabinet: the controller (host), a real camera on the ONVIF simulator without
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -21,6 +19,7 @@ import pytest_asyncio
 from camera_sim import PASSWORD, camera_fields, start_camera
 from pydantic import SecretStr
 from support.agent import wait_until
+from support.browser import playwright_or_skip
 from support.diagnostics_agent import PASSWORDS, PageAgent, page_agent
 from support.mosquitto import Broker
 from support.scripted_device import SCRIPTS, Script, ScriptedConfig
@@ -31,7 +30,6 @@ from edge_agent.readings import Fault
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots" / "layout"
 SIZES = {"phone": (390, 844), "laptop": (1366, 768)}
 LANGS = ("zh-CN", "en")
@@ -45,16 +43,8 @@ PAGES = {
     "/reports": "table.status",
     "/logs": "#logs-agent h2",
 }
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 
-if os.environ.get("CI"):  # CI must run these, never skip them: ./dev.sh installs both
-    import playwright.async_api as playwright_api
-
-    assert shutil.which(CHROMIUM), "Debian chromium is not installed (./dev.sh test installs it)"
-else:
-    playwright_api = pytest.importorskip("playwright.async_api")
-    if shutil.which(CHROMIUM) is None:
-        pytest.skip("Debian chromium is not installed", allow_module_level=True)
+playwright_or_skip()
 
 # Elements sticking out of the viewport (or the page scrolling sideways), as "tag#id.class: right".
 OVERFLOW = """() => {
@@ -99,20 +89,10 @@ async def cabinet(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pag
             scripts = {
                 "meter": Script(values={"voltage_v": 229.5, "frequency_hz": 50.0}, units={"voltage_v": "V"})
             }
-            async with page_agent(workdir, broker.port, devices, scripts) as running:
+            async with page_agent(workdir, broker.port, devices, scripts, relays=["cam-1"]) as running:
                 yield running
     finally:
         broker.stop()
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser() -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as playwright:
-        instance = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield instance
-        finally:
-            await instance.close()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -222,12 +202,14 @@ async def test_camera_actions_are_offered_for_cameras_only(
     offered = await page.locator("#device-action-buttons button[data-action]").evaluate_all(
         "buttons => buttons.map(b => b.dataset.action)"
     )
-    assert offered == ["power_cycle", "camera_reboot", "camera_sync_time"]
+    assert offered == ["power_cycle", "camera_reboot", "camera_sync_time"]  # a relay powers cam-1
     questions: list[str] = []
     page.once("dialog", lambda dialog: questions.append(dialog.message))
     await page.click('#device-action-buttons button[data-action="camera_sync_time"]')
     await page.locator('[data-row="camera_sync_time"] output.result:not(.running)').wait_for()
     assert questions and "Camera lane 1" in questions[0]  # the confirmation names the device
+    await page.select_option("#action-device", "meter")  # no relay powers it: nothing to cycle
+    assert await page.locator("#device-action-buttons button[data-action]").count() == 0
 
 
 async def test_maintenance_needs_a_reason_shows_everywhere_and_ends_on_the_page(

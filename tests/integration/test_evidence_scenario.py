@@ -119,7 +119,7 @@ def _maintenance_expiring_while_down(bench: Bench) -> None:
     request = {
         "transaction": "m1",
         "operator": "tech-1",
-        "args": {"device_ids": ["cam-m"], "duration_s": duration_s},
+        "args": {"device_ids": ["cam-m"], "duration_s": duration_s, "reason": "lens cleaning"},
     }
     declared, declared_mono = time.time(), time.monotonic()
     bench.central.publish(f"{ROOT}/cmd/maintenance_start", json.dumps(request).encode())

@@ -3,7 +3,6 @@ last will reaching the collector through the broker) turns its row red within 5 
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -12,6 +11,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from support.browser import chromium, playwright_or_skip
 from support.fleet_messages import state, status
 from support.ports import free_port
 
@@ -24,12 +24,9 @@ from edge_agent.mqtt.config import MqttConfig
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = "/usr/bin/chromium"
 RED = "rgb(244, 180, 180)"
 INJECTION = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
-playwright_api = pytest.importorskip("playwright.async_api")
-if shutil.which(CHROMIUM) is None:
-    pytest.skip("Debian chromium is not installed", allow_module_level=True)
+playwright_or_skip()
 
 
 @pytest.fixture
@@ -68,10 +65,7 @@ async def test_a_cabinet_going_down_turns_its_row_red_within_5_s(
     cabinets.wait_connected()
     for message in (status("cab-a"), state("cab-a", 1, "cam-1", "ok"), status("cab-b", site=INJECTION)):
         await cabinets.apublish(message.topic, message.payload, retain=True)
-    async with playwright_api.async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--headless", "--no-sandbox"]
-        )
+    async with chromium() as browser:
         page = await browser.new_page()
         await page.goto(f"{server}/?lang=zh-CN")
         await page.fill("input[name=user]", "duty")
@@ -94,5 +88,4 @@ async def test_a_cabinet_going_down_turns_its_row_red_within_5_s(
         assert await page.evaluate("window.pwned === undefined")  # a hostile site name stays text
         await page.goto(f"{server}/month?month=2026-11")
         assert "Video" in await page.content() or "视频" in await page.content()
-        await browser.close()
     print(f"row red {within_s:.2f} s after the will was published")

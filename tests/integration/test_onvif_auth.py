@@ -82,3 +82,41 @@ async def test_an_auth_failure_of_a_periodic_check_stays_until_that_check_passes
     camera.state.web_password = None  # the installer fixed the web account
     poller.schedule.make_due("storage")
     assert _codes(await poller.poll()) == []  # the storage check passed: its fault is cleared
+
+
+async def test_strict_camera_with_a_far_off_clock_is_clock_drift_not_auth_failure(
+    stack: AsyncExitStack, tmp_path: Path
+) -> None:
+    # Login even for the clock, and 15 minutes off: a token signed with the cabinet's clock is
+    # outside the camera's freshness window. The right password must not read as auth_failed.
+    camera = await start_camera(stack, "strict_auth", clock_skew_s=900.0)
+    poller = await open_poller(stack, camera, tmp_path)
+    for _ in range(2):  # the first poll has no session yet; the second reuses it
+        result = await poller.poll()
+        assert _codes(result) == ["clock_drift"], result.faults
+        assert abs(float(result.values["clock_drift_s"]) - 900.0) < 3.0
+        assert result.missing_evidence == ()
+    await poller.session.reset()  # as after an outage: no session again
+    assert _codes(await poller.poll()) == ["clock_drift"]
+    assert camera.refusals["stale_created"] >= 1  # the camera did refuse the cabinet's clock
+
+
+async def test_strict_camera_far_off_with_a_wrong_password_is_both_faults(
+    stack: AsyncExitStack, tmp_path: Path
+) -> None:
+    camera = await start_camera(stack, "strict_auth", clock_skew_s=-900.0)
+    poller = await open_poller(stack, camera, tmp_path, password="wrong-password")
+    result = await poller.poll()
+    # Refused once corrected too: a real auth failure; the refusal's Date still shows the clock.
+    assert _codes(result) == ["auth_failed", "clock_drift"], result.faults
+    assert abs(float(result.values["clock_drift_s"]) + 900.0) < 3.0
+    assert camera.refusals["bad_digest"] >= 1
+
+
+async def test_the_camera_freshness_window_is_its_own(stack: AsyncExitStack, tmp_path: Path) -> None:
+    # A camera stricter than the usual 300 s: 2 minutes off is already outside its window.
+    camera = await start_camera(stack, "strict_auth", clock_skew_s=120.0, auth_window_s=60.0)
+    poller = await open_poller(stack, camera, tmp_path)
+    result = await poller.poll()
+    assert _codes(result) == ["clock_drift"], result.faults
+    assert camera.refusals["stale_created"] >= 1

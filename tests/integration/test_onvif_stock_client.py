@@ -39,12 +39,12 @@ async def stack() -> AsyncIterator[AsyncExitStack]:
         yield stack
 
 
-async def stock_client(camera: CameraSimulator, password: str = PASSWORD) -> dict[str, Any]:
+async def stock_client(camera: CameraSimulator, password: str = PASSWORD, *mode: str) -> dict[str, Any]:
     python = ROOT / ".venv-onvif-zeep" / "bin" / "python"
     if not python.exists():
         missing("the stock onvif-zeep venv is missing: run ./dev.sh setup")
     process = await asyncio.create_subprocess_exec(
-        str(python), str(CLIENT), camera.host, str(camera.port), USER,
+        str(python), str(CLIENT), camera.host, str(camera.port), USER, *mode,
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     out, err = await asyncio.wait_for(process.communicate(f"{password}\n".encode()), 120)
@@ -99,3 +99,24 @@ async def test_wrong_password_as_the_stock_client_and_the_agent_see_it(
     assert "error" not in result["anonymous_GetSystemDateAndTime"]  # the clock stays open
     poller = await open_poller(stack, camera, tmp_path, password="wrong-password")
     assert [fault.code for fault in (await poller.poll()).faults] == ["auth_failed"]
+
+
+async def test_strict_camera_far_off_as_the_stock_client_and_the_agent_see_it(
+    stack: AsyncExitStack, tmp_path: Path
+) -> None:
+    # Login for everything and the clock 15 minutes ahead: outside the 300 s token window.
+    camera = await start_camera(stack, "strict_auth_skewed")
+    result = await stock_client(camera, PASSWORD, "clock")
+    # Signed in this machine's clock: refused like a wrong password, with the camera's clock in
+    # the refusal's HTTP Date; signed again in that clock (the library's dt_diff), accepted.
+    assert "Sender not Authorized" in result["ONVIFCamera"]["error"]
+    assert "Sender not Authorized" in result["signed_GetSystemDateAndTime"]["error"]
+    assert abs(result["dt_diff_s"] - 900.0) < 3.0, result["refusal_date"]
+    assert result["resigned_GetDeviceInformation"]["Manufacturer"] == "HIKVISION"
+    assert "error" not in result["resigned_GetSystemDateAndTime"]
+    refused_before_agent = camera.refusals["stale_created"]
+    assert refused_before_agent >= 2 and camera.refusals["bad_digest"] == 0
+    poller = await open_poller(stack, camera, tmp_path)
+    polled = await poller.poll()
+    assert [fault.code for fault in polled.faults] == ["clock_drift"]  # not auth_failed
+    assert abs(float(polled.values["clock_drift_s"]) - 900.0) < 3.0 and polled.values["serial"]

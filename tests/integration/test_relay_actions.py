@@ -107,7 +107,9 @@ async def test_door_tamper_alarm_and_refused_power_cycles(
         assert (await central.until(_event("tamper_alarm"))).json()["severity"] == "critical"
         pins.pin(DOOR_PIN).drive_low()
         await central.until(_event("door_closed"))
-        await central.apublish(f"{ROOT}/cmd/maintenance_start", _request("m", "tech", duration_s=600))
+        await central.apublish(
+            f"{ROOT}/cmd/maintenance_start", _request("m", "tech", duration_s=600, reason="relay test")
+        )
         await central.until(lambda m: m.topic == f"{ROOT}/cmd-reply" and m.json()["transaction"] == "m")
         central.clear()
         pins.pin(DOOR_PIN).drive_high()

@@ -9,67 +9,33 @@ so a restart loses every retained message and session, like a crashed central br
 from __future__ import annotations
 
 import select
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import IO, Self
+from typing import IO
 
-_START_DEADLINE_S = 20.0
-_STOP_DEADLINE_S = 10.0
+from .broker_process import BrokerProcess
+
 _MAIN = Path(__file__).with_name("amqtt_main.py")
 
 
-class AmqttBroker:
+class AmqttBroker(BrokerProcess):
+    name = "amqtt"
+
     def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        workdir.mkdir(parents=True, exist_ok=True)
-        self.log_path = workdir / "amqtt.log"
-        self._port = 0  # the OS chooses at the first start; restarts keep it
-        self._process: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
+        # Port 0: the OS chooses at the first start; restarts keep it.
+        super().__init__(workdir, "amqtt.log", 0)
+        self.log_path = self._output_path
 
-    @property
-    def host(self) -> str:
-        return "127.0.0.1"
+    def _launch(self, output: IO[bytes]) -> subprocess.Popen[bytes]:
+        # stdout carries the one line saying the port; the log goes to the file.
+        command = [sys.executable, str(_MAIN), str(self._port)]
+        return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=output)
 
-    @property
-    def port(self) -> int:
-        return self._port
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    def start(self) -> Self:
-        self._log = self.log_path.open("ab")
-        self._process = subprocess.Popen(
-            [sys.executable, str(_MAIN), str(self._port)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=self._log,
-        )
-        self._port = self._read_port(self._process)
-        return self
-
-    def stop(self) -> None:
-        self._terminate(signal.SIGTERM)
-
-    def kill(self) -> None:
-        """SIGKILL: a crash; retained messages and sessions are gone."""
-        self._terminate(signal.SIGKILL)
-
-    def restart(self) -> Self:
-        self.stop()
-        return self.start()
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def _read_port(self, process: subprocess.Popen[bytes]) -> int:
+    def _await_port(self, process: subprocess.Popen[bytes]) -> int | None:
         assert process.stdout is not None
-        deadline = time.monotonic() + _START_DEADLINE_S
+        deadline = time.monotonic() + self.start_deadline_s
         while (left := deadline - time.monotonic()) > 0:
             ready, _, _ = select.select([process.stdout], [], [], left)
             if not ready:
@@ -79,20 +45,4 @@ class AmqttBroker:
                 break
             if line.startswith(b"PORT "):
                 return int(line.split()[1])
-        self._terminate(signal.SIGKILL)
-        raise RuntimeError(f"amqtt did not start listening; log:\n{self.log_text()[-3000:]}")
-
-    def _terminate(self, sig: signal.Signals) -> None:
-        process = self._process
-        if process is not None and process.poll() is None:
-            process.send_signal(sig)
-            try:
-                process.wait(timeout=_STOP_DEADLINE_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        if process is not None and process.stdout is not None:
-            process.stdout.close()
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        return None

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge_agent.config import load_config
+from gpiozero import Device
+from gpiozero.pins.mock import MockFactory
+
+from edge_agent.actions.config import GpioOutput, RelayConfig
+from edge_agent.config import AgentConfig, load_config
 from edge_agent.devices.base import DeviceConfig
 from edge_agent.diagnostics.users import UserStore
 from edge_agent.runtime.agent import Agent
@@ -49,18 +53,39 @@ devices:
     return path
 
 
+@contextlib.contextmanager
+def mock_pins() -> Iterator[None]:
+    """gpiozero's mock pin factory (as GPIOZERO_PIN_FACTORY=mock gives), fresh for one agent."""
+    previous, factory = Device.pin_factory, MockFactory()
+    Device.pin_factory = factory
+    try:
+        yield
+    finally:
+        factory.reset()
+        Device.pin_factory = previous
+
+
+def _with_relays(config: AgentConfig, device_ids: Sequence[str]) -> AgentConfig:
+    """`config` with one relay (a mock GPIO pin) per device of `device_ids`."""
+    relays = [RelayConfig(device_id=d, gpio=GpioOutput(pin=17 + i)) for i, d in enumerate(device_ids)]
+    return config.model_copy(update={"actions": config.actions.model_copy(update={"relays": relays})})
+
+
 @contextlib.asynccontextmanager
 async def page_agent(
     tmp_path: Path,
     broker_port: int,
     devices: Sequence[DeviceConfig] | None = None,
     scripts: dict[str, Script] | None = None,
+    relays: Sequence[str] = (),
 ) -> AsyncIterator[PageAgent]:
-    """Agent + page on free loopback ports, users `tech` (technician) and `viewer`; stopped after."""
-    with registered():
+    """Agent + page on free loopback ports, users `tech` (technician) and `viewer`; stopped after.
+    `relays`: the devices a relay powers (on mock pins), the ones offered a power-cycle."""
+    with registered(), mock_pins():
         SCRIPTS.update(scripts or {})
         config = load_config(write_config(tmp_path, broker_port, free_port()))
         config = config.model_copy(update={"devices": [*config.devices, *(devices or [])]})
+        config = _with_relays(config, relays)
         store = UserStore(config.diagnostics.users_file)
         store.add("tech", PASSWORDS["tech"], "technician")
         store.add("viewer", PASSWORDS["viewer"], "viewer")

@@ -5,32 +5,24 @@ from __future__ import annotations
 import getpass
 import os
 import shutil
-import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Self
+from typing import IO
 
+from .broker_process import BrokerError, BrokerProcess
 from .certs import TestPki
 from .ports import free_port
+from .processes import wait_while_alive
 
-_START_DEADLINE_S = 10.0
-_STOP_DEADLINE_S = 10.0
-# How often readiness is re-probed; the wait doubles as "did mosquitto exit?" check.
-_PROBE_INTERVAL_S = 0.05
-_LOG_TAIL_LINES = 40
 # /usr/sbin is not on every non-root PATH, but that is where Debian installs the broker.
 _FALLBACK_DIRS = ("/usr/sbin", "/usr/local/sbin")
 _INSTALL_HINT = (
     "is not installed or not on PATH. Run the project's test command (see README), which installs it, "
     "or install it yourself: apt-get install mosquitto mosquitto-clients"
 )
-
-
-class BrokerError(RuntimeError):
-    """The broker could not be started or configured."""
+# A probe's own connect timeout: short, since the probes repeat until the start deadline.
+_PROBE_TIMEOUT_S = 0.2
 
 
 def find_tool(name: str) -> str:
@@ -41,13 +33,16 @@ def find_tool(name: str) -> str:
     return found
 
 
-class Broker:
+class Broker(BrokerProcess):
     """One ``mosquitto`` process listening on ``127.0.0.1:<port>`` (plain TCP, or TLS if *tls* is given).
 
     The configuration is written once at construction, so `restart` brings the broker back with the same
     port, credentials and ACL. Persistence is off: a restarted broker has forgotten every session and
     subscription, which is exactly what a crashed central broker looks like to the agent.
     """
+
+    name = "mosquitto"
+    start_deadline_s = 10.0
 
     def __init__(
         self,
@@ -60,133 +55,33 @@ class Broker:
         extra_conf: str = "",
         persistence: bool = False,
     ) -> None:
+        super().__init__(workdir, "mosquitto.out", port if port is not None else free_port())
         self._binary = find_tool("mosquitto")
-        self.workdir = workdir
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self._port = port if port is not None else free_port()
         self.tls = tls
         self.log_path = workdir / "mosquitto.log"
-        self._output_path = workdir / "mosquitto.out"
-        self._process: subprocess.Popen[bytes] | None = None
-        self._output: IO[bytes] | None = None
         self.persistence = persistence
         self.config_path = self._write_config(passwords, acl, extra_conf)
 
-    @property
-    def host(self) -> str:
-        """Address to connect to; always loopback."""
-        return "127.0.0.1"
-
-    @property
-    def port(self) -> int:
-        """The listener port; stays the same across `restart`."""
-        return self._port
-
-    @property
-    def running(self) -> bool:
-        """Whether the mosquitto process is alive."""
-        return self._process is not None and self._process.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        """Process id of the current mosquitto process, if one was started."""
-        return self._process.pid if self._process is not None else None
-
-    def start(self) -> Self:
-        """Start mosquitto and wait until its port accepts TCP connections (deadline 10 s)."""
-        if self.running:
-            raise BrokerError(f"broker on port {self._port} is already running")
-        self._close_output()
-        # Output goes to a file, never to a PIPE nobody reads (a full pipe would block the broker).
-        self._output = self._output_path.open("ab")
-        self._process = subprocess.Popen(
-            [self._binary, "-c", str(self.config_path)],
-            stdin=subprocess.DEVNULL,
-            stdout=self._output,
-            stderr=subprocess.STDOUT,
-        )
-        self._wait_ready()
-        return self
-
-    def stop(self) -> None:
-        """Stop gracefully (SIGTERM) and wait; falls back to SIGKILL after 10 s. Idempotent."""
-        self._terminate(signal.SIGTERM)
-
-    def kill(self) -> None:
-        """SIGKILL the broker and wait: simulates a crash (no DISCONNECTs, no will suppression)."""
-        self._terminate(signal.SIGKILL)
-
-    def restart(self) -> Self:
-        """Stop the broker if it still runs, then start it again on the same port."""
-        self.stop()
-        return self.start()
-
     def log_text(self) -> str:
-        """Everything mosquitto logged so far (log file plus stdout/stderr), across restarts."""
+        """Everything mosquitto logged so far (stdout/stderr plus log file), across restarts."""
         parts = [
             path.read_text(errors="replace") for path in (self._output_path, self.log_path) if path.exists()
         ]
         return "".join(parts)
 
-    def log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:
-        """The last *lines* lines of `log_text`, for error messages."""
-        return "\n".join(self.log_text().splitlines()[-lines:])
-
-    def __enter__(self) -> Self:
-        return self if self.running else self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
     def __repr__(self) -> str:
         return f"Broker(port={self._port}, tls={self.tls is not None}, running={self.running})"
 
-    def _terminate(self, sig: signal.Signals) -> None:
-        process = self._process
-        if process is not None and process.poll() is None:
-            process.send_signal(sig)
-            try:
-                process.wait(timeout=_STOP_DEADLINE_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        self._close_output()
+    def _launch(self, output: IO[bytes]) -> subprocess.Popen[bytes]:
+        command = [self._binary, "-c", str(self.config_path)]
+        return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT)
 
-    def _close_output(self) -> None:
-        if self._output is not None:
-            self._output.close()
-            self._output = None
+    def _await_port(self, process: subprocess.Popen[bytes]) -> int | None:
+        """The port once it accepts TCP connections (then `start` re-checks that mosquitto owns it)."""
+        return wait_while_alive(process, self._accepting_port, self.start_deadline_s)
 
-    def _wait_ready(self) -> None:
-        """Poll the port until it accepts; fail fast, with the log, if mosquitto exits meanwhile."""
-        assert self._process is not None
-        deadline = time.monotonic() + _START_DEADLINE_S
-        while time.monotonic() < deadline:
-            if _accepts(self.host, self._port):
-                # Re-check liveness: a foreign process could own the port while mosquitto failed to bind.
-                if self._process.poll() is None:
-                    return
-                break
-            try:
-                # Waiting on the process is both the retry delay and the "did it die?" check.
-                self._process.wait(timeout=_PROBE_INTERVAL_S)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        self._fail_start()
-
-    def _fail_start(self) -> None:
-        assert self._process is not None
-        code = self._process.poll()
-        if code is None:
-            self._terminate(signal.SIGKILL)
-            reason = f"did not accept connections within {_START_DEADLINE_S} s"
-        else:
-            self._close_output()
-            reason = f"exited with code {code}"
-        raise BrokerError(f"mosquitto on 127.0.0.1:{self._port} {reason}; log tail:\n{self.log_tail()}")
+    def _accepting_port(self) -> int | None:
+        return self._port if _accepts(self.host, self._port) else None
 
     def _write_config(self, passwords: dict[str, str] | None, acl: str | None, extra_conf: str) -> Path:
         lines = [
@@ -264,7 +159,7 @@ class Broker:
 def _accepts(host: str, port: int) -> bool:
     """Whether a TCP connection to host:port succeeds right now."""
     try:
-        with socket.create_connection((host, port), timeout=_PROBE_INTERVAL_S * 4):
+        with socket.create_connection((host, port), timeout=_PROBE_TIMEOUT_S):
             return True
     except OSError:
         return False

@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import Self
 
 from .ports import free_port
+from .processes import stop_process
 
 _START_DEADLINE_S = 30.0
 
@@ -130,13 +131,8 @@ class Postgres:
         return path.read_text(errors="replace")[-2000:] if path.exists() else ""
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.send_signal(signal.SIGINT)  # "fast" shutdown: does not wait for clients
-            try:
-                self._process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        # SIGINT is postgres' "fast" shutdown: it does not wait for clients to disconnect.
+        stop_process(self._process, signal.SIGINT, deadline_s=20)
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def __enter__(self) -> Self:

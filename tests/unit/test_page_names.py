@@ -65,6 +65,12 @@ def test_camera_actions_are_not_offered_for_the_controller() -> None:
     assert applies_to(ACTIONS["camera_reboot"], "onvif_camera")
 
 
+def test_a_power_cycle_is_offered_only_where_a_relay_powers_the_device() -> None:
+    assert not applies_to(ACTIONS["power_cycle"], "onvif_camera")
+    assert applies_to(ACTIONS["power_cycle"], "onvif_camera", has_relay=True)
+    assert not applies_to(ACTIONS["power_cycle"], "host", has_relay=True)  # never the controller
+
+
 def test_actions_named_in_the_fault_catalogue_are_the_pages_buttons() -> None:
     # "run “相机校时”" must name a button the technician can find on the page.
     for lang, quoted in (("zh-CN", r"“([^”]+)”"), ("en", r'"([^"]+)"')):

@@ -14,14 +14,19 @@ import os
 from typing import Any
 
 import aiohttp
-import onvif.client
-import onvif.settings
-import zeep.exceptions
-from onvif import ONVIFCamera
-from onvif.client import _WSDL_PATH, AsyncTransportProtocolErrorHandler, ONVIFService
-from onvif.definition import SERVICES
 
+from edge_agent.devices.onvif_camera import codec
 from edge_agent.devices.onvif_camera.failures import classify
+from edge_agent.devices.onvif_camera.signing import DateWitness, read_clock
+from edge_agent.devices.onvif_camera.soap_stack import (
+    SERVICES,
+    WSDL_PATH,
+    AsyncTransportProtocolErrorHandler,
+    ONVIFCamera,
+    ONVIFService,
+    onvif,
+    zeep,
+)
 from edge_agent.errors import AuthFailed, HttpStatusError, ResponseTooLarge
 from edge_agent.memory_trim import release_free_memory
 
@@ -49,7 +54,7 @@ logging.getLogger("onvif.zeep_aiohttp").setLevel(max(logging.INFO, logging.getLo
 # ONE document, once per process, on first use: the types are built once and shared by every
 # service and camera. Other services (if any caller asks) go through the library's own loading.
 USED_SERVICES = ("devicemgmt", "media", "recording", "search")
-_USED_WSDLS = {os.path.join(_WSDL_PATH, SERVICES[name]["wsdl"]) for name in USED_SERVICES}
+_USED_WSDLS = {os.path.join(WSDL_PATH, SERVICES[name]["wsdl"]) for name in USED_SERVICES}
 _library_document = onvif.client._cached_document
 _shared: Any = None  # the shared zeep Document, once loaded
 _shared_lock: asyncio.Lock | None = None
@@ -77,7 +82,7 @@ def _load_shared_document() -> Any:
         '<wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" targetNamespace="urn:edge-agent">'
         f"{imports}</wsdl:definitions>"
     ).encode()
-    base = os.path.join(_WSDL_PATH, "edge-agent-used.wsdl")  # resolves the imports; never read
+    base = os.path.join(WSDL_PATH, "edge-agent-used.wsdl")  # resolves the imports; never read
     document = onvif.client.DocumentWithDeferredLoad(
         io.BytesIO(wrapper), onvif.client.ASYNC_TRANSPORT, base=base, settings=onvif.settings.DEFAULT_SETTINGS
     )
@@ -119,11 +124,13 @@ async def read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> bytes
 
 
 class CappedTransport(AsyncTransportProtocolErrorHandler):  # type: ignore[misc]  # untyped library
-    """The library's transport with a size cap, and HTTP errors without a SOAP body raised as such."""
+    """The library's transport with a size cap, and HTTP errors without a SOAP body raised as such.
+    Every answer's HTTP `Date` goes to the camera's `DateWitness` (refusals carry one too)."""
 
-    def __init__(self, session: aiohttp.ClientSession, max_bytes: int) -> None:
+    def __init__(self, session: aiohttp.ClientSession, max_bytes: int, witness: DateWitness) -> None:
         super().__init__(session=session, verify_ssl=False, cache=None)
         self.max_bytes = max_bytes
+        self.witness = witness
 
     async def _post_internal(
         self, address: str, message: str | bytes, headers: dict[str, str]
@@ -131,7 +138,9 @@ class CappedTransport(AsyncTransportProtocolErrorHandler):  # type: ignore[misc]
         headers = dict(headers or {})
         headers.setdefault("Content-Type", 'application/soap+xml; charset="utf-8"')
         data = message.encode("utf-8") if isinstance(message, str) else message
+        sent = dt.datetime.now(dt.UTC)
         response = await self.session.post(address, data=data, headers=headers, timeout=self._client_timeout)
+        self.witness.saw(response.headers.get("Date"), sent, dt.datetime.now(dt.UTC))
         try:
             content = await read_capped(response, self.max_bytes)
         finally:
@@ -142,21 +151,50 @@ class CappedTransport(AsyncTransportProtocolErrorHandler):  # type: ignore[misc]
 
 
 class HardenedCamera(ONVIFCamera):  # type: ignore[misc]  # the library is untyped
-    """`ONVIFCamera` whose every service uses `CappedTransport`."""
+    """`ONVIFCamera` whose every service uses `CappedTransport`, and whose clock handshake
+    (`adjust_time`) survives a camera that refuses the cabinet's clock (see `signing`)."""
 
-    def __init__(self, *args: Any, max_response_bytes: int, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        max_response_bytes: int,
+        witness: DateWitness,
+        clock_hint: dt.timedelta | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.max_response_bytes = max_response_bytes
+        self.witness = witness
+        self.clock_hint = clock_hint  # an offset that authenticated before: the first one tried
+        self.dt_diff = clock_hint
 
     async def create_onvif_service(self, name: str, *args: Any, **kwargs: Any) -> ONVIFService:
         known = self.services.get((name.lower(), kwargs.get("port_type", args[0] if args else None)))
         service = await super().create_onvif_service(name, *args, **kwargs)
         if service is not known:
-            capped = CappedTransport(service.transport.session, self.max_response_bytes)
+            capped = CappedTransport(service.transport.session, self.max_response_bytes, self.witness)
             service.transport = capped
             for client in (service.zeep_client, service.zeep_client_authless):
                 client.transport = capped
         return service
+
+    async def signing_with(self, offset: dt.timedelta | None) -> ONVIFService:
+        """The devicemgmt service again, its tokens signed with `offset` (camera minus agent)."""
+        self.dt_diff = offset
+        stale = self.services.pop(("devicemgmt", None), None)
+        if stale is not None:
+            await stale.close()
+        return await self.create_devicemgmt_service()
+
+    async def _adjust_time(self, devicemgmt: ONVIFService) -> ONVIFService:
+        # Overrides the library's handshake (pinned version): it signs its fallback with the
+        # cabinet's clock only, which a strict camera far off refuses (see `signing`).
+        if not self.adjust_time:
+            return devicemgmt
+        if self.clock_hint is not None:
+            devicemgmt = await self.signing_with(self.clock_hint)
+        answer, devicemgmt = await read_clock(self, devicemgmt, self.witness)
+        return await self.signing_with(codec.camera_utc(answer) - dt.datetime.now(dt.UTC))
 
 
 class OnvifSession:
@@ -166,39 +204,59 @@ class OnvifSession:
         self._args = (host, port, user, password)
         self._max_response_bytes = max_response_bytes
         self._camera: HardenedCamera | None = None
+        self._witness = DateWitness()
+        self._hint: dt.timedelta | None = None  # the signing offset that last authenticated
 
     @property
     def clock_offset(self) -> dt.timedelta | None:
         """The camera-minus-agent offset the library signs WS-Security tokens with."""
         return self._camera.dt_diff if self._camera is not None else None
 
+    @property
+    def seen_offset(self) -> dt.timedelta | None:
+        """Camera minus agent as the HTTP `Date` of the camera's latest answer showed it (a
+        refusal's included): the clock evidence there is when the camera answers nothing else."""
+        return self._witness.offset
+
+    def _new_camera(self, *, adjust_time: bool) -> HardenedCamera:
+        return HardenedCamera(
+            *self._args,
+            adjust_time=adjust_time,
+            no_cache=True,
+            max_response_bytes=self._max_response_bytes,
+            witness=self._witness,
+            clock_hint=self._hint,
+        )
+
     async def camera(self) -> HardenedCamera:
         """The connected camera; discovers its services (GetServices) on first use."""
         if self._camera is None:
-            camera = HardenedCamera(
-                *self._args, adjust_time=True, no_cache=True, max_response_bytes=self._max_response_bytes
-            )
+            camera = self._new_camera(adjust_time=True)
             try:
                 await camera.update_xaddrs()
             except BaseException:
                 await _quiet_close(camera)
                 raise
-            self._camera = camera
+            self._camera, self._hint = camera, camera.dt_diff
         return self._camera
 
     async def system_date_and_time(self) -> Any:
         """GetSystemDateAndTime, without login as ONVIF Core allows, then with it for the cameras
         that insist (some vendors do). Before a session exists a throw-away device client asks, so
         the clock is read even when other calls would fail. A refusal is an auth failure only when
-        the call made with the configured credentials is refused too."""
+        the call made with the configured credentials, signed in the camera's clock, is refused."""
         if self._camera is not None:
-            return await _clock(await self._camera.create_devicemgmt_service())
-        host, port, user, password = self._args
-        probe = HardenedCamera(
-            host, port, user, password, no_cache=True, max_response_bytes=self._max_response_bytes
-        )
+            try:
+                return await _clock(await self._camera.create_devicemgmt_service())
+            except zeep.exceptions.Fault as exc:
+                if classify(exc) != "auth_failed":
+                    raise
+                await self.reset()  # refused in the session's offset: the camera clock jumped
+        probe = self._new_camera(adjust_time=False)
         try:
-            return await _clock(await probe.create_devicemgmt_service())
+            answer, _ = await read_clock(probe, await probe.create_devicemgmt_service(), self._witness)
+            self._hint = probe.dt_diff
+            return answer
         finally:
             await _quiet_close(probe)
 

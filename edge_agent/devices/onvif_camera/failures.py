@@ -18,8 +18,8 @@ import ssl
 from collections.abc import Iterator
 
 import aiohttp
-import zeep.exceptions
 
+from edge_agent.devices.onvif_camera.soap_stack import zeep
 from edge_agent.errors import (
     AuthFailed,
     CodecError,

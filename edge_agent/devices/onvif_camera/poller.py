@@ -135,9 +135,9 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
         except Exception as exc:
             await self.session.reset()
             code = classify(exc)
-            if code == "auth_failed":  # refused even with the credentials: reachable, wrong password
+            if code == "auth_failed":  # refused even signed in its clock: reachable, wrong password
                 self._auth_errors["probe"] = describe(code, exc)
-                return {}, []
+                return self._refusal_clock()
             raise device_error(code, exc) from exc
         self._auth_errors.pop("probe", None)
         rtt = time.monotonic() - started
@@ -147,6 +147,15 @@ class OnvifCameraPoller(Poller[OnvifCameraConfig]):
         await self._follow_clock_jump(drift)
         values: dict[str, Value] = {"onvif_rtt_ms": round(rtt * 1000, 1), "clock_drift_s": self._drift_s}
         return values, rules.clock(self._drift_s, self.config)
+
+    def _refusal_clock(self) -> tuple[dict[str, Value], list[Fault]]:
+        """The clock drift as the refusal's HTTP `Date` shows it: a wrong password does not hide
+        a clock that is off too (both need the technician)."""
+        seen = self.session.seen_offset
+        if seen is None:
+            return {}, []
+        self._drift_s = round(seen.total_seconds(), 1)
+        return {"clock_drift_s": self._drift_s}, rules.clock(self._drift_s, self.config)
 
     async def _follow_clock_jump(self, drift_s: float) -> None:
         offset = self.session.clock_offset

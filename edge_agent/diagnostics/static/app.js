@@ -407,16 +407,17 @@
     }
     const select = el("select", { id: "action-device" }, init.devices.map((d) => el("option", { value: d.device_id, text: d.name })));
     const buttons = el("div", { id: "device-action-buttons" });
-    const applies = (a, kind) => (!a.kinds || a.kinds.includes(kind)) && !a.not_kinds.includes(kind);
+    // Which actions fit a device is the server's call (kind, and a relay for a power-cycle).
+    const applies = (a, device) => Boolean(device) && device.actions.includes(a.key);
     function drawDeviceActions() {
-      const kind = (init.devices.find((d) => d.device_id === select.value) || {}).kind;
-      const fitting = init.actions.filter((x) => x.per_device && applies(x, kind));
+      const device = init.devices.find((d) => d.device_id === select.value);
+      const fitting = init.actions.filter((x) => x.per_device && applies(x, device));
       buttons.replaceChildren(fitting.length ? el("div", { class: "action-list" }, fitting.map((a) => actionButton(a, () => select.value)))
         : el("p", { class: "na", text: t("action.none") }));
     }
     select.addEventListener("change", drawDeviceActions);
     // Start on the first device something can be done for (the controller has no device actions).
-    const first = init.devices.find((d) => init.actions.some((x) => x.per_device && applies(x, d.kind)));
+    const first = init.devices.find((d) => init.actions.some((x) => x.per_device && applies(x, d)));
     if (first) select.value = first.device_id;
     drawDeviceActions();
     const perDevice = el("section", { class: "panel" }, el("h2", { text: t("device_actions") }),

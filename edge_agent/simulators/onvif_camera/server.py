@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
 from aiohttp import web
@@ -20,7 +21,7 @@ from edge_agent.simulators.onvif_camera import firmware, profile_s, soap, vendor
 from edge_agent.simulators.onvif_camera.http_digest import WebAuthGate
 from edge_agent.simulators.onvif_camera.rtsp import RtspResponder
 from edge_agent.simulators.onvif_camera.states import VENDOR_IDENTITY, CameraState, state_named
-from edge_agent.simulators.onvif_camera.wsse import has_token, token_valid
+from edge_agent.simulators.onvif_camera.wsse import Refusal, has_token, refusal
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class CameraSimulator:
         self.port = port
         self.rtsp_port = rtsp_port
         self.calls: Counter[str] = Counter()  # operation / path -> requests answered
+        self.refusals: Counter[Refusal] = Counter()  # why signed SOAP requests were refused
         self.reboots = 0
         self.rebooting = False
         self.powered = True
@@ -71,6 +73,7 @@ class CameraSimulator:
 
     async def start(self) -> CameraSimulator:
         app = web.Application(client_max_size=2**20)
+        app.on_response_prepare.append(self._stamp_date)
         app.router.add_post("/onvif/{service}", self._soap)
         for path in vendor.PATHS.values():
             app.router.add_get(path, self._storage)
@@ -140,7 +143,15 @@ class CameraSimulator:
     def _soap_authorized(self, envelope: etree._Element, operation: str) -> bool:
         if operation in self.state.open_operations and not has_token(envelope):
             return True
-        return token_valid(envelope, self.user, self.password, self.camera_now())
+        why = refusal(envelope, self.user, self.password, self.camera_now(), self.state.auth_window_s)
+        if why is not None:
+            self.refusals[why] += 1
+        return why is None
+
+    async def _stamp_date(self, _request: web.Request, response: web.StreamResponse) -> None:
+        """Every answer, refusals included, carries the camera's own clock in its HTTP `Date` (as
+        Hikvision, Dahua and Axis firmwares do): the one clock reading a refused client gets."""
+        response.headers["Date"] = format_datetime(self.camera_now(), usegmt=True)
 
     def _operations(self) -> dict[str, Callable[[etree._Element], str]]:
         return {**self._device_operations(), **self._media_operations(), **self._recording_operations()}

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from edge_agent.simulators.onvif_camera.profile_s import PRE_AUTH
+from edge_agent.simulators.onvif_camera.wsse import DEFAULT_WINDOW_S
 
 Vendor = Literal["hikvision", "dahua", "axis", "generic"]
 CardState = Literal["ok", "missing", "unformatted", "error"]
@@ -47,6 +48,8 @@ class CameraState:
     # SOAP operations answered without credentials (a wrong token is refused even there, as
     # cameras do). ONVIF Core's PRE_AUTH class by default; some vendors want login for all.
     open_operations: frozenset[str] = PRE_AUTH
+    # How far a token's Created may be from the camera's clock (WS-UsernameToken freshness).
+    auth_window_s: float = DEFAULT_WINDOW_S
     web_auth: WebAuth = "digest"
     web_password: str | None = None  # the web API's own account (Hikvision keeps ONVIF users apart)
 
@@ -72,6 +75,8 @@ STATES: dict[str, dict[str, object]] = {
     "firmware_rejects": {"firmware_outcome": "reject_image"},  # refuses the image (its own check)
     # Authentication as some vendors do it (the agent's verdict: ok, with the right password).
     "strict_auth": {"open_operations": frozenset()},  # login even for GetSystemDateAndTime
+    # Both at once: login for everything and 15 minutes off (the agent's verdict: clock_drift only).
+    "strict_auth_skewed": {"open_operations": frozenset(), "clock_skew_s": 900.0},
     "basic_web_auth": {"web_auth": "basic"},  # the SD-card web API wants HTTP Basic, not Digest
 }
 # "wrong password" is not a camera state but a mismatch: start the camera with another password.

@@ -1,4 +1,9 @@
-"""Server side of WS-Security UsernameToken (digest) as ONVIF cameras check it."""
+"""Server side of WS-Security UsernameToken (digest) as ONVIF cameras check it.
+
+`refusal` names why a token is refused, so tests (and the demo's counters) can tell a wrong
+password from a clock outside the camera's freshness window: both are the same `ter:NotAuthorized`
+on the wire, as on real cameras.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import base64
 import hashlib
 import hmac
 from datetime import UTC, datetime
+from typing import Literal
 
 from lxml import etree
 
@@ -14,7 +20,9 @@ WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utilit
 DIGEST_TYPE = (
     "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest"
 )
-MAX_SKEW_S = 300.0  # what cameras accept between the token's Created and their own clock
+DEFAULT_WINDOW_S = 300.0  # what most cameras accept between the token's Created and their own clock
+
+Refusal = Literal["no_token", "unknown_user", "malformed_token", "stale_created", "bad_digest"]
 
 
 def has_token(envelope: etree._Element) -> bool:
@@ -22,28 +30,36 @@ def has_token(envelope: etree._Element) -> bool:
     return envelope.find(f".//{{{WSSE}}}Security") is not None
 
 
-def token_valid(envelope: etree._Element, user: str, password: str, camera_now: datetime) -> bool:
-    """Whether the envelope carries a UsernameToken for `user` with a digest of `password`,
-    created within `MAX_SKEW_S` of the camera's own clock."""
+def refusal(
+    envelope: etree._Element,
+    user: str,
+    password: str,
+    camera_now: datetime,
+    window_s: float = DEFAULT_WINDOW_S,
+) -> Refusal | None:
+    """Why the envelope's UsernameToken is refused, or None when it carries `user` with a digest
+    of `password`, created within `window_s` of the camera's own clock."""
     token = envelope.find(f".//{{{WSSE}}}UsernameToken")
     if token is None:
-        return False
-    name = token.findtext(f"{{{WSSE}}}Username")
+        return "no_token"
     password_node = token.find(f"{{{WSSE}}}Password")
     nonce = token.findtext(f"{{{WSSE}}}Nonce")
     created = token.findtext(f"{{{WSU}}}Created")
-    if name != user or password_node is None or not nonce or not created:
-        return False
-    if password_node.get("Type", DIGEST_TYPE) != DIGEST_TYPE:
-        return hmac.compare_digest((password_node.text or "").encode(), password.encode())
+    if token.findtext(f"{{{WSSE}}}Username") != user:
+        return "unknown_user"
+    if password_node is None or not nonce or not created:
+        return "malformed_token"
+    if password_node.get("Type", DIGEST_TYPE) != DIGEST_TYPE:  # PasswordText: no clock involved
+        same = hmac.compare_digest((password_node.text or "").encode(), password.encode())
+        return None if same else "bad_digest"
     try:
         created_at = datetime.fromisoformat(created.replace("Z", "+00:00"))
         nonce_bytes = base64.b64decode(nonce, validate=True)
     except ValueError:
-        return False
+        return "malformed_token"
     if created_at.tzinfo is None:
         created_at = created_at.replace(tzinfo=UTC)
-    if abs((created_at - camera_now).total_seconds()) > MAX_SKEW_S:
-        return False
+    if abs((created_at - camera_now).total_seconds()) > window_s:
+        return "stale_created"  # checked before the digest, as cameras do: the password is not tried
     digest = base64.b64encode(hashlib.sha1(nonce_bytes + created.encode() + password.encode()).digest())  # noqa: S324 - the WS-Security profile mandates SHA-1
-    return hmac.compare_digest(digest, (password_node.text or "").encode())
+    return None if hmac.compare_digest(digest, (password_node.text or "").encode()) else "bad_digest"
