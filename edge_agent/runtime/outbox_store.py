@@ -29,8 +29,8 @@ from edge_agent.errors import OutboxError
 from edge_agent.runtime.outbox_hold import HeldMessage, MemoryHold
 from edge_agent.runtime.outbox_journal import Acked, Journal
 from edge_agent.runtime.outbox_messages import ROW_OVERHEAD_BYTES, SEQUENCED, NewMessage, StoredMessage
-from edge_agent.runtime.outbox_quota import WAL_SHARE, DiskUse, limit_wal, thin
-from edge_agent.runtime.outbox_sql import SCHEMA, rollback
+from edge_agent.runtime.outbox_quota import WAL_SHARE, DiskUse, thin
+from edge_agent.runtime.outbox_sql import Counts, connect, count, rollback
 
 log = logging.getLogger(__name__)
 
@@ -40,18 +40,6 @@ DELETE_CHUNK = 500
 # What `put` returns: the rows numbered, telemetry rows thinned, whether the in-memory tail may
 # take the rows (not while some are only held in memory, nor after thinning).
 Stored = tuple[list[HeldMessage], int, bool]
-
-
-@dataclass(slots=True)
-class Counts:
-    """The rows' figures, kept in step with every transaction (read from the event loop)."""
-
-    depth: int = 0
-    bytes: int = 0
-    next_seq: int = 1
-    last_position: int = 0
-    thinned_total: int = 0
-    rejected_total: int = 0
 
 
 @dataclass(slots=True)
@@ -79,32 +67,14 @@ class OutboxStore:
 
     def open(self) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            limit_wal(db, min(2**20, self.max_bytes // WAL_SHARE))
-            db.execute("PRAGMA synchronous=FULL")
-            self._sync_mode = "FULL"
-            self.disk.page_size = db.execute("PRAGMA page_size").fetchone()[0]
-            db.executescript(SCHEMA)
-            self._count(db)
+            db = connect(self.path, min(2**20, self.max_bytes // WAL_SHARE))
+            self.disk.page_size = db.execute("PRAGMA page_size").fetchone()[0]  # fixed once the file exists
+            self.counts = count(db)
         except sqlite3.Error as exc:
             raise OutboxError(f"cannot open outbox {self.path}: {exc}") from exc
         self._db = db
+        self._sync_mode = "FULL"
         self._measure()
-
-    def _count(self, db: sqlite3.Connection) -> None:
-        counts = self.counts
-        counts.depth, counts.bytes = db.execute(
-            "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload) + LENGTH(topic)), 0) FROM outbox"
-        ).fetchone()
-        counts.bytes += counts.depth * ROW_OVERHEAD_BYTES
-        counts.rejected_total = db.execute("SELECT COUNT(*) FROM rejected").fetchone()[0]
-        counts.next_seq = db.execute("SELECT value FROM meta WHERE key='next_seq'").fetchone()[0]
-        counts.last_position = db.execute(
-            "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name='outbox'), 0), "
-            "COALESCE((SELECT MAX(position) FROM outbox), 0), "
-            "COALESCE((SELECT MAX(position) FROM rejected), 0))"
-        ).fetchone()[0]
 
     def close(self) -> None:
         if self._db is not None:
