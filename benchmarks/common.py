@@ -11,7 +11,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -70,6 +70,22 @@ def broker(port: int, receive_maximum: int = 20) -> Iterator[subprocess.Popen[by
         process.terminate()
         process.wait(10)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def sdm630_meters(modbus_port: int, units: Iterable[int]) -> list[dict[str, Any]]:
+    """SDM630-like meters behind one Modbus TCP simulator, polled every second: the meter cabinet."""
+    transport = {"kind": "tcp", "host": "127.0.0.1", "port": modbus_port}
+    return [
+        {
+            "type": "modbus",
+            "device_id": f"meter{unit}",
+            "profile": "eastron_sdm630",
+            "unit_id": unit,
+            "transport": transport,
+            "poll_interval_s": 1.0,
+        }
+        for unit in units
+    ]
 
 
 def write_config(directory: Path, port: int, devices: list[dict[str, Any]], **extra: Any) -> Path:

@@ -1,269 +1,200 @@
 """Memory soak: does the agent's memory grow while it runs? (issue 12, item 3; goal < 1 MB/day)
 
-A cabinet at short intervals (2 Modbus TCP meters, 2 host devices, a link probe, an ONVIF camera,
-all simulated), RSS sampled every second; after the warm-up the least-squares slope is printed as
-MB per day. Then a flood of commands on `cmd/get_status`, and RSS before, right after and
-after a pause.
+The issue's cabinet (soak_cabinet.py: 2 Modbus TCP meters every 0.5 s, 2 host devices every 1 s, a
+link probe and an ONVIF camera every 2 s, all simulated) with the agent run by soak_probe.py, which
+adds a thread writing glibc's, SQLite's and Python's own figures. Every `--sample` seconds this
+script also reads RSS, /proc/PID/smaps_rollup, fds and threads. After the warm-up it prints each
+part's least-squares slope per day with its standard error and the slopes of the two halves (a
+cache still filling shows as a steep first half), the growth per 1,000 polls and per 1,000
+messages published, and a table of the parts over time. `--speed N` divides every interval by N:
+growth that comes with polls then shows N times faster, and the per-1,000-polls figure extrapolates
+to the shipped intervals (7 polls/s, 604,800 a day). Then a flood of commands on `cmd/get_status`.
 
-    python benchmarks/memory_soak.py --seconds 600 --warmup 120
-    python benchmarks/memory_soak.py --trace --seconds 300   # in-process, tracemalloc diffs
+    python benchmarks/memory_soak.py --seconds 3600 --warmup 600        # the issue's cabinet, 1 h
+    python benchmarks/memory_soak.py --speed 4 --seconds 900 --warmup 180
+    python benchmarks/memory_soak.py --plain ...      # `edge-agent run` itself, RSS/smaps only
+    python benchmarks/memory_soak.py --trace --speed 4 --seconds 300   # in-process tracemalloc diffs
 
-With `--trace` the agent runs in this process and the largest tracemalloc differences between
-the end of the warm-up and the end of the run (and across the flood) are printed by line.
+Figures (shared 2-core machine under the load of other work; see docs/architecture.md, Memory):
+FIGURES
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import gc
+import json
+import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-import tracemalloc
-from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as paho
 import psutil
-import yaml
-from common import broker, free_port, start_agent, stop_agent, write_config
+from common import HERE, broker, free_port, start_agent, stop_agent, write_config
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from soak_cabinet import ROOT, cabinet, flood, polls_per_s, simulators
+from soak_figures import DAY_S, PARTS, breakdown, fit, floors, per_day, series
+from soak_trace import trace
 from table import emit
 
-ROOT = "edge/v1/bench"
+from edge_agent.memory_trim import TRIM_INTERVAL_S
+
+SHIPPED_POLLS_PER_DAY = polls_per_s(1) * DAY_S
+ROLLUP = {"Anonymous": "anon", "Private_Dirty": "private_dirty"}  # smaps_rollup line -> figure
 
 
-def cabinet(port: int, modbus_port: int, camera_port: int, interval_s: float) -> list[dict[str, Any]]:
-    fast = {"poll_interval_s": interval_s}
-    # The machine's own load must not flap the host devices: state changes are not what is measured.
-    calm = {"warning": 1000, "critical": 1000}
-    limits = {"limits": {"cpu_percent": calm, "memory_percent": calm, "disk_percent": calm}}
-    return [
-        *(
-            {
-                "type": "modbus",
-                "device_id": f"meter{unit}",
-                "profile": "eastron_sdm120",
-                "unit_id": unit,
-                "transport": {"kind": "tcp", "host": "127.0.0.1", "port": modbus_port},
-                **fast,
-            }
-            for unit in (1, 2)
-        ),
-        {"type": "host", "device_id": "host", **fast, **limits},
-        {"type": "host", "device_id": "host2", **fast, **limits},
-        {
-            "type": "link",
-            "device_id": "uplink",
-            "broker": {"host": "127.0.0.1", "port": port},
-            "lan_switch": {"host": "127.0.0.1", "port": port},
-            "poll_interval_s": interval_s * 4,
-        },
-        {
-            "type": "onvif_camera",
-            "device_id": "cam",
-            "host": "127.0.0.1",
-            "port": camera_port,
-            "username": "admin",
-            "password": {"file": "camera.pass"},
-            "timeout_s": 40,  # generous: under tracemalloc the first full check set is slow
-            "request_timeout_s": 20,
-            "poll_interval_s": interval_s * 4,
-        },
+class Counter:
+    """Counts what the agent publishes (all its topics), from outside."""
+
+    def __init__(self, port: int) -> None:
+        self.count, self._lock = 0, threading.Lock()
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+        self.client.on_connect = lambda c, *_: c.subscribe(f"{ROOT}/#", qos=0)
+        self.client.on_message = self._on_message
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+
+    def _on_message(self, *_: Any) -> None:
+        with self._lock:
+            self.count += 1
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def start(config: Path, figures: Path, args: argparse.Namespace) -> subprocess.Popen[bytes]:
+    """The agent as `edge-agent run` (--plain), or under the probe (the default)."""
+    if args.plain:
+        return start_agent(config)
+    probe = [
+        str(HERE / "soak_probe.py"),
+        str(figures),
+        str(args.sample),
+        "--",
+        "run",
+        "--config",
+        str(config),
     ]
-
-
-@contextlib.contextmanager
-def simulators(workdir: Path) -> Iterator[tuple[int, int]]:
-    modbus_port, camera_port = free_port(), free_port()
-    scenario = workdir / "meters.yaml"
-    values = {"voltage_v": 230.0, "current_a": 1.2, "active_power_w": 270.0}
-    scenario.write_text(
-        yaml.safe_dump(
-            {
-                "devices": [
-                    {
-                        "unit_id": unit,
-                        "profile": "eastron_sdm120",
-                        "values": values,
-                        "noise": {"voltage_v": 0.5},
-                    }
-                    for unit in (1, 2)
-                ]
-            }
-        )
+    # PYTHONPATH kept behind ours: a run of another checkout's agent puts that checkout there.
+    path = os.pathsep.join(p for p in (str(HERE), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "EDGE_AGENT_PLUGINS": "kinds", "PYTHONPATH": path}
+    return subprocess.Popen(
+        [sys.executable, *probe], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
     )
-    (workdir / "camera.pass").write_text("bench-camera-pass\n")
-    commands = [
-        [
-            sys.executable,
-            "-m",
-            "edge_agent.simulators.modbus_server",
-            "--scenario",
-            str(scenario),
-            "--port",
-            str(modbus_port),
-        ],
-        [
-            sys.executable,
-            "-m",
-            "edge_agent.simulators.onvif_camera",
-            "--port",
-            str(camera_port),
-            "--rtsp-port",
-            str(free_port()),
-            "--user",
-            "admin",
-            "--password-file",
-            str(workdir / "camera.pass"),
-        ],
-    ]
-    processes = [subprocess.Popen(c, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for c in commands]
+
+
+def outside(process: psutil.Process) -> dict[str, float]:
+    figures: dict[str, float] = {"rss": process.memory_info().rss, "fds": process.num_fds()}
+    figures["threads"] = process.num_threads()
+    for line in Path(f"/proc/{process.pid}/smaps_rollup").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ROLLUP:
+            figures[ROLLUP[name]] = int(value.split()[0]) * 1024
+    return figures
+
+
+def inside(figures: Path) -> dict[str, float]:
+    """The probe's last line (nothing with --plain, or before its first sample)."""
     try:
-        for port in (modbus_port, camera_port):
-            _wait_port(port)
-        yield modbus_port, camera_port
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(10)
+        lines = figures.read_text().splitlines()
+    except FileNotFoundError:
+        return {}
+    return json.loads(lines[-1]) if lines else {}
 
 
-def _wait_port(port: int) -> None:
-    import socket
-
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError):
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"simulator on port {port} did not start")
+def sample(
+    process: psutil.Process, figures: Path, args: argparse.Namespace, counter: Counter
+) -> list[dict[str, float]]:
+    started, samples = time.monotonic(), []
+    while (elapsed := time.monotonic() - started) < args.seconds:
+        samples.append({**inside(figures), **outside(process), "t": elapsed, "messages": counter.count})
+        time.sleep(min(args.sample, max(0.0, args.seconds - elapsed)))
+    return samples
 
 
-def slope_mb_per_day(samples: list[tuple[float, int]]) -> float:
-    """Least-squares slope of (seconds, RSS bytes), in MB per day."""
-    n = len(samples)
-    mean_t = sum(t for t, _ in samples) / n
-    mean_r = sum(r for _, r in samples) / n
-    covariance = sum((t - mean_t) * (r - mean_r) for t, r in samples)
-    variance = sum((t - mean_t) ** 2 for t, _ in samples) or 1.0
-    return covariance / variance * 86400 / 1e6
-
-
-def flood(port: int, count: int) -> None:
-    client = paho.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    for index in range(count):
-        client.publish(f"{ROOT}/cmd/get_status", f'{{"transaction": "flood-{index}"}}', qos=1)
-    time.sleep(1)  # let the last publishes leave this process: a pause, not a synchronisation
-    client.loop_stop()
-    client.disconnect()
+def report(samples: list[dict[str, float]], args: argparse.Namespace) -> None:
+    rss = series(samples, "rss")
+    slope, error = fit(rss)
+    minutes, rate = (samples[-1]["t"] - samples[0]["t"]) / 60, polls_per_s(args.speed)
+    emit(
+        "RSS slope after warm-up",
+        f"{slope * DAY_S / 1e6:+.2f} ± {error * DAY_S / 1e6:.2f} MB/day",
+        f"goal < 1; {per_day(rss, 1e6)}; {minutes:.0f} min after {args.warmup / 60:.0f} min warm-up, speed "
+        f"{args.speed:g} ({rate:.1f} polls/s); RSS {rss[0][1] / 2**20:.2f} -> {rss[-1][1] / 2**20:.2f} MiB",
+    )
+    lows = floors(rss, TRIM_INTERVAL_S)
+    emit(
+        "RSS floor slope (lowest per trim period)",
+        f"{per_day(lows, 1e6)} MB",
+        f"{len(lows)} periods of {TRIM_INTERVAL_S:.0f} s (the agent's malloc_trim); "
+        f"{lows[0][1] / 2**20:.2f} -> {lows[-1][1] / 2**20:.2f} MiB",
+    )
+    messages_per_s = (samples[-1]["messages"] - samples[0]["messages"]) / (samples[-1]["t"] - samples[0]["t"])
+    per_poll, per_message = slope / rate, slope / max(messages_per_s, 1e-9)
+    emit(
+        "RSS growth per 1,000 polls",
+        f"{per_poll * 1000 / 1e3:+.2f} KB",
+        f"at the shipped intervals ({SHIPPED_POLLS_PER_DAY:,.0f} polls/day): "
+        f"{per_poll * SHIPPED_POLLS_PER_DAY / 1e6:+.2f} MB/day; per 1,000 messages published "
+        f"{per_message * 1000 / 1e3:+.2f} KB ({messages_per_s:.1f} messages/s)",
+    )
+    for name, (label, divisor, unit) in PARTS.items():
+        points = series(samples, name)
+        if name != "rss" and len(points) > 2:
+            span = f"{points[0][1] / divisor:.2f} -> {points[-1][1] / divisor:.2f} {unit}"
+            emit(f"slope: {label}", f"{per_day(points, divisor)} {unit}", span)
+    print("parts over time after warm-up (MiB)")
+    print("\n".join(breakdown(samples)), flush=True)
 
 
 def measure(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp, simulators(Path(tmp)) as (modbus_port, camera_port):
-        port = free_port()
+        port, figures = free_port(), Path(tmp) / "figures.jsonl"
         with broker(port):
-            devices = cabinet(port, modbus_port, camera_port, args.interval)
-            agent = start_agent(write_config(Path(tmp), port, devices))
+            config = write_config(Path(tmp), port, cabinet(port, modbus_port, camera_port, args.speed))
+            agent, counter = start(config, figures, args), Counter(port)
             try:
                 process = psutil.Process(agent.pid)
-                samples = _sample(process, args.seconds)
-                after_warmup = [(t, r) for t, r in samples if t >= args.warmup]
-                first, last = after_warmup[0][1] / 2**20, after_warmup[-1][1] / 2**20
-                emit(
-                    "RSS slope after warm-up",
-                    f"{slope_mb_per_day(after_warmup):+.2f} MB/day",
-                    f"goal < 1; {args.seconds:.0f} s, warm-up {args.warmup:.0f} s, polls every "
-                    f"{args.interval} s; RSS {first:.1f} -> {last:.1f} MiB; fds {process.num_fds()}",
-                )
-                before = process.memory_info().rss
-                flood(port, args.flood)
-                right_after = process.memory_info().rss
-                time.sleep(args.settle)
-                settled = process.memory_info().rss
-                emit(
-                    f"RSS around {args.flood} commands",
-                    f"{before / 2**20:.1f} -> {right_after / 2**20:.1f} MiB",
-                    f"{settled / 2**20:.1f} MiB {args.settle:.0f} s later",
-                )
+                samples = sample(process, figures, args, counter)
+                report([s for s in samples if s["t"] >= args.warmup], args)
+                cpu = process.cpu_times()
+                share = (cpu.user + cpu.system) / args.seconds * 100
+                emit("agent CPU", f"{share:.1f} % of a core", "the whole run, warm-up included")
+                flooded(process, port, args)
             finally:
+                counter.close()
                 stop_agent(agent)
 
 
-def _sample(process: psutil.Process, seconds: float) -> list[tuple[float, int]]:
-    started = time.monotonic()
-    samples = []
-    while (elapsed := time.monotonic() - started) < seconds:
-        samples.append((elapsed, process.memory_info().rss))
-        time.sleep(1)
-    return samples
-
-
-async def trace(args: argparse.Namespace) -> None:
-    """The same cabinet in this process, with tracemalloc snapshot differences."""
-    from edge_agent.config import load_config
-    from edge_agent.runtime.agent import Agent
-
-    tracemalloc.start(args.frames)
-    with tempfile.TemporaryDirectory() as tmp, simulators(Path(tmp)) as (modbus_port, camera_port):
-        port = free_port()
-        with broker(port):
-            config = load_config(
-                write_config(Path(tmp), port, cabinet(port, modbus_port, camera_port, args.interval))
-            )
-            agent, stop = Agent(config), asyncio.Event()
-            task = asyncio.create_task(agent.run(stop))
-            await asyncio.sleep(args.warmup)
-            first, first_types = _snapshot(), _types()
-            await asyncio.sleep(args.seconds - args.warmup)
-            second = _snapshot()
-            grown = (_types() - first_types).most_common(args.top)
-            print("objects by type, growth:", ", ".join(f"{n} +{c}" for n, c in grown), flush=True)
-            states = {device_id: s.health.state for device_id, s in agent.core.live.devices.items()}
-            print(f"device states: {states}", flush=True)
-            _print_top("steady run", second.compare_to(first, "traceback"), args.top)
-            await asyncio.to_thread(flood, port, args.flood)
-            await asyncio.sleep(args.settle)
-            _print_top(f"{args.flood} commands", _snapshot().compare_to(second, "traceback"), args.top)
-            stop.set()
-            await task
-
-
-def _snapshot() -> tracemalloc.Snapshot:
-    gc.collect()
-    return tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
-
-
-def _types() -> Counter[str]:
-    gc.collect()
-    return Counter(type(thing).__qualname__ for thing in gc.get_objects())
-
-
-def _print_top(title: str, differences: list[tracemalloc.StatisticDiff], top: int) -> None:
-    print(f"--- {title}: largest growth", flush=True)
-    for difference in differences[:top]:
-        print(f"{difference.size_diff / 1024:+9.1f} KiB {difference.count_diff:+7d} blocks")
-        for line in difference.traceback.format()[-6:]:
-            print(f"      {line}")
+def flooded(process: psutil.Process, port: int, args: argparse.Namespace) -> None:
+    before = process.memory_info().rss
+    flood(port, args.flood)
+    right_after = process.memory_info().rss
+    time.sleep(args.settle)
+    settled = process.memory_info().rss
+    emit(
+        f"RSS around {args.flood} commands",
+        f"{before / 2**20:.1f} -> {right_after / 2**20:.1f} MiB",
+        f"{settled / 2**20:.1f} MiB {args.settle:.0f} s later",
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--seconds", type=float, default=600)
-    parser.add_argument("--warmup", type=float, default=120)
-    parser.add_argument("--interval", type=float, default=0.25, help="poll interval of the fast devices")
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
+    parser.add_argument("--seconds", type=float, default=3600, help="the whole run, warm-up included")
+    parser.add_argument("--warmup", type=float, default=600, help="left out of the slopes")
+    parser.add_argument("--speed", type=float, default=1, help="divides every poll interval")
+    parser.add_argument("--sample", type=float, default=10, help="seconds between samples")
     parser.add_argument("--flood", type=int, default=10_000, help="commands in the flood")
     parser.add_argument("--settle", type=float, default=30)
+    parser.add_argument("--plain", action="store_true", help="`edge-agent run` itself, no probe thread")
     parser.add_argument("--trace", action="store_true", help="in-process, with tracemalloc differences")
     parser.add_argument("--top", type=int, default=12)
     parser.add_argument("--frames", type=int, default=4, help="traceback depth kept by tracemalloc")

@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,7 +23,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import psutil
-import yaml
+from common import broker, free_port, sdm630_meters, write_config
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edge_agent.simulators.modbus_server import DeviceSpec, ModbusSimulator, Scenario
@@ -34,51 +32,8 @@ METERS = (1, 2, 3)
 NOISY = {f"voltage_l{n}_v": 230.0 for n in (1, 2, 3)} | {"frequency_hz": 50.0, "power_total_w": 880.0}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start_broker(workdir: Path, port: int) -> subprocess.Popen[bytes]:
-    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    conf = workdir / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nuser root\n")
-    process = subprocess.Popen(
-        [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return process
-        time.sleep(0.05)
-    raise RuntimeError("mosquitto did not start")
-
-
 def _agent_config(workdir: Path, broker_port: int, modbus_port: int) -> Path:
-    transport = {"kind": "tcp", "host": "127.0.0.1", "port": modbus_port}
-    devices = [
-        {
-            "type": "modbus",
-            "device_id": f"meter{u}",
-            "profile": "eastron_sdm630",
-            "unit_id": u,
-            "transport": transport,
-            "poll_interval_s": 1.0,
-        }
-        for u in METERS
-    ]
-    config = {
-        "cabinet": {"id": "bench"},
-        "mqtt": {"host": "127.0.0.1", "port": broker_port},
-        "storage": {"data_dir": str(workdir / "data")},
-        "logging": {"level": "WARNING"},
-        "devices": devices,
-    }
-    path = workdir / "agent.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
+    return write_config(workdir, broker_port, sdm630_meters(modbus_port, METERS))
 
 
 class Clocks:
@@ -135,11 +90,10 @@ async def _run(seconds: float) -> None:
         return original(sending, data)
 
     simulator._trace = trace  # type: ignore[method-assign]  # the test replaces the method with a double
-    modbus_port, broker_port = _free_port(), _free_port()
+    modbus_port, broker_port = free_port(), free_port()
     await simulator.start_tcp("127.0.0.1", modbus_port)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, broker(broker_port):
         workdir = Path(tmp)
-        broker = _start_broker(workdir, broker_port)
         subscriber = _subscribe(broker_port, clocks)
         config = _agent_config(workdir, broker_port, modbus_port)
         # Started once, before measuring: the blocking spawn cannot disturb the figures.
@@ -150,8 +104,6 @@ async def _run(seconds: float) -> None:
             agent.terminate()
             agent.wait(timeout=20)
             subscriber.loop_stop()
-            broker.terminate()
-            broker.wait(timeout=10)
             await simulator.stop()
 
 

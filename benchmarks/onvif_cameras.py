@@ -3,7 +3,9 @@
 The simulators run in a separate process (their CPU is not the agent's). Run:
     .venv/bin/python benchmarks/onvif_cameras.py [--cameras 16] [--rounds 5]
 Goal: 16 cameras checked in < 2 s wall, < 0.3 MB RSS added per camera, <= 15 MB for the import
-and the first camera together (issue 16).
+and the first camera together (issue 16). Last measured (2026-11-30, 16 cameras, two runs each):
+fixed cost 38.7 -> 31.7 MB (import 29.8 -> 22.8, first camera's WSDL types 9.0), per further
+camera about 220 KB.
 """
 
 from __future__ import annotations

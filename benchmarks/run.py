@@ -40,8 +40,14 @@ SOURCES: list[Source] = [
     # the demo cabinet's RSS and bytes per day (quick: not yet at steady state).
     Source("footprint", "footprint.py", quick=["--seconds", "15", "--meters", "3"]),
     Source("demo cabinet", "demo_cabinet.py", quick=["--warm-up", "20", "--seconds", "30"]),
-    # Issue 12: RSS slope of a cabinet polled at short intervals after warm-up, and a command flood.
-    Source("memory soak", "memory_soak.py", quick=["--seconds", "90", "--warmup", "30", "--flood", "2000"]),
+    # Issue 12: memory slopes of the issue's cabinet (4x faster) after warm-up, and a command flood;
+    # the goal (< 1 MB/day) needs `memory_soak.py` run for an hour or more (see its docstring).
+    Source(
+        "memory soak",
+        "memory_soak.py",
+        args=["--speed", "4", "--seconds", "900", "--warmup", "180"],
+        quick=["--speed", "4", "--seconds", "90", "--warmup", "30", "--sample", "5", "--flood", "2000"],
+    ),
 ]
 
 

@@ -5,16 +5,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edge_agent import __version__
 from edge_agent.cli_help import polish
 from edge_agent.errors import ConfigError
 
+if TYPE_CHECKING:  # the config's modules load only for the commands that read a configuration
+    from edge_agent.config import AgentConfig
+
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Before any pydantic model is built: pydantic's plugin look-up reads every installed
+    # distribution's metadata on the first model (about 0.5 MB RSS, tens of ms) and the agent uses
+    # no pydantic plugin. An operator who does can still set the variable (docs/operations.md).
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     words = list(sys.argv[1:] if argv is None else argv)
     # `run` is the long-lived process: it does not load the fleet, user and client tools' modules.
     parser = polish(_parser(agent_only=words[:1] == ["run"]))
@@ -135,23 +144,23 @@ def _unit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load(path: Path) -> object:
+def _loaded(path: Path, *, count: bool = False) -> AgentConfig | None:
+    """The validated configuration; None after printing every problem (and, with `count`, how many)."""
     from edge_agent.config import load_config
 
-    return load_config(path)
-
-
-def _check(args: argparse.Namespace) -> int:
     try:
-        config = _load(args.config)
+        return load_config(path)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
-        print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
-        return 1
-    from edge_agent.config import AgentConfig
+        if count:
+            print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
+        return None
 
-    assert isinstance(config, AgentConfig)
+
+def _check(args: argparse.Namespace) -> int:
+    if (config := _loaded(args.config, count=True)) is None:
+        return 1
     print(
         f"{args.config}: ok: cabinet {config.cabinet.id}, {len(config.devices)} device(s), "
         f"config hash {config.config_hash()}"
@@ -160,18 +169,12 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from edge_agent.config import AgentConfig
     from edge_agent.logging_setup import setup_logging
     from edge_agent.memory_trim import limit_malloc_arenas
     from edge_agent.runtime.agent import run_agent
 
-    try:
-        config = _load(args.config)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+    if (config := _loaded(args.config)) is None:
         return 1
-    assert isinstance(config, AgentConfig)
     setup_logging(config.logging.level, secrets=config.secrets())
     limit_malloc_arenas()  # before the agent's threads start (see memory_trim.py)
     asyncio.run(run_agent(config, args.config))
@@ -199,24 +202,15 @@ def _day(text: str) -> str:
         raise argparse.ArgumentTypeError(f"not a day (YYYY-MM-DD): {text!r}") from None
 
 
-def _loaded(path: Path) -> object | None:
-    try:
-        return _load(path)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return None
-
-
 def _audit_verify(args: argparse.Namespace) -> int:
     from edge_agent.health.cli import audit_verify
 
     config = _loaded(args.config)
-    return 2 if config is None else audit_verify(config)  # type: ignore[arg-type]  # the health CLI takes the config as loaded by `_loaded`
+    return 2 if config is None else audit_verify(config)
 
 
 def _report(args: argparse.Namespace) -> int:
     from edge_agent.health.cli import report
 
     config = _loaded(args.config)
-    return 2 if config is None else report(config, args.date, args.format)  # type: ignore[arg-type]  # args are argparse's Any
+    return 2 if config is None else report(config, args.date, args.format)

@@ -7,7 +7,6 @@ list item keeps its line; pydantic's error locations are then matched against th
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from collections.abc import Mapping
@@ -78,6 +77,8 @@ def suggestion(loc: Loc, raw: Any, root: type[BaseModel], kinds: Mapping[str, An
     if model is None or not isinstance(loc[-1], str):
         return None
     names = [field.alias or name for name, field in model.model_fields.items()]
+    import difflib  # only for a config with a mistake: a valid one never pays its import
+
     close = difflib.get_close_matches(loc[-1], names, n=1, cutoff=0.6)
     return close[0] if close else None
 

@@ -5,7 +5,14 @@ on a 1 GB cabinet controller those megabytes matter for months. Left alone, glib
 thread that allocates (the outbox worker, `to_thread` workers, paho) its own heap arena and keeps
 what it freed there: RSS crept up ~45 MB a day without any Python object growing (tracemalloc
 diffs over a soak showed none). So the agent limits the arenas at start and trims every
-`TRIM_INTERVAL_S`. A no-op off glibc.
+`TRIM_INTERVAL_S`.
+
+It also fixes glibc's mmap threshold. By default the threshold is dynamic: once a large block
+(128 KiB or more, mmapped) is freed, blocks up to that size go to the heap from then on. The agent
+(its libraries) makes large short-lived buffers as it polls; on the heap they land among long-lived
+blocks, and the heap's extent grew ~90 MB a day at the shipped intervals with the memory in use
+flat (`mallinfo2()` sampled by `benchmarks/memory_soak.py`). With the threshold fixed, such
+buffers are mapped and unmapped whole and the heap stops growing. A no-op off glibc.
 """
 
 from __future__ import annotations
@@ -17,7 +24,9 @@ import gc
 
 TRIM_INTERVAL_S = 300.0
 ARENAS = 2
-_M_ARENA_MAX = -8  # glibc's mallopt parameter number
+MMAP_THRESHOLD_BYTES = 64 * 1024  # blocks this large are mmapped (glibc's default start: 128 KiB)
+_M_ARENA_MAX = -8  # glibc's mallopt parameter numbers
+_M_MMAP_THRESHOLD = -3
 
 
 def _libc() -> ctypes.CDLL | None:
@@ -39,12 +48,15 @@ def release_free_memory(*, collect: bool = True) -> None:
         trim(0)
 
 
-def limit_malloc_arenas(arenas: int = ARENAS) -> None:
-    """At most `arenas` glibc heaps for all threads; call before threads start (the CLI does)."""
+def limit_malloc_arenas(arenas: int = ARENAS) -> bool:
+    """At most `arenas` glibc heaps for all threads, and a fixed mmap threshold (see above); call
+    before threads start (the CLI does). False where there is no glibc `mallopt`."""
     libc = _libc()
     mallopt = getattr(libc, "mallopt", None)
-    if mallopt is not None:
-        mallopt(_M_ARENA_MAX, arenas)
+    if mallopt is None:
+        return False
+    # mallopt returns 1 on success; setting the threshold also turns its dynamic adjustment off.
+    return bool(mallopt(_M_ARENA_MAX, arenas)) and bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
 
 
 async def trim_periodically(interval_s: float = TRIM_INTERVAL_S) -> None:

@@ -34,10 +34,16 @@ def ok(s: dict[str, Any]) -> bool:
     return s.get("state") == "ok"
 
 
-def record(
-    name: str, injected: float, seen_at: float, goal: float, cause: str | None, lost: int | None
-) -> None:
-    ROWS.append(Row(name, seen_at - injected, goal, cause, lost))
+class Summary:
+    """A scenario's row of the run's table; made before the fault, to count what the centre lost."""
+
+    def __init__(self, view: CabinetView) -> None:
+        self.view = view
+        self.first = view.last_seq()
+
+    def record(self, name: str, injected: float, seen_at: float, goal: float, cause: str | None) -> None:
+        lost = self.view.lost_between(self.first, self.view.last_seq())
+        ROWS.append(Row(name, seen_at - injected, goal, cause, lost))
 
 
 def mains(cab: SimulatedCabinet, present: bool, ups_carries: bool = True) -> None:
@@ -52,40 +58,39 @@ def mains(cab: SimulatedCabinet, present: bool, ups_carries: bool = True) -> Non
 
 
 def test_sd_card_failure(cab: SimulatedCabinet, view: CabinetView) -> None:
-    first = view.last_seq()
+    summary = Summary(view)
     injected = time.monotonic()
     cab.rig_call("PUT", "/camera/cam-entry/state/card_error")
     seen = view.state("cam-entry", injected, SEE_S, faulted("sd_error"))
     cab.rig_call("PUT", "/camera/cam-entry/state/healthy")
     view.state("cam-entry", seen.at, SEE_S, ok)
-    record("SD card failure", injected, seen.at, GOAL_DEVICE_S, seen.json()["cause"],
-           view.lost_between(first, view.last_seq()))  # fmt: skip
+    summary.record("SD card failure", injected, seen.at, GOAL_DEVICE_S, seen.json()["cause"])
 
 
 def test_strobe_failure_at_night(cab: SimulatedCabinet, view: CabinetView) -> None:
-    first = view.last_seq()
+    summary = Summary(view)
     injected = time.monotonic()
     cab.rig_call("PUT", f"/modbus/{STROBE}", {"night": True, "branch_current_a": 0.0})  # lit, draws nothing
     seen = view.state("strobe-branch", injected, SEE_S, faulted("lamp_dark"))
     cab.rig_call("PUT", f"/modbus/{STROBE}", {"night": False, "branch_current_a": 1.8})
     view.state("strobe-branch", seen.at, SEE_S, ok)
-    record("strobe failure at night", injected, seen.at, GOAL_DEVICE_S, seen.json()["cause"],
-           view.lost_between(first, view.last_seq()))  # fmt: skip
+    summary.record("strobe failure at night", injected, seen.at, GOAL_DEVICE_S, seen.json()["cause"])
 
 
 def test_radar_falls_silent(cab: SimulatedCabinet, view: CabinetView) -> None:
-    first = view.last_seq()
+    summary = Summary(view)
     injected = time.monotonic()
     cab.rig_call("PUT", "/radar/silent")
     seen = view.state("radar", injected, SEE_S, lambda s: s.get("state") != "ok")
     cab.rig_call("PUT", "/radar/resume")
     view.state("radar", seen.at, SEE_S, ok)
-    record("radar silent", injected, seen.at, GOAL_DEVICE_S, seen.json()["cause"] or seen.json()["state"],
-           view.lost_between(first, view.last_seq()))  # fmt: skip
+    summary.record(
+        "radar silent", injected, seen.at, GOAL_DEVICE_S, seen.json()["cause"] or seen.json()["state"]
+    )
 
 
 def test_clock_drift_and_time_sync(cab: SimulatedCabinet, view: CabinetView) -> None:
-    first = view.last_seq()
+    summary = Summary(view)
     injected = time.monotonic()
     cab.rig_call("PUT", "/camera/cam-side/state/skewed_clock")
     seen = view.state("cam-side", injected, SEE_S, faulted("clock_drift"))
@@ -93,12 +98,11 @@ def test_clock_drift_and_time_sync(cab: SimulatedCabinet, view: CabinetView) -> 
     assert reply["status"] == "ok", reply
     view.state("cam-side", seen.at, SEE_S, ok)
     assert abs(cab.rig_call("GET", "/camera/cam-side")["clock_skew_s"]) < 5
-    record("clock drift + time sync", injected, seen.at, GOAL_DEVICE_S, seen.json()["cause"],
-           view.lost_between(first, view.last_seq()))  # fmt: skip
+    summary.record("clock drift + time sync", injected, seen.at, GOAL_DEVICE_S, seen.json()["cause"])
 
 
 def test_camera_hang_is_cleared_by_an_automatic_power_cycle(cab: SimulatedCabinet, view: CabinetView) -> None:
-    first = view.last_seq()
+    summary = Summary(view)
     injected = time.monotonic()
     cab.rig_call("PUT", "/camera/cam-exit/state/hung")  # answers nothing until its power is cut
     seen = view.state("cam-exit", injected, SEE_S, lambda s: s.get("state") == "offline")
@@ -107,12 +111,11 @@ def test_camera_hang_is_cleared_by_an_automatic_power_cycle(cab: SimulatedCabine
     view.event("power_cycle_done", seen.at, SEE_S, device_id="cam-exit")
     view.state("cam-exit", seen.at, SEE_S, ok)
     assert cab.rig_call("GET", "/camera/cam-exit")["power_cycles"] >= 1  # the relay really cut it
-    record("camera hang, auto power-cycle", injected, seen.at, GOAL_DEVICE_S, seen.json()["cause"],
-           view.lost_between(first, view.last_seq()))  # fmt: skip
+    summary.record("camera hang, auto power-cycle", injected, seen.at, GOAL_DEVICE_S, seen.json()["cause"])
 
 
 def test_maintenance_window_books_the_outage_as_maintenance(cab: SimulatedCabinet, view: CabinetView) -> None:
-    first = view.last_seq()
+    summary = Summary(view)
     reply = view.command("maintenance_start", duration_s=300, device_ids=["cam-side"], reason="HIL bench")
     assert reply["status"] == "ok", reply
     injected = time.monotonic()
@@ -123,12 +126,11 @@ def test_maintenance_window_books_the_outage_as_maintenance(cab: SimulatedCabine
     assert view.command("maintenance_end")["status"] == "ok"
     view.event("maintenance_ended", seen.at, SEE_S)
     assert seen.json()["cause"] == "maintenance"
-    record("maintenance window", injected, seen.at, GOAL_DEVICE_S, seen.json()["cause"],
-           view.lost_between(first, view.last_seq()))  # fmt: skip
+    summary.record("maintenance window", injected, seen.at, GOAL_DEVICE_S, seen.json()["cause"])
 
 
 def test_mains_loss_with_ups(cab: SimulatedCabinet, view: CabinetView) -> None:
-    first = view.last_seq()
+    summary = Summary(view)
     injected = time.monotonic()
     mains(cab, present=False)
     seen = view.event("mains_lost", injected, SEE_S)
@@ -137,12 +139,11 @@ def test_mains_loss_with_ups(cab: SimulatedCabinet, view: CabinetView) -> None:
     view.event("cabinet_outage_ended", outage.at, SEE_S)
     assert seen.json()["cause"] == outage.json()["cause"] == "power_supply"
     assert not view.went_offline(injected, time.monotonic())  # the UPS carried the cabinet
-    record("mains loss, UPS carries", injected, seen.at, GOAL_CABINET_S, outage.json()["cause"],
-           view.lost_between(first, view.last_seq()))  # fmt: skip
+    summary.record("mains loss, UPS carries", injected, seen.at, GOAL_CABINET_S, outage.json()["cause"])
 
 
 def test_mains_loss_without_ups_is_attributed_after_restart(cab: SimulatedCabinet, view: CabinetView) -> None:
-    first = view.last_seq()
+    summary = Summary(view)
     started = time.monotonic()
     mains(cab, present=False, ups_carries=False)
     view.event("mains_lost", started, SEE_S)  # the meter's last reading reached the agent
@@ -160,12 +161,11 @@ def test_mains_loss_without_ups_is_attributed_after_restart(cab: SimulatedCabine
     attributed = view.event("outage_attributed", back, SEE_S)
     assert attributed.json()["cause"] == "power_supply", attributed.json()
     _all_ok(view, back)
-    record("mains loss, no UPS", injected, seen.at, GOAL_CABINET_S, attributed.json()["cause"],
-           view.lost_between(first, view.last_seq()))  # fmt: skip
+    summary.record("mains loss, no UPS", injected, seen.at, GOAL_CABINET_S, attributed.json()["cause"])
 
 
 def test_agent_kill_9(cab: SimulatedCabinet, view: CabinetView) -> None:
-    first = view.last_seq()
+    summary = Summary(view)
     injected = time.monotonic()
     cab.kill_agent()
     seen = view.status("offline", injected, SEE_S)
@@ -174,15 +174,14 @@ def test_agent_kill_9(cab: SimulatedCabinet, view: CabinetView) -> None:
     attributed = view.event("outage_attributed", back, SEE_S).json()
     assert attributed["cause"] != "power_supply", attributed  # the host kept running: a monitoring gap
     _all_ok(view, back)
-    record("agent kill -9", injected, seen.at, GOAL_CABINET_S, attributed["cause"] or "unknown",
-           view.lost_between(first, view.last_seq()))  # fmt: skip
+    summary.record("agent kill -9", injected, seen.at, GOAL_CABINET_S, attributed["cause"] or "unknown")
 
 
 def test_door_opened_without_maintenance(bench: Bench, cab: SimulatedCabinet, view: CabinetView) -> None:
     if bench.relay_board is None or bench.relay_board.door_input is None:
         pytest.skip(f"{bench.source.name}: no door input on the relay board (a GPIO door needs a relay "
                     "across the switch, docs/hil-bench.md)")  # fmt: skip
-    first = view.last_seq()
+    summary = Summary(view)
     injected, injected_wall = time.monotonic(), datetime.now(UTC)
     cab.rig_call("PUT", "/door/open")  # no maintenance declared: the technician is not expected
     alarm = view.event("tamper_alarm", injected, SEE_S, severity="critical")
@@ -193,13 +192,12 @@ def test_door_opened_without_maintenance(bench: Bench, cab: SimulatedCabinet, vi
     assert injected_wall - timedelta(seconds=1) <= raised <= seen_wall + timedelta(seconds=1), raised
     cab.rig_call("PUT", "/door/closed")
     view.event("door_closed", alarm.at, SEE_S)
-    record("door opened, no maintenance", injected, alarm.at, GOAL_DEVICE_S, "tamper_alarm",
-           view.lost_between(first, view.last_seq()))  # fmt: skip
+    summary.record("door opened, no maintenance", injected, alarm.at, GOAL_DEVICE_S, "tamper_alarm")
 
 
 @pytest.mark.centre_wide
 def test_broker_restart(sim_bench: SimulatedBench, cab: SimulatedCabinet, view: CabinetView) -> None:
-    first = view.last_seq()
+    summary = Summary(view)
     sim_bench.stop_broker()
     cab.rig_call("PUT", "/camera/cam-entry/state/card_error")  # happens while the centre is away
     sim_bench.start_broker()
@@ -209,8 +207,7 @@ def test_broker_restart(sim_bench: SimulatedBench, cab: SimulatedCabinet, view: 
     cab.rig_call("PUT", "/camera/cam-entry/state/healthy")
     view.state("cam-entry", seen.at, SEE_S, ok)
     assert not view.conflicting_ids()
-    record("broker restart (to online)", injected, seen.at, GOAL_CABINET_S, "-",
-           view.lost_between(first, view.last_seq()))  # fmt: skip
+    summary.record("broker restart (to online)", injected, seen.at, GOAL_CABINET_S, "-")
 
 
 def _all_ok(view: CabinetView, since: float) -> None:

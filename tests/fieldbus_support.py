@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from support.agent import running_agent as start_agent
+from support.agent import write_config
 from support.ports import free_port
 
 from edge_agent.devices.base import DeviceContext
@@ -74,14 +74,8 @@ async def running_agent(
     tmp_path: Path, broker_port: int, devices: list[dict[str, Any]], cabinet_id: str = "cab1"
 ) -> AsyncIterator[Agent]:
     """A real Agent (outbox, MQTT link, device loops) on `devices`, stopped cleanly at the end."""
-    raw = {
-        "cabinet": {"id": cabinet_id},
-        "mqtt": {"host": "127.0.0.1", "port": broker_port},
-        "storage": {"data_dir": str(tmp_path / "data")},
-        "logging": {"level": "WARNING"},
-        "devices": devices,
-    }
-    path = tmp_path / "agent.yaml"
-    path.write_text(yaml.safe_dump(raw))
+    path = write_config(
+        tmp_path, port=broker_port, devices=devices, cabinet_id=cabinet_id, logging={"level": "WARNING"}
+    )
     async with start_agent(path) as agent:
         yield agent

@@ -12,12 +12,17 @@ class GpioOutput(StrictModel):
     active_low: bool = Field(False, description="The relay energises on a low pin.")
 
 
-class ModbusCoil(StrictModel):
-    host: str = Field(description="Modbus TCP relay module address.")
+class _ModbusModule(StrictModel):
+    """A Modbus TCP I/O module (relay board, digital inputs): where it is and how long to wait."""
+
+    host: str = Field(description="Modbus TCP I/O module address.")
     port: int = Field(502, ge=1, le=65535)
     unit: int = Field(1, ge=0, le=247, description="Modbus device id (unit).")
-    coil: int = Field(ge=0, le=65535, description="Coil driving this relay (0-based).")
     timeout_s: float = Field(2.0, gt=0, le=30)
+
+
+class ModbusCoil(_ModbusModule):
+    coil: int = Field(ge=0, le=65535, description="Coil driving this relay (0-based).")
 
 
 class RelayConfig(StrictModel):
@@ -36,12 +41,8 @@ class RelayConfig(StrictModel):
         return self
 
 
-class ModbusInput(StrictModel):
-    host: str = Field(description="Modbus TCP I/O module address.")
-    port: int = Field(502, ge=1, le=65535)
-    unit: int = Field(1, ge=0, le=247, description="Modbus device id (unit).")
+class ModbusInput(_ModbusModule):
     address: int = Field(ge=0, le=65535, description="Discrete input of the door contact (0-based).")
-    timeout_s: float = Field(2.0, gt=0, le=30)
 
 
 class DoorConfig(StrictModel):

@@ -1,7 +1,8 @@
 """Remote commands: `cmd/<name>` requests answered on `cmd-reply`.
 
 A command is an async handler with a pydantic model for its `args`, registered with `@command`.
-Handlers live in modules listed in `_COMMAND_MODULES`; a later feature adds a module, not an `if`.
+Handlers live in the modules `COMMAND_MODULES` names, imported when their command is first asked
+for; a later feature adds a module and its names, not an `if`.
 """
 
 from __future__ import annotations
@@ -48,13 +49,35 @@ def command(
     return register
 
 
-_COMMAND_MODULES = (
-    "edge_agent.commands.basic",
-    "edge_agent.commands.camera",
-    "edge_agent.commands.health",
-    "edge_agent.commands.actions",
-    "edge_agent.commands.firmware",
-    "edge_agent.commands.resend",
-)
-for _module in _COMMAND_MODULES:
-    importlib.import_module(_module)
+# The module that registers each command. A handler's module is imported on the first request of
+# its command, not at start: a cabinet that is never commanded keeps none of them in memory (RSS,
+# issue 16). tests/unit/test_command_modules.py checks this table against the registrations.
+COMMAND_MODULES: dict[str, str] = {
+    "ping": "edge_agent.commands.basic",
+    "get_status": "edge_agent.commands.basic",
+    "resend_birth": "edge_agent.commands.basic",
+    "camera_reboot": "edge_agent.commands.camera",
+    "camera_sync_time": "edge_agent.commands.camera",
+    "maintenance_start": "edge_agent.commands.health",
+    "maintenance_end": "edge_agent.commands.health",
+    "report_daily": "edge_agent.commands.health",
+    "reload_config": "edge_agent.commands.health",
+    "power_cycle": "edge_agent.commands.actions",
+    "device_soft_reset": "edge_agent.commands.actions",
+    "camera_firmware_upgrade": "edge_agent.commands.firmware",
+    "camera_firmware_batch": "edge_agent.commands.firmware",
+    "resend_events": "edge_agent.commands.resend",
+}
+
+
+def find_command(name: str) -> Command | None:
+    """The command registered as `name`, its module imported on first use; None if unknown."""
+    module = COMMAND_MODULES.get(name)
+    if name not in COMMANDS and module is not None:
+        importlib.import_module(module)
+    return COMMANDS.get(name)
+
+
+def command_names() -> set[str]:
+    """Every command this agent answers, without importing their handlers."""
+    return set(COMMAND_MODULES) | set(COMMANDS)

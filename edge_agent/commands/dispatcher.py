@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from edge_agent.audit import AuditLog, Source
-from edge_agent.commands import COMMANDS
+from edge_agent.commands import command_names, find_command
 from edge_agent.commands.context import CommandContext
 from edge_agent.errors import CommandError
 from edge_agent.memory_trim import release_free_memory
@@ -140,7 +140,7 @@ class Dispatcher:
         return parse_document(document)
 
     async def _audit(self, name: str, request: CommandRequest | None, result: str, source: Source) -> None:
-        command = COMMANDS.get(name)
+        command = find_command(name)
         if self.audit is None or command is None or command.read_only:
             return
         args = request.args if request is not None else {}
@@ -158,11 +158,10 @@ class Dispatcher:
             log.exception("command %s: could not write the audit record", name)
 
     async def _run(self, name: str, request: CommandRequest, source: Source) -> dict[str, Any]:
-        command = COMMANDS.get(name)
+        command = find_command(name)
         if command is None:
-            raise CommandError(
-                "unknown_command", f"unknown command {name[:64]!r}; known: {', '.join(sorted(COMMANDS))}"
-            )
+            known = ", ".join(sorted(command_names()))
+            raise CommandError("unknown_command", f"unknown command {name[:64]!r}; known: {known}")
         if name in self.disabled or (command.acts_on_hardware and not self.hardware_actions):
             raise CommandError("disabled", f"command {name!r} is disabled on this cabinet")
         if command.acts_on_hardware and not request.operator:

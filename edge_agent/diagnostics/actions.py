@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from edge_agent.commands import COMMANDS
+from edge_agent.commands import command_names
 from edge_agent.commands.dispatcher import flood_reply, parse_document
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ ACTIONS: dict[str, ActionSpec] = {
 def available(spec: ActionSpec, agent: AgentView) -> bool:
     if spec.command is None:
         return True
-    return spec.command in COMMANDS and spec.command not in agent.commands.disabled
+    return spec.command in command_names() and spec.command not in agent.commands.disabled
 
 
 def applies_to(spec: ActionSpec, kind: str, *, has_relay: bool = False) -> bool:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from edge_agent.diagnostics import actions, reports
 from edge_agent.diagnostics.middleware import require_technician
 from edge_agent.diagnostics.state import session_of, state_of
-from edge_agent.diagnostics.views import cabinet_values, config_of, device_detail, ordered_devices
+from edge_agent.diagnostics.views import config_of, device_detail
 
 if TYPE_CHECKING:
     from edge_agent.diagnostics.view import AgentView
@@ -34,14 +34,7 @@ class ActionRequest(BaseModel):
 
 
 async def status(request: web.Request) -> web.Response:
-    state = state_of(request)
-    agent = state.agent
-    body = {
-        "agent": state.agent_info(),
-        "devices": ordered_devices(agent.live),
-        "cabinet": cabinet_values(agent.live),
-    }
-    return web.json_response(body)
+    return web.json_response(state_of(request).overview())
 
 
 async def device(request: web.Request) -> web.Response:

@@ -9,21 +9,14 @@ from aiohttp import web
 from edge_agent.diagnostics import actions, reports
 from edge_agent.diagnostics.pages import shell
 from edge_agent.diagnostics.state import STATIC_DIR, state_of
-from edge_agent.diagnostics.views import cabinet_values, config_of, device_detail, ordered_devices
+from edge_agent.diagnostics.views import config_of, device_detail
 
 # A fixed list read at start: a request can only name one of these files (no traversal possible).
 STATIC_FILES = {path.name: path for path in STATIC_DIR.iterdir() if path.is_file()}
 
 
 async def overview(request: web.Request) -> web.Response:
-    state = state_of(request)
-    agent = state.agent
-    data = {
-        "agent": state.agent_info(),
-        "devices": ordered_devices(agent.live),
-        "cabinet": cabinet_values(agent.live),
-    }
-    return shell(request, "overview", data)
+    return shell(request, "overview", state_of(request).overview())
 
 
 async def device(request: web.Request) -> web.Response:

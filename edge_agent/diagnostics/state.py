@@ -18,6 +18,7 @@ from edge_agent.diagnostics.history import History
 from edge_agent.diagnostics.logbuffer import RecentLog
 from edge_agent.diagnostics.sessions import LoginLimiter, Session, Sessions
 from edge_agent.diagnostics.users import User, UserStore
+from edge_agent.diagnostics.views import cabinet_values, ordered_devices
 from edge_agent.errors import UserError
 from edge_agent.readings import iso_ts, utc_now
 
@@ -94,6 +95,12 @@ class PageState:
         info["last_publish"] = iso_ts(self.last_publish) if self.last_publish else None
         info["maintenance"] = self.agent.maintenance_now()
         return info
+
+    def overview(self) -> dict[str, Any]:
+        """The agent, its devices (worst first) and the cabinet tiles: the overview's first render and
+        `/api/status` alike."""
+        live = self.agent.live
+        return {"agent": self.agent_info(), "devices": ordered_devices(live), "cabinet": cabinet_values(live)}
 
 
 STATE = web.AppKey("diagnostics", PageState)

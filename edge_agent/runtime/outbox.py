@@ -39,10 +39,20 @@ from edge_agent.runtime.outbox_messages import (
     PayloadBuilder,
     StoredMessage,
 )
+from edge_agent.runtime.outbox_sql import CACHE_KIB
 from edge_agent.runtime.outbox_store import OutboxStore, Stored
 from edge_agent.runtime.outbox_tail import RecentTail
 
-__all__ = ["MAX_REQUEUE", "Kind", "NewMessage", "Outbox", "OutboxStats", "PayloadBuilder", "StoredMessage"]
+__all__ = [
+    "CACHE_KIB",
+    "MAX_REQUEUE",
+    "Kind",
+    "NewMessage",
+    "Outbox",
+    "OutboxStats",
+    "PayloadBuilder",
+    "StoredMessage",
+]
 
 log = logging.getLogger(__name__)
 

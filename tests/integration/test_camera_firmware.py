@@ -7,7 +7,7 @@ import asyncio
 import hashlib
 import json
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,12 +32,6 @@ OLD = "V5.7.3 build 220112"
 NEW = "V5.8.0 build 241001"
 IMAGE = "cam-fw-5.8.0.bin"
 REBOOT_S = 1.0  # the simulated firmware reboot, short to keep the tests fast
-
-
-@pytest.fixture
-async def stack() -> AsyncIterator[AsyncExitStack]:
-    async with AsyncExitStack() as stack:
-        yield stack
 
 
 class Cabinet:

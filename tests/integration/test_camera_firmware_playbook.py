@@ -9,7 +9,7 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -26,12 +26,6 @@ pytestmark = pytest.mark.integration
 
 ANSIBLE_DIR = Path(__file__).parents[2] / "deploy" / "ansible"
 VENV_BIN = Path(sys.executable).parent
-
-
-@pytest.fixture
-async def stack() -> AsyncIterator[AsyncExitStack]:
-    async with AsyncExitStack() as stack:
-        yield stack
 
 
 async def playbook(tmp_path: Path, variables: dict[str, Any]) -> tuple[int, str]:

@@ -25,6 +25,12 @@ def _command(files: DemoFiles, *extra: str) -> list[str]:
             "--simulators", str(files.simulators), *extra]  # fmt: skip
 
 
+def _start_raw(files: DemoFiles, log: Path) -> subprocess.Popen[str]:
+    """The demo printing every message that reaches the broker (`--raw`); its own log goes to *log*."""
+    with log.open("wb") as errors:
+        return subprocess.Popen(_command(files, "--raw"), stdout=subprocess.PIPE, stderr=errors, text=True)
+
+
 def _shown(out: str) -> bool:
     """Everything a first look at the demo shows: the birth, the host, a simulated camera's fault."""
     return (
@@ -39,8 +45,7 @@ def _shown(out: str) -> bool:
 def test_demo_shows_birth_state_telemetry_and_clean_stop(tmp_path: Path) -> None:
     files = isolated_demo(tmp_path / "demo")
     log = tmp_path / "demo.err"
-    with log.open("wb") as errors:
-        demo = subprocess.Popen(_command(files, "--raw"), stdout=subprocess.PIPE, stderr=errors, text=True)
+    demo = _start_raw(files, log)
     assert demo.stdout is not None
     # Stopped (SIGTERM, as Ctrl-C) once it has shown everything, however slow the machine; 90 s at most.
     give_up = threading.Timer(90, demo.send_signal, (signal.SIGTERM,))
@@ -114,8 +119,7 @@ def test_demo_refuses_to_start_when_a_port_is_taken_and_names_the_holder(tmp_pat
 def test_sigterm_stops_everything_the_demo_started(tmp_path: Path) -> None:
     files = isolated_demo(tmp_path / "demo")
     log = tmp_path / "demo.err"
-    with log.open("wb") as errors:
-        demo = subprocess.Popen(_command(files, "--raw"), stdout=subprocess.PIPE, stderr=errors, text=True)
+    demo = _start_raw(files, log)
     assert demo.stdout is not None
     try:
         for line in demo.stdout:  # the watcher prints what reaches the broker: the agent is up

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
+import secrets
+import shutil
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from support.agent import running_agent, write_config
+from support.netns import unavailable_reason
 
 from edge_agent.devices.base import DeviceContext
 from edge_agent.devices.link import VALUE_NAMES
@@ -20,6 +27,7 @@ from edge_agent.devices.shared_resources import SharedResources
 pytestmark = pytest.mark.integration
 
 ROOT = "edge/v1/cab-test"
+SUPPORT = Path(__file__).resolve().parents[1] / "support"
 
 
 @pytest.fixture
@@ -112,3 +120,47 @@ async def test_a_silent_broker_is_evidence_within_the_polls_timeout(
     async with asyncio.timeout(config.timeout_s):  # as the device runner runs every poll
         result = await poller.poll()
     assert result.values["uplink_up"] is False and result.values["loss_percent"] == 100.0
+
+
+@pytest.fixture
+def silent_resolver_namespace() -> Iterator[str]:
+    """A network namespace (name unique to this run) whose resolv.conf names 127.0.0.1 inside it;
+    `ip netns exec` puts /etc/netns/<name>/resolv.conf in place for what it runs. Removed after."""
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    name = f"ea-dns-{os.getpid()}-{secrets.token_hex(3)}"
+    folder = Path("/etc/netns") / name
+    subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True, timeout=30)
+    try:
+        subprocess.run(
+            ["ip", "-n", name, "link", "set", "lo", "up"], check=True, capture_output=True, timeout=30
+        )
+        folder.mkdir(parents=True)
+        (folder / "resolv.conf").write_text("nameserver 127.0.0.1\noptions timeout:5 attempts:2\n")
+        yield name
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            folder.parent.rmdir()  # only when no other namespace keeps its folder there
+        subprocess.run(["ip", "netns", "delete", name], capture_output=True, timeout=30, check=False)
+
+
+async def test_a_hung_resolver_is_not_the_carrier(silent_resolver_namespace: str, tmp_path: Path) -> None:
+    """A broker given by name, a resolver that never answers (a real glibc lookup, hanging 10 s):
+    every poll stays bounded, publishes no `uplink_up` (no evidence, so no network_carrier),
+    says `name_unresolved` (cause cabinet), and the agent's shared worker threads stay free."""
+    script = SUPPORT / "hung_resolver_probe.py"
+    process = await asyncio.create_subprocess_exec(
+        "ip", "netns", "exec", silent_resolver_namespace, sys.executable, str(script), str(tmp_path), "5",
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()[-3000:]
+    *polls, shared = json.loads(out)
+    print("hung resolver:", [p["poll_s"] for p in polls], "s per poll;", shared)
+    for poll in polls:
+        assert "uplink_up" not in poll["values"] and poll["values"]["broker_rtt_ms"] is None
+        assert poll["values"]["lan_up"] is True  # the LAN is still judged
+        assert [(f["code"], f["cause"]) for f in poll["faults"]] == [("name_unresolved", "cabinet")]
+    assert shared["shared_worker_wait_s"] < 5  # (bounded by the script's timeout: it would raise)

@@ -8,7 +8,6 @@ the configured credentials is refused, and keep it until the check that failed p
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -18,12 +17,6 @@ from camera_sim import open_poller, start_camera
 from edge_agent.readings import PollResult
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def stack() -> AsyncIterator[AsyncExitStack]:
-    async with AsyncExitStack() as stack:
-        yield stack
 
 
 def _codes(result: PollResult) -> list[str]:

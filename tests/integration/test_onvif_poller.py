@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -17,12 +16,6 @@ from edge_agent.readings import utc_now
 from edge_agent.simulators.onvif_camera.server import CameraSimulator
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def stack() -> AsyncIterator[AsyncExitStack]:
-    async with AsyncExitStack() as stack:
-        yield stack
 
 
 # scripted state -> (camera settings, expected fault codes, expected tracker state)

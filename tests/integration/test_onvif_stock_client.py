@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -31,12 +30,6 @@ USUAL_CALLS = (
     "GetNetworkInterfaces", "GetServices", "GetCapabilities", "GetProfiles", "GetVideoSources",
     "GetStreamUri", "GetSnapshotUri", "snapshot",
 )  # fmt: skip
-
-
-@pytest.fixture
-async def stack() -> AsyncIterator[AsyncExitStack]:
-    async with AsyncExitStack() as stack:
-        yield stack
 
 
 async def stock_client(camera: CameraSimulator, password: str = PASSWORD, *mode: str) -> dict[str, Any]:

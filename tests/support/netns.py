@@ -54,7 +54,7 @@ def unavailable_reason() -> str | None:
     made = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True, timeout=30)
     if made.returncode != 0:
         return f"ip netns add is not allowed here: {made.stderr.strip()}"
-    subprocess.run(["ip", "netns", "delete", probe], capture_output=True, timeout=30, check=False)
+    _delete(probe)
     return None
 
 
@@ -143,15 +143,7 @@ class NamespacePair:
 
     def start(self) -> NamespacePair:
         try:
-            for ns in (self.a, self.b):
-                _run("ip", "netns", "add", ns)
-                _run("ip", "-n", ns, "link", "set", "lo", "up")
-            end_a, end_b = self._veth
-            _run("ip", "-n", self.a, "link", "add", end_a, "type", "veth", "peer", "name", end_b,
-                 "netns", self.b)  # fmt: skip
-            for ns, dev, address in ((self.a, end_a, self.ADDRESS_A), (self.b, end_b, self.ADDRESS_B)):
-                _run("ip", "-n", ns, "addr", "add", f"{address}/{PREFIX_LENGTH}", "dev", dev)
-                _run("ip", "-n", ns, "link", "set", dev, "up")
+            _join((self.a, self.ADDRESS_A), (self.b, self.ADDRESS_B), self._veth)
         except BaseException:
             self.stop()
             raise
@@ -194,11 +186,8 @@ class NamespacePair:
     def stop(self) -> None:
         """Kill what still runs in the namespaces (started there by this test), then delete them."""
         for ns in (self.a, self.b):
-            pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True, timeout=30)
-            for pid in pids.stdout.split():
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(int(pid), signal.SIGKILL)
-            subprocess.run(["ip", "netns", "delete", ns], capture_output=True, timeout=30, check=False)
+            _kill_all_in(ns)
+            _delete(ns)
 
 
 class NetnsLab:
@@ -216,18 +205,7 @@ class NetnsLab:
         self._processes: list[subprocess.Popen[bytes]] = []
 
     def start(self) -> NetnsLab:
-        for ns in (self.controller_ns, self.cabinet_ns):
-            _run("ip", "netns", "add", ns)
-            _run("ip", "-n", ns, "link", "set", "lo", "up")
-        ctl, cab = self._veth
-        _run("ip", "-n", self.controller_ns, "link", "add", ctl, "type", "veth", "peer", "name", cab,
-             "netns", self.cabinet_ns)  # fmt: skip
-        for ns, dev, address in (
-            (self.controller_ns, ctl, CONTROLLER_ADDRESS),
-            (self.cabinet_ns, cab, CABINET_ADDRESS),
-        ):
-            _run("ip", "-n", ns, "addr", "add", f"{address}/{PREFIX_LENGTH}", "dev", dev)
-            _run("ip", "-n", ns, "link", "set", dev, "up")
+        _join((self.controller_ns, CONTROLLER_ADDRESS), (self.cabinet_ns, CABINET_ADDRESS), self._veth)
         self._start_sshd()
         self._start_broker()
         self._wait_ssh()
@@ -296,11 +274,31 @@ class NetnsLab:
     def stop(self) -> None:
         """Stop what runs in the namespaces (only processes started there by this test), then delete them."""
         for ns in (self.controller_ns, self.cabinet_ns):
-            pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True, timeout=30)
-            for pid in pids.stdout.split():
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(int(pid), signal.SIGKILL)
+            _kill_all_in(ns)
         for process in self._processes:
             process.wait(timeout=10)
         for ns in (self.controller_ns, self.cabinet_ns):
-            subprocess.run(["ip", "netns", "delete", ns], capture_output=True, timeout=30, check=False)
+            _delete(ns)
+
+
+def _join(a: tuple[str, str], b: tuple[str, str], veth: tuple[str, str]) -> None:
+    """Two new namespaces (name, address), loopback up, joined by the veth pair *veth* (a end, b end)."""
+    for ns, _ in (a, b):
+        _run("ip", "netns", "add", ns)
+        _run("ip", "-n", ns, "link", "set", "lo", "up")
+    _run("ip", "-n", a[0], "link", "add", veth[0], "type", "veth", "peer", "name", veth[1], "netns", b[0])
+    for (ns, address), dev in ((a, veth[0]), (b, veth[1])):
+        _run("ip", "-n", ns, "addr", "add", f"{address}/{PREFIX_LENGTH}", "dev", dev)
+        _run("ip", "-n", ns, "link", "set", dev, "up")
+
+
+def _kill_all_in(ns: str) -> None:
+    """SIGKILL every process in namespace *ns* (the test's own: its names are unique to this run)."""
+    pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True, timeout=30)
+    for pid in pids.stdout.split():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(pid), signal.SIGKILL)
+
+
+def _delete(ns: str) -> None:
+    subprocess.run(["ip", "netns", "delete", ns], capture_output=True, timeout=30, check=False)

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from edge_agent.commands import COMMANDS, command
+from edge_agent.commands import COMMANDS, command, find_command
 from edge_agent.commands.context import CommandContext
 from edge_agent.devices import KINDS
 from edge_agent.devices.base import DeviceConfig, DeviceKind, Poller
@@ -77,8 +77,9 @@ async def _power_cycle(args: PowerCycleArgs, context: CommandContext) -> dict[st
 @contextlib.contextmanager
 def registered() -> Iterator[None]:
     """The scripted kind and a test `power_cycle` command, for the duration of a test."""
-    # A real `power_cycle` (relays) may be registered by then: it is put back afterwards.
-    previous = COMMANDS.get("power_cycle")
+    # The real `power_cycle` (relays) is loaded first, so that a later first use of its module's
+    # other command cannot replace the test one; it is put back afterwards.
+    previous = find_command("power_cycle")
     KINDS["scripted"] = KIND
     command("power_cycle", PowerCycleArgs, acts_on_hardware=True)(_power_cycle)
     SCRIPTS.clear()

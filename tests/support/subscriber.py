@@ -90,7 +90,6 @@ class Subscriber:
         self.client_id = client_id or f"test-subscriber-{next(_client_ids)}"
         self._condition = threading.Condition()
         self._received: list[Received] = []
-        self._granted: dict[str, ReasonCode] = {}
         self._puback: dict[int, ReasonCode] = {}
         self._connected = False
         self._ready = False
@@ -136,12 +135,6 @@ class Subscriber:
     def client(self) -> mqtt.Client:
         """The underlying paho client, for tests that need something not wrapped here."""
         return self._client
-
-    @property
-    def granted(self) -> dict[str, ReasonCode]:
-        """SUBACK reason code per topic filter from the latest (re)subscription."""
-        with self._condition:
-            return dict(self._granted)
 
     def wait_connected(self, timeout: float = 10.0) -> None:
         """Block until connected and the SUBACK for all `topics` has arrived; AssertionError on timeout."""
@@ -275,7 +268,6 @@ class Subscriber:
         properties: Properties | None,
     ) -> None:
         with self._condition:
-            self._granted = dict(zip(self.topics, reason_codes, strict=False))
             self._ready = self._connected
             self._condition.notify_all()
 

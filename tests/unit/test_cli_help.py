@@ -4,6 +4,7 @@ example, and a clean one-line error where a traceback used to be."""
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -67,3 +68,14 @@ def test_user_add_reads_a_piped_password(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "li.wei" in users.read_text(encoding="utf-8")
+
+
+def test_pydantic_plugins_are_off_unless_the_environment_says_otherwise(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("PYDANTIC_DISABLE_PLUGINS", raising=False)
+    main([])  # help only
+    assert os.environ["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
+    monkeypatch.setenv("PYDANTIC_DISABLE_PLUGINS", "")  # an operator who runs a plugin
+    main([])
+    assert os.environ["PYDANTIC_DISABLE_PLUGINS"] == ""

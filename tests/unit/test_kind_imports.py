@@ -27,6 +27,13 @@ BANNED = (
     "edge_agent.devices.link",
     "edge_agent.diagnostics",
     "edge_agent.simulators",
+    # command handlers: imported on the first request of their command (commands/__init__.py)
+    "edge_agent.commands.basic",
+    "edge_agent.commands.camera",
+    "edge_agent.commands.health",
+    "edge_agent.commands.actions",
+    "edge_agent.commands.firmware",
+    "edge_agent.commands.resend",
 )
 
 

@@ -12,6 +12,7 @@ Several, from a scenario file (YAML):
     #   - {port: 18082, state: missing_card, vendor: dahua, clock_skew_s: 30}
     #   - {port: 18083, state: strict_auth}           (login even for GetSystemDateAndTime)
     #   - {port: 18084, open_operations: [GetSystemDateAndTime], web_auth: basic}
+    #   - {port: 18085, state: strict_auth_skewed, auth_window_s: 60}  (login for all, 900 s off)
 Switch a running camera's state: curl -X PUT http://127.0.0.1:18081/_sim/state/card_error
 Reboot it (unreachable for reboot_s):  curl -X POST http://127.0.0.1:18081/_sim/reboot
 """

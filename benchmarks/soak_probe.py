@@ -1,0 +1,129 @@
+"""The agent, run as `edge-agent run` does, plus a thread that writes what only the process itself can
+see: glibc's heap (`mallinfo2`: in use vs freed but held), SQLite's allocator (`sqlite3_memory_used`
+and its high-water mark) and Python's allocated blocks.
+
+    python benchmarks/soak_probe.py FIGURES_FILE INTERVAL_S -- run --config bench.yaml
+
+One JSON line per sample is appended to FIGURES_FILE. The sampler costs one thread waking every
+INTERVAL_S seconds and a few hundred bytes a sample; it allocates nothing large (a big temporary,
+such as a list of all objects, would move glibc's mmap threshold and change what is measured).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from edge_agent.cli import main as agent_main
+from edge_agent.memory_trim import limit_malloc_arenas
+
+PYMALLOC = {
+    "# arenas allocated current": "py_arenas",
+    "# bytes in allocated blocks": "py_used",
+    "# bytes in available blocks": "py_free",
+}
+FIELDS = (
+    "arena",
+    "ordblks",
+    "smblks",
+    "hblks",
+    "hblkhd",
+    "usmblks",
+    "fsmblks",
+    "uordblks",
+    "fordblks",
+    "keepcost",
+)
+
+
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in FIELDS]  # the C struct's layout, in order
+
+
+def _library(name: str) -> ctypes.CDLL | None:
+    found = ctypes.util.find_library(name)
+    try:
+        return ctypes.CDLL(found) if found else None
+    except OSError:
+        return None
+
+
+class Probe:
+    """Reads the figures; a missing library (musl, a static SQLite) gives no figure, not an error."""
+
+    def __init__(self) -> None:
+        libc, sqlite = _library("c"), _library("sqlite3")  # the same libsqlite3 Python's sqlite3 uses
+        self._mallinfo2 = getattr(libc, "mallinfo2", None)
+        if self._mallinfo2 is not None:
+            self._mallinfo2.restype = MallInfo2
+        self._sqlite_used = getattr(sqlite, "sqlite3_memory_used", None)
+        self._sqlite_high = getattr(sqlite, "sqlite3_memory_highwater", None)
+        for function in (self._sqlite_used, self._sqlite_high):
+            if function is not None:
+                function.restype = ctypes.c_int64
+        if self._sqlite_high is not None:
+            self._sqlite_high.argtypes = [ctypes.c_int]
+
+    def sample(self) -> dict[str, float]:
+        figures: dict[str, float] = {"at": time.time(), "py_blocks": sys.getallocatedblocks()}
+        if self._mallinfo2 is not None:
+            info = self._mallinfo2()
+            figures["malloc_used"] = info.uordblks + info.hblkhd  # in use: heap chunks + mmapped
+            figures["malloc_free"] = info.fordblks  # freed, still held by glibc
+            figures["malloc_mmapped"] = info.hblkhd
+            figures["malloc_arena"] = info.arena  # taken from the system by brk/heaps (not mmapped)
+        if self._sqlite_used is not None and self._sqlite_high is not None:
+            figures["sqlite_used"] = self._sqlite_used()
+            figures["sqlite_high"] = self._sqlite_high(0)
+        return figures
+
+
+def pymalloc() -> dict[str, float]:
+    """Python's object allocator (arenas of 1 MiB, mmapped: not in mallinfo2), from
+    `sys._debugmallocstats`, which writes only to the C stderr: that is sent to a file meanwhile."""
+    with tempfile.TemporaryFile() as out:
+        saved = os.dup(2)
+        os.dup2(out.fileno(), 2)
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        out.seek(0)
+        text = out.read().decode(errors="replace")
+    figures = {}
+    for line in text.splitlines():
+        label, _, value = line.partition("=")
+        if (name := PYMALLOC.get(label.strip())) is not None:
+            figures[name] = float(value.strip().replace(",", ""))
+    if "py_arenas" in figures:
+        figures["py_arenas"] *= 2**20  # arenas -> bytes (1 MiB each since Python 3.10)
+    return figures
+
+
+def _sampling(path: Path, interval_s: float) -> None:
+    probe = Probe()
+    with path.open("a", buffering=1) as out:
+        while True:
+            out.write(json.dumps({**probe.sample(), **pymalloc()}) + "\n")
+            time.sleep(interval_s)
+
+
+def main() -> int:
+    path, interval_s, separator, *agent_args = sys.argv[1:]
+    if separator != "--":
+        raise SystemExit(__doc__)
+    limit_malloc_arenas()  # as the CLI does, but before this thread starts
+    threading.Thread(target=_sampling, args=(Path(path), float(interval_s)), daemon=True).start()
+    return agent_main(agent_args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
