@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -193,7 +194,7 @@ class MqttLink:
         connect_sent = False
         try:
             async with asyncio.timeout(self.config.connect_timeout_s):
-                await asyncio.to_thread(self._connect_blocking, client)
+                await _in_own_thread(self._connect_blocking, client)
                 connect_sent = True  # TCP and TLS are up and paho has written the CONNECT
                 driver.attach()
                 code = await self._connack
@@ -348,3 +349,13 @@ def _refusal(code: int) -> str:
 
 def _code(reason: ReasonCode | int) -> int:
     return int(reason.value) if isinstance(reason, ReasonCode) else int(reason)
+
+
+async def _in_own_thread(function: Callable[[paho.Client], None], client: paho.Client) -> None:
+    """Run `function` on a thread that ends with it: a connect is rare, and a thread of the default
+    executor, once started, would stay for the agent's life."""
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mqtt-connect")
+    try:
+        await asyncio.get_running_loop().run_in_executor(executor, function, client)
+    finally:
+        executor.shutdown(wait=False)  # a connect given up still ends, within paho's connect timeout

@@ -1,4 +1,4 @@
-"""paho driven by the event loop: TLS bursts both ways, keepalive, no network thread of paho's."""
+"""paho driven by the event loop: TLS bursts both ways, keepalive, no network thread left running."""
 
 from __future__ import annotations
 
@@ -61,6 +61,8 @@ async def test_tls_burst_both_ways_on_the_loop(broker_factory, pki, tmp_path: Pa
         codes = await asyncio.gather(*(publish(n) for n in range(BURST)))
         assert set(codes) <= {0, 16}  # 16: no subscriber matched yet (the SUBACK may still be on its way)
         assert not [t.name for t in threading.enumerate() if t.name.startswith("paho-mqtt-client")]
+        # and the connect's thread has ended: none stays for the agent's life
+        await wait_until(lambda: not [t for t in threading.enumerate() if t.name.startswith("mqtt-connect")])
         await wait_until(lambda: len(received) >= BURST * 0.9, timeout=15)  # echoes from after the SUBACK
         numbers = [int(m.topic.rsplit("/", 1)[1]) for m in received]
         assert numbers == sorted(numbers)
