@@ -154,10 +154,11 @@ async def _measure(process: psutil.Process, clocks: Clocks, seconds: float) -> d
     await asyncio.sleep(WARM_UP_S)  # imports, connections, first full refresh
     clocks.reset()
     cpu0, wall0 = sum(process.cpu_times()[:2]), time.monotonic()
-    peak_rss = 0
+    peak_rss = threads = 0
     while time.monotonic() - wall0 < seconds:
         await asyncio.sleep(1)
         peak_rss = max(peak_rss, process.memory_info().rss)
+        threads = max(threads, process.num_threads())
     cpu = (sum(process.cpu_times()[:2]) - cpu0) / (time.monotonic() - wall0) * 100
     with clocks.lock:
         latencies, sizes = list(clocks.latencies_ms), list(clocks.sizes)
@@ -168,6 +169,7 @@ async def _measure(process: psutil.Process, clocks: Clocks, seconds: float) -> d
         "p50_ms": statistics.median(latencies) if latencies else float("nan"),
         "bytes_per_message": statistics.mean(sizes) if sizes else float("nan"),
         "messages": len(sizes),
+        "threads": threads,
     }
 
 
@@ -233,6 +235,7 @@ def report(meters: int, seconds: float) -> None:
         f"{agent['bytes_per_message']:.0f} B",
         f"floor {floor['bytes_per_message']:.0f} B, ThingsBoard {THINGSBOARD_BYTES} B; units in meta",
     )
+    emit(f"{what}: threads (peak)", f"agent {agent['threads']}", f"floor {floor['threads']}")
     ready = agent["ready_s"]
     emit("agent start-up to READY=1", "never" if ready is None else f"{ready:.2f} s", f"{what}; goal <= 1 s")
 
