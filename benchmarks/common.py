@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -32,6 +33,16 @@ def compile_agent() -> None:
     import edge_agent
 
     compileall.compile_dir(Path(edge_agent.__file__).parent, quiet=1)
+
+
+def lifetime_peak_mb(pid: int) -> float:
+    """VmHWM: the largest RSS the process has had, start-up included (NaN off Linux)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return float("nan")
+    match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    return int(match.group(1)) / 1024 if match else float("nan")
 
 
 def free_port() -> int:

@@ -21,8 +21,8 @@ if TYPE_CHECKING:  # the config's modules load only for the commands that read a
 
 def main(argv: Sequence[str] | None = None) -> int:
     # Before any pydantic model is built: pydantic's plugin look-up reads every installed
-    # distribution's metadata on the first model (about 0.5 MB RSS, tens of ms) and the agent uses
-    # no pydantic plugin. An operator who does can still set the variable (docs/operations.md).
+    # distribution's metadata on the first model (0.3-0.8 MB RSS kept) and the agent uses no
+    # pydantic plugin. An operator who does can still set the variable (docs/operations.md).
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     words = list(sys.argv[1:] if argv is None else argv)
     # `run` is the long-lived process: it does not load the fleet, user and client tools' modules.

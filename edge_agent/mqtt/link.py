@@ -1,26 +1,25 @@
-"""The connection to the broker: paho-mqtt on its own network thread, our reconnect policy.
+"""The connection to the broker: paho-mqtt driven by the event loop, our reconnect policy.
 
-paho's callbacks run on its network thread; they are handed to the event loop in order, through
-one queue and one `call_soon_threadsafe` per burst (the PUBACKs of a batch wake the loop once), so
-all our state is touched from the loop only. A fresh paho client is
-made for every connection: the outbox, not paho's in-memory session, is what guarantees delivery,
-so nothing half-sent is carried over by paho behind our back.
+paho runs on the event loop (`paho_loop.PahoOnLoop`): its callbacks (CONNACK, PUBACKs, incoming
+commands) run there, with no network thread and no hand-off between threads. Only the connect
+runs on a worker thread, as paho's `connect` blocks in DNS, the TCP connect and the TLS handshake;
+the socket it leaves is non-blocking. A fresh paho client is made for every connection: the
+outbox, not paho's in-memory session, is what guarantees delivery, so nothing half-sent is carried
+over by paho behind our back; callbacks of an abandoned client are ignored.
 
 Reconnect: exponential backoff from `reconnect_min_s` to `reconnect_max_s` with full jitter, so a
 fleet of cabinets does not reconnect in lock-step after a broker restart.
 
-Version (`protocol: auto`): MQTT 5 first. A 3.1.1-only broker may refuse 5 with a return code, or
-never answer it (it misreads the CONNECT and waits, or closes the connection): both switch to the
-other version. The version a broker accepted is remembered (`ProtocolMemory`), so a connection that
-fails without CONNACK once does not demote a broker already known to speak 5.
+Version (`protocol: auto`): MQTT 5 first, 3.1.1 when the broker refuses or ignores it
+(`version_choice.VersionChoice`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,7 +33,9 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_result, wait_random
 
 from edge_agent.errors import ConnectionLost
 from edge_agent.mqtt.config import MqttConfig
+from edge_agent.mqtt.paho_loop import PahoOnLoop
 from edge_agent.mqtt.protocol_memory import ProtocolMemory
+from edge_agent.mqtt.version_choice import VersionChoice, name
 
 if TYPE_CHECKING:
     import ssl
@@ -42,11 +43,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RESERVED_INFLIGHT = 4
-UNSUPPORTED_PROTOCOL = (132, 1)  # MQTT 5 "Unsupported Protocol Version"; 3.1.1 CONNACK return code 1
-# Connections that got no CONNACK before the version is switched: one while the broker's version is
-# unknown, more once it accepted this version (a broker restarting also drops connections unanswered).
-SILENT_TRIES_UNKNOWN = 1
-SILENT_TRIES_CONFIRMED = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,27 +82,25 @@ class MqttLink:
         self._on_message = on_message
         self._subscriptions = subscriptions
         self.connected = asyncio.Event()
-        self._auto = config.protocol == "auto"
-        self._memory = ProtocolMemory(protocol_file, f"{config.host}:{config.effective_port}")
-        self._confirmed = self._memory.recall() if self._auto else None
-        self.protocol: MQTTProtocolVersion = self._confirmed or (
-            MQTTProtocolVersion.MQTTv311 if config.protocol == "3.1.1" else MQTTProtocolVersion.MQTTv5
+        self._version = VersionChoice(
+            config.protocol, ProtocolMemory(protocol_file, f"{config.host}:{config.effective_port}")
         )
-        self._silent_failures = 0  # consecutive connections without CONNACK
-        self._client: paho.Client | None = None
+        self._paho: PahoOnLoop | None = None  # the current connection's client, driven by the loop
         self._pending: dict[int, asyncio.Future[int]] = {}
         self._lost = asyncio.Event()
         self._connack: asyncio.Future[int] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
-        self._generation = 0  # callbacks of an abandoned client carry an old generation and are ignored
-        self._posted: list[tuple[object, Callable[..., None], tuple[object, ...]]] = []  # paho -> loop
-        self._posted_lock = threading.Lock()
         self.last_error: str | None = None
         self.connect_attempts = 0
         self.window = config.max_inflight  # QoS 1 messages we may have unacknowledged on this connection
 
     # --- public ---------------------------------------------------------------------------------
+
+    @property
+    def protocol(self) -> MQTTProtocolVersion:
+        """The MQTT version of the current (or next) connection."""
+        return self._version.current
 
     def publish(
         self,
@@ -121,7 +115,7 @@ class MqttLink:
         (QoS 1) or when written (QoS 0), and fails with ConnectionLost if the link drops first."""
         assert self._loop is not None
         future: asyncio.Future[int] = self._loop.create_future()
-        client = self._client
+        client = self._current()
         if client is None or not self.connected.is_set():
             future.set_exception(ConnectionLost("not connected"))
             return future
@@ -150,7 +144,7 @@ class MqttLink:
                 await asyncio.sleep(self._backoff_delay(1))  # a lost link waits too: no reconnect storm
             if await self._reconnecting()(self._connect_unless_closed):
                 await self._lost.wait()
-                await self._teardown()
+                self._teardown()
             lost_before = True
 
     async def _connect_unless_closed(self) -> bool:
@@ -171,7 +165,7 @@ class MqttLink:
     async def close(self) -> None:
         """Disconnect cleanly (the broker then does not send our last will)."""
         self._stopping = True
-        client = self._client
+        client = self._current()
         if client is not None and self.connected.is_set():
             client.disconnect()
             try:
@@ -179,7 +173,7 @@ class MqttLink:
                     await self._lost.wait()
             except TimeoutError:
                 log.warning("broker did not confirm the disconnect in time")
-        await self._teardown()
+        self._teardown()
 
     # --- connection ---------------------------------------------------------------------------
 
@@ -194,28 +188,29 @@ class MqttLink:
         assert self._loop is not None
         self.connect_attempts += 1
         client = self._new_client()
-        self._client = client
+        driver = self._paho = PahoOnLoop(self._loop, client)
         self._lost.clear()
         self._connack = self._loop.create_future()
         connect_sent = False
         try:
             async with asyncio.timeout(self.config.connect_timeout_s):
-                await asyncio.to_thread(self._connect_blocking, client)
+                await _in_own_thread(self._connect_blocking, client)
                 connect_sent = True  # TCP and TLS are up and paho has written the CONNECT
-                client.loop_start()
+                driver.attach()
                 code = await self._connack
         except (OSError, TimeoutError) as exc:  # ssl.SSLError is an OSError
             self._note_error(f"cannot connect to {self.config.host}:{self.config.effective_port}: {exc!r}")
             if connect_sent:
-                self._no_connack()
-            await self._teardown()
+                self._version.unanswered()
+            self._teardown()
             return False
-        self._silent_failures = 0
+        fell_back = self._version.answered(code)  # refused MQTT 5: 3.1.1 next, no error
         if code != 0:
-            self._handle_refusal(code)
-            await self._teardown()
+            if not fell_back:
+                self._note_error(f"broker refused the connection: {_refusal(code)}")
+            self._teardown()
             return False
-        self._remember()
+        self._version.accepted()
         self._subscribe(client)
         if self.last_error is not None:
             log.info("connected to broker %s:%s again", self.config.host, self.config.effective_port)
@@ -224,7 +219,7 @@ class MqttLink:
                 "connected to broker %s:%s (MQTT %s)",
                 self.config.host,
                 self.config.effective_port,
-                _name(self.protocol),
+                name(self.protocol),
             )
         self.last_error = None
         self.connected.set()
@@ -233,33 +228,12 @@ class MqttLink:
 
     def _connect_blocking(self, client: paho.Client) -> None:
         # DNS, TCP and the TLS handshake block; they run on a worker thread, bounded by connect_timeout.
+        # No socket callbacks are set yet, so paho writes the CONNECT itself, here.
         client.connect(self.config.host, self.config.effective_port, keepalive=self.config.keepalive_s)
-
-    def _handle_refusal(self, code: int) -> None:
-        if (
-            code in UNSUPPORTED_PROTOCOL
-            and self.config.protocol == "auto"
-            and self.protocol == MQTTProtocolVersion.MQTTv5
-        ):
-            log.info("broker does not speak MQTT 5; falling back to 3.1.1")
-            self.protocol = MQTTProtocolVersion.MQTTv311
-            return
-        self._note_error(f"broker refused the connection: {paho.connack_string(code) if code < 6 else code}")
-
-    def _no_connack(self) -> None:
-        if not self._auto:
-            return
-        self._silent_failures += 1
-        limit = SILENT_TRIES_CONFIRMED if self.protocol == self._confirmed else SILENT_TRIES_UNKNOWN
-        if self._silent_failures >= limit:
-            self._silent_failures = 0
-            self.protocol = _other(self.protocol)
-            log.info("no CONNACK to the CONNECT; trying MQTT %s", _name(self.protocol))
-
-    def _remember(self) -> None:
-        if self._auto and self._confirmed != self.protocol:
-            self._confirmed = self.protocol
-            self._memory.store(self.protocol)
+        if client is not self._current():  # the connect timed out meanwhile: nobody reads this socket
+            sock = client.socket()
+            if sock is not None:
+                sock.close()
 
     def _note_error(self, message: str) -> None:
         # Logged once per outage, not at every retry.
@@ -268,13 +242,11 @@ class MqttLink:
         self.last_error = message
 
     def _new_client(self) -> paho.Client:
-        self._generation += 1
         client = paho.Client(
             CallbackAPIVersion.VERSION2,
             client_id=self.client_id,
             protocol=self.protocol,
             reconnect_on_failure=False,
-            userdata=self._generation,
         )
         client.connect_timeout = self.config.connect_timeout_s
         client.max_inflight_messages_set(self.config.max_inflight)
@@ -305,49 +277,41 @@ class MqttLink:
         for topic in self._subscriptions:
             client.subscribe(topic, qos=1)
 
-    async def _teardown(self) -> None:
+    def _teardown(self) -> None:
         self._fail_pending()
-        client, self._client = self._client, None
-        if client is not None:
-            # loop_stop joins paho's thread, which may sit in select() for up to a second.
-            await asyncio.to_thread(_stop_network, client)
+        driver, self._paho = self._paho, None
+        if driver is not None:
+            driver.detach()
 
-    # --- paho callbacks: network thread -> event loop -------------------------------------------
+    def _current(self) -> paho.Client | None:
+        return self._paho.client if self._paho is not None else None
 
-    def _post(self, generation: object, function: Callable[..., None], *args: object) -> None:
-        with self._posted_lock:
-            self._posted.append((generation, function, args))
-            if len(self._posted) > 1:  # the loop is already told, and has not taken the queue yet
-                return
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._take_posted)
-
-    def _take_posted(self) -> None:
-        with self._posted_lock:
-            posted, self._posted = self._posted, []
-        for generation, function, args in posted:
-            if generation == self._generation:
-                function(*args)
+    # --- paho callbacks (on the event loop, inside loop_read / loop_write / loop_misc) ----------
 
     def _cb_connect(
-        self, client: paho.Client, gen: object, _f: object, reason: ReasonCode, properties: Properties | None
+        self, client: paho.Client, _u: object, _f: object, reason: ReasonCode, properties: Properties | None
     ) -> None:
         receive_maximum = getattr(properties, "ReceiveMaximum", None) if properties is not None else None
-        self._post(gen, self._connack_arrived, _code(reason), receive_maximum)
+        if client is self._current():
+            self._connack_arrived(_code(reason), receive_maximum)
 
     def _cb_disconnect(
-        self, _c: paho.Client, gen: object, _f: object, reason: ReasonCode, _p: object
+        self, client: paho.Client, _u: object, _f: object, reason: ReasonCode, _p: object
     ) -> None:
-        self._post(gen, self._disconnected, _code(reason))
+        if client is self._current():
+            self._disconnected(_code(reason))
 
-    def _cb_publish(self, _c: paho.Client, gen: object, mid: int, reason: ReasonCode, _p: object) -> None:
-        self._post(gen, self._published, mid, _code(reason))
+    def _cb_publish(self, client: paho.Client, _u: object, mid: int, reason: ReasonCode, _p: object) -> None:
+        if client is self._current():
+            self._published(mid, _code(reason))
 
-    def _cb_message(self, _c: paho.Client, gen: object, message: paho.MQTTMessage) -> None:
+    def _cb_message(self, client: paho.Client, _u: object, message: paho.MQTTMessage) -> None:
+        if client is not self._current():
+            return
         correlation = getattr(message.properties, "CorrelationData", None) if message.properties else None
-        self._post(gen, self._on_message, Incoming(message.topic, bytes(message.payload), correlation))
+        self._on_message(Incoming(message.topic, bytes(message.payload), correlation))
 
-    # --- event loop side ------------------------------------------------------------------------
+    # --- what the callbacks change ------------------------------------------------------------
 
     def _connack_arrived(self, code: int, receive_maximum: int | None) -> None:
         # paho does not honour the broker's Receive Maximum (mosquitto: 20) and cannot change its
@@ -379,21 +343,19 @@ class MqttLink:
             future.set_result(code)
 
 
-def _other(protocol: MQTTProtocolVersion) -> MQTTProtocolVersion:
-    v5 = MQTTProtocolVersion.MQTTv5
-    return MQTTProtocolVersion.MQTTv311 if protocol == v5 else v5
-
-
-def _name(protocol: MQTTProtocolVersion) -> str:
-    return "5" if protocol == MQTTProtocolVersion.MQTTv5 else "3.1.1"
+def _refusal(code: int) -> str:
+    return paho.connack_string(code) if code < 6 else str(code)
 
 
 def _code(reason: ReasonCode | int) -> int:
     return int(reason.value) if isinstance(reason, ReasonCode) else int(reason)
 
 
-def _stop_network(client: paho.Client) -> None:
-    client.loop_stop()
-    sock = client.socket()
-    if sock is not None:
-        sock.close()  # paho's thread is gone; nothing else uses the socket
+async def _in_own_thread(function: Callable[[paho.Client], None], client: paho.Client) -> None:
+    """Run `function` on a thread that ends with it: a connect is rare, and a thread of the default
+    executor, once started, would stay for the agent's life."""
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mqtt-connect")
+    try:
+        await asyncio.get_running_loop().run_in_executor(executor, function, client)
+    finally:
+        executor.shutdown(wait=False)  # a connect given up still ends, within paho's connect timeout

@@ -3,10 +3,16 @@
 Bounded: beyond `max_bytes` the oldest telemetry goes first, then (only when nothing but
 sequenced messages is left) the oldest sequenced message, counted in `dropped_sequenced` so the
 loss is logged and shows as a seq gap at the centre. While the memory holds, nothing is lost.
+
+A held message the broker acknowledged (`acknowledge`) is not forgotten at once when it may be
+asked for again (`resend_events`): it waits here for the resend journal, and is written there
+once storage returns. These copies go first when memory runs short (`dropped_journal`): a message
+still to be sent matters more than the copy of one the centre already has.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -32,20 +38,36 @@ class MemoryHold:
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self._rows: dict[int, HeldMessage] = {}
+        self._sent: deque[tuple[HeldMessage, float]] = deque()  # acknowledged, for the journal
         self.bytes = 0
         self.dropped_telemetry = 0
         self.dropped_sequenced = 0
+        self.dropped_journal = 0
 
     def __len__(self) -> int:
+        """How many messages wait to be stored (the copies waiting for the journal not counted)."""
         return len(self._rows)
+
+    @property
+    def waiting(self) -> bool:
+        """Anything to write once storage returns: held messages or journal copies."""
+        return bool(self._rows or self._sent)
 
     def rows(self) -> list[HeldMessage]:
         return list(self._rows.values())
 
+    def sent(self) -> list[tuple[HeldMessage, float]]:
+        """Acknowledged messages for the journal, with the time of their acknowledgement."""
+        return list(self._sent)
+
     def add(self, message: HeldMessage) -> None:
         self._rows[message.position] = message
         self.bytes += message.size
-        while self.bytes > self.max_bytes and len(self._rows) > 1:
+        while self.bytes > self.max_bytes and (self._sent or len(self._rows) > 1):
+            if self._sent:
+                self.bytes -= self._sent.popleft()[0].size
+                self.dropped_journal += 1
+                continue
             victim = next((m for m in self._rows.values() if m.kind == "telemetry"), None)
             if victim is None:
                 victim = next(iter(self._rows.values()))
@@ -73,9 +95,29 @@ class MemoryHold:
                 elsewhere.append(position)
         return elsewhere
 
+    def acknowledge(self, positions: Iterable[int], now: float) -> list[int]:
+        """The broker has them: as `remove`, but telemetry aside, they wait for the journal."""
+        elsewhere = []
+        for position in positions:
+            message = self._rows.pop(position, None)
+            if message is None:
+                elsewhere.append(position)
+            elif message.kind == "telemetry":
+                self.bytes -= message.size
+            else:
+                self._sent.append((message, now))  # its bytes stay counted until journaled
+        return elsewhere
+
     def clear(self) -> None:
+        """Every held message is stored now (the journal copies wait for `clear_sent`)."""
+        for message in self._rows.values():
+            self.bytes -= message.size
         self._rows.clear()
-        self.bytes = 0
+
+    def clear_sent(self) -> None:
+        for message, _at in self._sent:
+            self.bytes -= message.size
+        self._sent.clear()
 
     def _drop(self, position: int) -> None:
         self.bytes -= self._rows.pop(position).size

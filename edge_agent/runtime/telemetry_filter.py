@@ -25,8 +25,11 @@ class TelemetryFilter:
             self._last_full = self._last_sent = now_s
             self._sent, self._pending = dict(values), {}
             return dict(values), True
-        pending = self._pending  # a value waiting to be sent is kept at its latest, moved or not
-        pending.update((n, v) for n, v in values.items() if n in pending or self._moved(n, v))
+        pending, sent, deadband = self._pending, self._sent, self.config.deadband
+        for name, value in values.items():  # once per value per poll: kept to plain lookups
+            # A value waiting to be sent is kept at its latest, moved or not.
+            if name in pending or _moved(sent.get(name, _UNSENT), value, deadband.get(name, 0.0)):
+                pending[name] = value
         if not self._pending or now_s - self._last_sent < self.config.min_interval_s:
             return {}, False
         changed, self._pending = self._pending, {}
@@ -34,16 +37,21 @@ class TelemetryFilter:
         self._last_sent = now_s
         return changed, False
 
-    def _moved(self, name: str, value: Value) -> bool:
-        if name not in self._sent:
-            return True
-        previous = self._sent[name]
-        numeric = (int, float)
-        if (
-            isinstance(value, numeric)
-            and isinstance(previous, numeric)
-            and not isinstance(value, bool)
-            and not isinstance(previous, bool)
-        ):
-            return abs(value - previous) > self.config.deadband.get(name, 0.0)
-        return type(value) is not type(previous) or value != previous  # True == 1, yet a change
+
+_UNSENT = object()  # never sent: a change whatever the value
+
+
+def _moved(previous: object, value: Value, band: float) -> bool:
+    if type(value) is float and type(previous) is float:  # a measurement: the usual case, first
+        return abs(value - previous) > band
+    if previous is _UNSENT:
+        return True
+    numeric = (int, float)
+    if (
+        isinstance(value, numeric)
+        and isinstance(previous, numeric)
+        and not isinstance(value, bool)
+        and not isinstance(previous, bool)
+    ):
+        return abs(value - previous) > band
+    return type(value) is not type(previous) or value != previous  # True == 1, yet a change

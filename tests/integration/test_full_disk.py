@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.agent import AgentProcess, write_config
+from support.agent import AgentProcess, wait_until, write_config
 from support.sequence import assert_complete_sequence
+
+from edge_agent.runtime.outbox import NewMessage, Outbox
 
 pytestmark = pytest.mark.integration
 
@@ -112,3 +115,37 @@ async def test_full_disk_loses_nothing_and_recovers(
         f"full disk: {report.unique} sequenced messages, {max(pulses)} pulses, none lost; "
         f"at most {max(held)} messages held in memory (host telemetry)"
     )
+
+
+def _event(n: int) -> NewMessage:
+    def build(message_id: str, seq: int | None) -> bytes:
+        return json.dumps({"id": message_id, "seq": seq, "detail": {"n": n, "pad": "x" * 2000}}).encode()
+
+    return NewMessage("event", f"{ROOT}/event", build)
+
+
+async def test_messages_sent_from_memory_reach_the_resend_journal(small_disk: Path) -> None:
+    async with Outbox(small_disk / "outbox.sqlite3", max_bytes=2**20) as outbox:
+        await outbox.put([_event(0)])
+        filler = _fill(small_disk)
+        n = 0
+        while outbox.storage_ok and n < 1000:  # the WAL's free pages take a few first
+            n += 1
+            await outbox.put([_event(n)])
+        for _ in range(3):
+            n += 1
+            await outbox.put([_event(n)])
+        assert not outbox.storage_ok and outbox.stats().held >= 4
+        sent = await outbox.read_after(0, 2000)
+        assert len(sent) == n + 1
+        await outbox.ack([m.position for m in sent])  # the broker has them; the last ones from memory
+        filler.unlink()
+
+        async def stored_again() -> bool:
+            await outbox.put([NewMessage("telemetry", f"{ROOT}/t", lambda _i, _s: b"{}")])
+            return outbox.storage_ok
+
+        await wait_until(stored_again, timeout=10)  # storing is retried once a second
+        assert await outbox.requeue(1, n + 1) == (n + 1, [])
+        again = await outbox.read_after(sent[-1].position, 2000)
+        assert [m.payload for m in again if m.kind == "event"] == [m.payload for m in sent]

@@ -27,6 +27,12 @@ BANNED = (
     "edge_agent.devices.link",
     "edge_agent.diagnostics",
     "edge_agent.simulators",
+    # the centre, the operator's tools and firmware upgrades: never part of a running cabinet agent
+    "edge_agent.fleet",
+    "edge_agent.health.cli",
+    "edge_agent.local.command_client",
+    "edge_agent.firmware.upgrade",
+    "edge_agent.firmware.camera",
     # command handlers: imported on the first request of their command (commands/__init__.py)
     "edge_agent.commands.basic",
     "edge_agent.commands.camera",

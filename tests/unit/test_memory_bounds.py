@@ -20,7 +20,7 @@ def _cache_kib(connection: sqlite3.Connection) -> int:
 
 async def test_the_outbox_page_cache_is_small(tmp_path: Path) -> None:
     async with Outbox(tmp_path / "o.sqlite3", max_bytes=2**20) as outbox:
-        kib = await outbox._run(lambda: _cache_kib(outbox._conn))  # the worker's connection
+        kib = await outbox._run(lambda: _cache_kib(outbox._store._conn))  # the worker's connection
     assert kib == CACHE_KIB < 2000  # SQLite's default is 2,000 KiB
 
 

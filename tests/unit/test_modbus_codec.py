@@ -96,6 +96,7 @@ _LAYOUT = st.lists(
         st.sampled_from(["int16", "uint16", "int32", "uint32", "float32", "float64", "string", "bool"]),
         st.sampled_from(["ABCD", "CDAB", "BADC", "DCBA"]),
         st.sampled_from([1.0, 0.1, 0.01, 2.0]),
+        st.sampled_from([{}, {"decimals": 2}, {"offset": 1.5}, {"decimals": 0, "offset": -40.0}]),
     ),
     min_size=1,
     max_size=8,
@@ -106,8 +107,17 @@ _LAYOUT = st.lists(
 @settings(max_examples=200, deadline=None)
 def test_block_decoder_matches_value_by_value_decoding(layout: list[Any], data: st.DataObject) -> None:
     values = [
-        _value(name=f"v{i}", address=a, type=t, order=o, scale=s, length=3, bit=i if t == "bool" else None)
-        for i, (a, t, o, s) in enumerate(layout)
+        _value(
+            name=f"v{i}",
+            address=a,
+            type=t,
+            order=o,
+            scale=s,
+            length=3,
+            bit=i if t == "bool" else None,
+            **more,
+        )
+        for i, (a, t, o, s, more) in enumerate(layout)
     ]
     count = max(v.address + v.width for v in values)  # the read starts at address 0
     words = data.draw(st.lists(st.integers(0, 0xFFFF), min_size=count, max_size=count))
@@ -117,6 +127,7 @@ def test_block_decoder_matches_value_by_value_decoding(layout: list[Any], data: 
     got = BlockDecoder(0, count, values).decode(words)
     assert got.keys() == expected.keys()
     for name, number in got.items():
+        assert type(number) is type(expected[name])  # 230 and 230.0 are not the same JSON
         assert number == expected[name] or (number != number and expected[name] != expected[name])
     with pytest.raises(DecodeError):
         BlockDecoder(0, count, values).decode(words[:-1])

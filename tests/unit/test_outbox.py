@@ -121,3 +121,18 @@ async def test_a_put_whose_caller_is_cancelled_still_reaches_the_reader(tmp_path
         await woken.wait()  # stored all the same, and the reporter is told
         (stored,) = await outbox.read_after(0, 10)
         assert json.loads(stored.payload)["seq"] == 1
+
+
+async def test_concurrent_puts_are_committed_in_call_order(tmp_path: Path) -> None:
+    async with Outbox(tmp_path / "o.sqlite3", max_bytes=2**20) as outbox:
+
+        def numbered(n: int) -> NewMessage:
+            return NewMessage("event", "t", lambda _id, _seq: str(n).encode())
+
+        await asyncio.gather(*(outbox.put([numbered(n), numbered(n + 1000)]) for n in range(100)))
+        stored = await outbox.read_after(0, 500)
+        expected = [str(x).encode() for n in range(100) for x in (n, n + 1000)]
+        assert [m.payload for m in stored] == expected
+        assert [m.position for m in stored] == sorted(m.position for m in stored)
+    async with Outbox(tmp_path / "o.sqlite3", max_bytes=2**20) as outbox:  # and all on disk
+        assert [m.payload for m in await outbox.read_after(0, 500)] == expected

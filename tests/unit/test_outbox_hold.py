@@ -34,3 +34,26 @@ def test_reading_and_acknowledging_by_position() -> None:
     assert [m.position for m in hold.after(11, 10)] == [12, 13]
     assert hold.remove([5, 12]) == [5]  # 5 is not held: on disk
     assert [m.position for m in hold.rows()] == [11, 13] and hold.bytes == 2 * 97
+
+
+def test_acknowledged_sequenced_messages_wait_for_the_journal_and_telemetry_does_not() -> None:
+    hold = MemoryHold(max_bytes=10_000)
+    for position, kind in ((1, "event"), (2, "telemetry"), (3, "state")):
+        hold.add(_message(position, kind))
+    assert hold.acknowledge([1, 2, 3, 9], now=5.0) == [9]  # 9 is not held: on disk
+    assert len(hold) == 0 and hold.waiting
+    assert [(m.position, at) for m, at in hold.sent()] == [(1, 5.0), (3, 5.0)]
+    assert hold.bytes == 2 * 97  # the journal copies are memory too, and counted
+    hold.clear_sent()
+    assert not hold.waiting and hold.bytes == 0
+
+
+def test_journal_copies_go_first_when_memory_runs_short() -> None:
+    hold = MemoryHold(max_bytes=97 * 4)
+    for position in (1, 2, 3):
+        hold.add(_message(position, "event"))
+    hold.acknowledge([1, 2], now=0.0)
+    for position in (4, 5, 6):
+        hold.add(_message(position, "telemetry"))  # needs room: the copies of 1 and 2 go, not 3..6
+    assert [m.position for m in hold.rows()] == [3, 4, 5, 6]
+    assert (hold.dropped_journal, hold.dropped_telemetry, hold.dropped_sequenced) == (2, 0, 0)

@@ -59,14 +59,14 @@ class RuleEngine:
     def __init__(self, rules: Sequence[AnyRule]) -> None:
         self.rules = list(rules)
         self._active: set[str] = set()  # threshold fault keys and condition codes that hold
-        self._last_seen: dict[str, float] = {}
+        self._last_seen: dict[str, float] = {}  # of the values stale rules watch (no others: per poll)
+        self._watched = {rule.value for rule in self.rules if isinstance(rule, StaleRule)}
         self._last_moved: dict[str, tuple[float, float]] = {}  # value -> (reference, since)
 
     def evaluate(self, values: Mapping[str, Value], now_s: float) -> RuleOutcome:
         outcome = RuleOutcome()
-        for name, value in values.items():
-            if value is not None:
-                self._last_seen.setdefault(name, now_s)
+        for name in self._watched:
+            if values.get(name) is not None:
                 self._last_seen[name] = now_s
         for rule in self.rules:
             if isinstance(rule, ThresholdRule):
