@@ -72,9 +72,7 @@ async def test_auto_falls_back_to_3_1_1_and_everything_works(
     # amqtt gives no CONNACK to MQTT 5; nats answers "unacceptable protocol version".
     central = subscriber_factory(only_311.host, only_311.port, [f"{ROOT}/#"], protocol=V311)
     central.wait_connected()
-    config = write_config(
-        tmp_path, port=only_311.port, mqtt={"connect_timeout_s": 3}, devices=DEVICES
-    )
+    config = write_config(tmp_path, port=only_311.port, mqtt={"connect_timeout_s": 3}, devices=DEVICES)
     async with running_agent(config) as agent:
         await central.until(_online, timeout=30)
         assert agent.link.protocol == V311
