@@ -18,6 +18,8 @@ PARTS = {
     "py_arenas": ("Python object arenas (pymalloc)", 1e6, "MB"),
     "py_used": ("Python objects in them", 1e6, "MB"),
     "py_blocks": ("Python allocated blocks", 1e3, "k blocks"),
+    "gc_gen2": ("objects in the collector's oldest generation", 1e3, "k objects"),
+    "gc_full_runs": ("full collections (cumulative)", 1, "runs"),
     "fds": ("open fds", 1, "fds"),
     "threads": ("threads", 1, "threads"),
 }

@@ -11,8 +11,10 @@ such as a list of all objects, would move glibc's mmap threshold and change what
 
 from __future__ import annotations
 
+import collections
 import ctypes
 import ctypes.util
+import gc
 import json
 import os
 import sys
@@ -108,11 +110,31 @@ def pymalloc() -> dict[str, float]:
     return figures
 
 
+def collector() -> dict[str, float]:
+    """The cyclic collector: full collections so far and the objects it tracks, by generation."""
+    figures = {f"gc_gen{n}": float(len(gc.get_objects(n))) for n in range(3)}
+    figures["gc_full_runs"] = float(gc.get_stats()[2]["collections"])
+    return figures
+
+
+def census() -> dict[str, int]:
+    """Objects the collector tracks, by type (what the issue asks for: objects by type)."""
+    return dict(collections.Counter(type(o).__qualname__ for o in gc.get_objects()))
+
+
 def _sampling(path: Path, interval_s: float) -> None:
     probe = Probe()
-    with path.open("a", buffering=1) as out:
+    collect = os.environ.get("SOAK_PROBE_COLLECT") == "1"  # a full collection before each sample
+    census_every_s = float(os.environ.get("SOAK_PROBE_CENSUS_S", "0"))
+    next_census = time.monotonic() + census_every_s
+    with path.open("a", buffering=1) as out, path.with_suffix(".census").open("a", buffering=1) as types:
         while True:
-            out.write(json.dumps({**probe.sample(), **pymalloc()}) + "\n")
+            if collect:
+                gc.collect()
+            out.write(json.dumps({**probe.sample(), **pymalloc(), **collector()}) + "\n")
+            if census_every_s and time.monotonic() >= next_census:
+                types.write(json.dumps({"at": time.time(), "types": census()}) + "\n")
+                next_census += census_every_s
             time.sleep(interval_s)
 
 

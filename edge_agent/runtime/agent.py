@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from edge_agent import __version__
 from edge_agent.config import AgentConfig
-from edge_agent.memory_trim import release_free_memory, trim_periodically
+from edge_agent.memory_trim import freeze_startup, trim_periodically
 from edge_agent.mqtt.link import Incoming
 from edge_agent.runtime.config_reload import ConfigReload
 from edge_agent.runtime.figures import Figures, Identity
@@ -57,6 +58,7 @@ class Agent:
         core, config = self.core, self.config
         config.storage.data_dir.mkdir(parents=True, exist_ok=True)
         async with contextlib.AsyncExitStack() as stack:
+            stack.callback(gc.unfreeze)  # a reload's next agent must not keep this one's objects
             await stack.enter_async_context(core.outbox)
             started = {"boot_id": self.boot_id, "version": __version__}
             await core.emitter.event("agent_started", detail=started)
@@ -80,7 +82,7 @@ class Agent:
             log.info("stopping")
 
     def _started(self) -> None:
-        release_free_memory()
+        freeze_startup()
         notify("READY=1")
         self.ready.set()
         log.info(
