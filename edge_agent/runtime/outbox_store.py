@@ -21,7 +21,8 @@ import logging
 import sqlite3
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -140,9 +141,7 @@ class OutboxStore:
         db = self._conn
         sequenced = any(row.kind in SEQUENCED for row in rows)
         self._synchronous("FULL" if sequenced else "NORMAL")
-        removed = freed = 0
-        try:
-            db.execute("BEGIN IMMEDIATE")
+        with self._transaction():
             removed, freed = self._delete_rows(deletes, journal=True)
             db.executemany(
                 "INSERT INTO outbox (position, kind, topic, payload, qos, retain, created) "
@@ -151,12 +150,21 @@ class OutboxStore:
             )
             if sequenced:  # telemetry and meta take no seq: the counter has not moved
                 db.execute("UPDATE meta SET value=? WHERE key='next_seq'", (self.counts.next_seq,))
-            db.execute("COMMIT")
-        except sqlite3.Error:
-            rollback(db)
-            raise
         self.counts.depth += len(rows) - removed
         self.counts.bytes += sum(row.size + ROW_OVERHEAD_BYTES for row in rows) - freed
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction: committed when the block ends, rolled back (and the error raised
+        again) when anything in it fails, the COMMIT included: nothing is left half-written."""
+        db = self._conn
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            yield
+            db.execute("COMMIT")
+        except BaseException:
+            rollback(db)
+            raise
 
     def _synchronous(self, mode: str) -> None:
         """Set the connection's durability for the next transaction (a statement only on a change)."""
@@ -255,15 +263,9 @@ class OutboxStore:
 
     def _delete(self, positions: Sequence[int], *, journal: bool = True) -> None:
         """Delete rows (and journal them) in a transaction of their own."""
-        db = self._conn
         self._synchronous("NORMAL")
-        try:
-            db.execute("BEGIN IMMEDIATE")
+        with self._transaction():
             removed, freed = self._delete_rows(positions, journal=journal)
-            db.execute("COMMIT")
-        except sqlite3.Error:
-            rollback(db)
-            raise
         self.counts.depth -= removed
         self.counts.bytes -= freed
 
@@ -296,14 +298,8 @@ class OutboxStore:
         """The journaled range back into the outbox: (how many, seqs present, the last position)."""
         if self.hold.waiting:
             raise OutboxError("storage is full: messages held in memory come first")
-        db = self._conn
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            copied, present = self.journal.requeue(db, first_seq, last_seq, self.counts.last_position)
-            db.execute("COMMIT")
-        except sqlite3.Error:
-            rollback(db)
-            raise
+        with self._transaction():
+            copied, present = self.journal.requeue(self._conn, first_seq, last_seq, self.counts.last_position)
         for position, _kind, topic, payload in copied:
             self.counts.last_position = position
             self.counts.depth += 1
@@ -314,19 +310,13 @@ class OutboxStore:
         if not self.hold.remove([position]):
             log.error("outbox: refused message at %d was held in memory; not kept aside", position)
             return
-        db = self._conn
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.execute(
+        with self._transaction():
+            self._conn.execute(
                 "INSERT OR REPLACE INTO rejected (position, kind, topic, payload, reason, rejected) "
                 "SELECT position, kind, topic, payload, ?, ? FROM outbox WHERE position = ?",
                 (reason, time.time(), position),
             )
             removed, freed = self._delete_rows([position], journal=False)
-            db.execute("COMMIT")
-        except sqlite3.Error:
-            rollback(db)
-            raise
         self.counts.depth -= removed
         self.counts.bytes -= freed
         self.counts.rejected_total += 1
