@@ -7,6 +7,9 @@ so a subscriber sees each message at least once, in order; repeats carry the sam
 While the link keeps up, the outbox hands over what was just stored from memory, and the deletes
 of acknowledged messages wait for the next store (one transaction per poll), or `ACK_IDLE_S` of
 quiet, whichever comes first.
+
+Hot path: waiting for work is one `Event` (set by a store and by the loss of the link) and the
+quiet deadline one timer re-armed only when it expires, so an idle wake makes no task and no timer.
 """
 
 from __future__ import annotations
@@ -36,18 +39,26 @@ class Reporter:
     def __init__(self, link: MqttLink, outbox: Outbox, spawn: Spawn) -> None:
         self.link = link
         self.outbox = outbox
-        self._wake = asyncio.Event()
-        self._acked: list[int] = []
+        self._wake = asyncio.Event()  # a store, or the link lost
         self.published_total = 0
         self._background = spawn  # outbox writes started from the PUBACK callback (runtime/tasks.Spawner)
-        outbox.on_put(self._wake.set)
+        self._last_put = 0.0  # loop time of the last store: deferred deletes wait for quiet after it
+        self._quiet: asyncio.TimerHandle | None = None
+        self._flushing = False  # a write of the deferred deletes is under way
+        outbox.on_put(self._stored)
+        link.on_lost(self._wake.set)
 
     async def run(self) -> None:
-        while True:
-            await self.link.connected.wait()
-            with contextlib.suppress(ConnectionLost):  # unacknowledged messages stay stored
-                await self._drain_while_connected()
-            await self._flush_acks()
+        try:
+            while True:
+                await self.link.connected.wait()
+                with contextlib.suppress(ConnectionLost):  # unacknowledged messages stay stored
+                    await self._drain_while_connected()
+                await self._flush_acks()
+        finally:
+            if self._quiet is not None:
+                self._quiet.cancel()  # the outbox writes what is deferred when it closes
+                self._quiet = None
 
     async def wait_drained(self, timeout_s: float) -> bool:
         """Wait until the outbox is empty (used at shutdown). False if it did not empty in time."""
@@ -70,7 +81,7 @@ class Reporter:
                 self._wake.clear()
                 batch = await self.outbox.read_after(position, READ_BATCH)
                 if not batch:
-                    await self._wait_idle(inflight)
+                    await self._wake.wait()
                     continue
                 for message in batch:
                     await window.acquire()
@@ -86,21 +97,25 @@ class Reporter:
             for future in inflight:
                 future.cancel()
 
-    async def _wait_idle(self, inflight: set[asyncio.Future[int]]) -> None:
-        if inflight:
-            await asyncio.wait(inflight, return_when=asyncio.ALL_COMPLETED)
-        acked, self._acked = self._acked, []
-        self.outbox.ack_later(acked)  # deleted with the next store
-        wake = asyncio.create_task(self._wake.wait())
-        lost = asyncio.create_task(self.link.wait_lost())
-        try:
-            timeout = ACK_IDLE_S if self.outbox.deferred_acks else None
-            done, _ = await asyncio.wait({wake, lost}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-            if not done:  # nothing stored for a while: write the deletes on their own
-                await self._flush_acks()
-        finally:
-            wake.cancel()
-            lost.cancel()
+    def _stored(self) -> None:
+        self._last_put = asyncio.get_running_loop().time()
+        self._wake.set()
+
+    def _arm_quiet(self) -> None:
+        """Deletes are deferred: make sure they are written after ACK_IDLE_S without a store."""
+        if self._quiet is None:
+            loop = asyncio.get_running_loop()
+            self._quiet = loop.call_at(max(self._last_put, loop.time()) + ACK_IDLE_S, self._quiet_due)
+
+    def _quiet_due(self) -> None:
+        self._quiet = None
+        if not self.outbox.deferred_acks:
+            return  # a store took them meanwhile
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._last_put >= ACK_IDLE_S:
+            self._flush_soon()
+        else:  # stores came meanwhile (each taking the deletes of its time): wait for quiet again
+            self._quiet = loop.call_at(self._last_put + ACK_IDLE_S, self._quiet_due)
 
     def _settled(
         self,
@@ -116,9 +131,11 @@ class Reporter:
         code = future.result()
         if code in SUCCESS_CODES:
             self.published_total += 1
-            self._acked.append(message.position)
-            if len(self._acked) >= ACK_BATCH:
-                self._spawn(self._flush_acks())
+            self.outbox.ack_later([message.position])  # deleted with the next store
+            if self.outbox.deferred_acks >= ACK_BATCH:
+                self._flush_soon()
+            else:
+                self._arm_quiet()
         else:
             log.error(
                 "broker refused %s on %s (reason %d); kept aside in the outbox",
@@ -131,10 +148,23 @@ class Reporter:
     def _spawn(self, work: Coroutine[None, None, None]) -> None:
         self._background("mqtt-reporter:outbox-write", work)
 
-    async def _flush_acks(self) -> None:
-        acked, self._acked = self._acked, []
+    def _flush_soon(self) -> None:
+        """Write the deferred deletes in the background (one write at a time)."""
+        if not self._flushing:
+            self._flushing = True
+            self._spawn(self._flush_in_background())
+
+    async def _flush_in_background(self) -> None:
         try:
-            await self.outbox.ack(acked)
+            await self._flush_acks()
+        finally:
+            self._flushing = False
+
+    async def _flush_acks(self) -> None:
+        """Write the deferred deletes now."""
+        count = self.outbox.deferred_acks
+        try:
+            await self.outbox.ack([])
         except Exception:
             # The messages stay stored and are sent again: a duplicate, never a loss.
-            log.exception("cannot delete %d acknowledged messages from the outbox", len(acked))
+            log.exception("cannot delete %d acknowledged messages from the outbox", count)

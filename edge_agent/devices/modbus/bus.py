@@ -20,6 +20,7 @@ from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException
 from pymodbus.framer import FramerType
 
+from edge_agent.devices.base import in_poll
 from edge_agent.devices.modbus.config import ModbusConfig, RtuTransport
 from edge_agent.devices.modbus.profile import Function
 from edge_agent.errors import (
@@ -33,7 +34,7 @@ from edge_agent.errors import (
 # pymodbus logs every unanswered request at ERROR; we count them and log state changes instead.
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 
-_GUARD_S = 1.0  # on top of the request timeout, in case the client itself hangs
+_GUARD_S = 1.0  # on top of the request timeout, in case the client itself hangs (outside a poll)
 
 
 @dataclass
@@ -97,8 +98,11 @@ class ModbusBus:
         }[function]
         self._rx_bytes = 0
         try:
-            async with asyncio.timeout(self.timeout_s + _GUARD_S):
+            if in_poll():  # the poll's deadline (and pymodbus's request timeout) bound it: no third timer
                 reply = await call(address, count=count, device_id=unit_id)
+            else:
+                async with asyncio.timeout(self.timeout_s + _GUARD_S):
+                    reply = await call(address, count=count, device_id=unit_id)
         except (TimeoutError, ModbusException) as exc:
             if isinstance(exc, ConnectionException):
                 raise BusUnavailable(str(exc)) from exc
