@@ -31,12 +31,11 @@ from edge_agent.runtime.outbox_hold import HeldMessage, MemoryHold
 from edge_agent.runtime.outbox_journal import Acked, Journal
 from edge_agent.runtime.outbox_messages import ROW_OVERHEAD_BYTES, SEQUENCED, NewMessage, StoredMessage
 from edge_agent.runtime.outbox_quota import WAL_SHARE, DiskUse, thin
-from edge_agent.runtime.outbox_sql import Counts, connect, count, rollback
+from edge_agent.runtime.outbox_sql import Counts, connect, count, delete_returning, insert, rollback
 
 log = logging.getLogger(__name__)
 
 STORAGE_RETRY_S = 1.0
-DELETE_CHUNK = 500
 
 # What `put` returns: the rows numbered, telemetry rows thinned, whether the in-memory tail may
 # take the rows (not while some are only held in memory, nor after thinning).
@@ -143,11 +142,7 @@ class OutboxStore:
         self._synchronous("FULL" if sequenced else "NORMAL")
         with self._transaction():
             removed, freed = self._delete_rows(deletes, journal=True)
-            db.executemany(
-                "INSERT INTO outbox (position, kind, topic, payload, qos, retain, created) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(r.position, r.kind, r.topic, r.payload, r.qos, int(r.retain), r.created) for r in rows],
-            )
+            insert(db, rows)
             if sequenced:  # telemetry and meta take no seq: the counter has not moved
                 db.execute("UPDATE meta SET value=? WHERE key='next_seq'", (self.counts.next_seq,))
         self.counts.depth += len(rows) - removed
@@ -272,24 +267,15 @@ class OutboxStore:
     def _delete_rows(self, positions: Sequence[int], *, journal: bool) -> tuple[int, int]:
         """Delete rows in the caller's transaction, journaling the sequenced ones: one statement
         per chunk, which returns what it deleted; (rows removed, bytes freed)."""
-        db = self._conn
         removed = freed = 0
         acked: list[Acked] = []
-        for start in range(0, len(positions), DELETE_CHUNK):
-            chunk = list(positions[start : start + DELETE_CHUNK])
-            marks = ",".join("?" * len(chunk))
-            for kind, topic, payload, size in db.execute(
-                "DELETE FROM outbox "  # noqa: S608 - only `?` placeholders are interpolated
-                f"WHERE position IN ({marks}) RETURNING kind, topic, "
-                "CASE WHEN kind = 'telemetry' THEN NULL ELSE payload END, LENGTH(payload) + LENGTH(topic)",
-                chunk,
-            ).fetchall():
-                removed += 1
-                freed += size + ROW_OVERHEAD_BYTES
-                if journal and payload is not None:
-                    acked.append((kind, topic, bytes(payload)))
+        for kind, topic, payload, size in delete_returning(self._conn, positions):
+            removed += 1
+            freed += size + ROW_OVERHEAD_BYTES
+            if journal and payload is not None:
+                acked.append((kind, topic, bytes(payload)))
         if journal:
-            self.journal.record(db, acked)
+            self.journal.record(self._conn, acked)
         return removed, freed
 
     # --- resend, refused ------------------------------------------------------------------------

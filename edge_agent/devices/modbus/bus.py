@@ -35,6 +35,9 @@ from edge_agent.errors import (
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 
 _GUARD_S = 1.0  # on top of the request timeout, in case the client itself hangs (outside a poll)
+# asyncio's socket transports receive into a new 256 KiB buffer on every read; with glibc's mmap
+# threshold fixed (memory_trim) that is an mmap and a munmap per reply. A Modbus frame is <= 260 B.
+_READ_BUFFER_BYTES = 4096
 
 
 @dataclass
@@ -57,6 +60,7 @@ class ModbusBus:
         # Inter-frame quiet time is an RS-485 matter; a TCP link never needs it.
         self._serial = isinstance(config.transport, RtuTransport)
         self.client.set_max_no_responses(1_000_000)  # one dead slave must not close the shared link
+        self._tuned: object = None  # the transport whose read buffer was made small
 
     def _trace(self, sending: bool, data: bytes) -> bytes:
         if not sending:
@@ -119,8 +123,14 @@ class ModbusBus:
         return words[:count]
 
     async def _ensure_connected(self) -> None:
-        if self.client.connected:
-            return
+        if not self.client.connected:
+            await self._connect()
+        transport = self.client.ctx.transport
+        if transport is not self._tuned:  # a new connection
+            self._tuned = transport
+            _small_reads(transport)
+
+    async def _connect(self) -> None:
         try:
             async with asyncio.timeout(self.timeout_s + _GUARD_S):
                 connected = await self.client.connect()
@@ -131,6 +141,13 @@ class ModbusBus:
 
     async def close(self) -> None:
         self.client.close()
+
+
+def _small_reads(transport: object) -> None:
+    """Read replies into a small buffer (asyncio's socket transports; pymodbus's serial one reads
+    its own way and has no such attribute)."""
+    if isinstance(getattr(transport, "max_size", None), int):
+        setattr(transport, "max_size", _READ_BUFFER_BYTES)  # noqa: B010 - not in the transport's declared type
 
 
 def _client(
