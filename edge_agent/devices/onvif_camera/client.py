@@ -112,6 +112,7 @@ def _load_shared_document() -> Any:
         document.messages.update(definition.messages)
         document.port_types.update(definition.port_types)
         document.bindings.update(definition.bindings)
+    transport.documents.clear()  # the document keeps its transport: not the ~120 KB of XML too
     return document
 
 
