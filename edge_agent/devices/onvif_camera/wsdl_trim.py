@@ -60,8 +60,13 @@ def trimmed_documents(wsdl_dir: str, services: Mapping[str, str]) -> dict[str, b
     """Trimmed bytes by normalised path: onvif.xsd and each service's WSDL (`services`: name -> file).
 
     Raises ValueError when an operation or a component it needs is missing from the files."""
-    trees = {name: etree.parse(os.path.join(wsdl_dir, services[name])) for name in OPERATIONS}
-    schema_tree = etree.parse(os.path.join(wsdl_dir, _SCHEMA_FILE))
+    # Library files, yet parsed as any input is (no entities, no network); comments and layout
+    # whitespace are left out as they are read: fewer nodes, a lower peak while cutting.
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, remove_comments=True, remove_blank_text=True
+    )
+    trees = {name: etree.parse(os.path.join(wsdl_dir, services[name]), parser) for name in OPERATIONS}
+    schema_tree = etree.parse(os.path.join(wsdl_dir, _SCHEMA_FILE), parser)
     schemas = [schema_tree.getroot()] + [_embedded_schema(tree) for tree in trees.values()]
     index = {key: node for schema in schemas for key, node in _components(schema)}
     roots: set[Key] = set()
