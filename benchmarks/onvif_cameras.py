@@ -8,6 +8,9 @@ fixed cost 38.7 -> 31.7 MB (import 29.8 -> 22.8, first camera's WSDL types 9.0),
 camera about 220 KB. Then (2026-11-30, 4 cameras, main and this back to back, two runs each): the
 WSDLs cut to the operations called (devices/onvif_camera/wsdl_trim.py) take the first camera
 8.5 -> 3.3 MB, the fixed cost 31.5 -> 26.4 MB; per further camera 240 KB (300 before, 4 cameras).
+Since measured over the agent's runtime imports (what adding a camera costs; `--bare`: the former
+basis): 29.5 -> 24.3 MB (4 cameras, back to back); 16 cameras: 24.0 MB, 165 KB per further camera.
+The goal is not met: what is left and a measured route, benchmarks/camera_stack_without_aiohttp.py.
 """
 
 from __future__ import annotations
