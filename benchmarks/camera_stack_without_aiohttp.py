@@ -118,8 +118,8 @@ async def _measure(port: int, password: str) -> None:
     start = _rss_mb()
     for name in ("httpx._main", "charset_normalizer", "chardet"):  # kept out as soap_stack.py does
         sys.modules[name] = None  # type: ignore[assignment]  # None marks a module absent
-    import httpx  # noqa: F401
-    import zeep  # noqa: F401
+    import httpx  # noqa: F401  # imported for the memory measured
+    import zeep  # noqa: F401  # imported for the memory measured
 
     wsdl_dir, definition = _onvif_files()
     imported = _rss_mb()
