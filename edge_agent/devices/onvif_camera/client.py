@@ -277,7 +277,11 @@ class OnvifSession:
             await _quiet_close(probe)
 
     async def call(self, service: str, operation: str, params: dict[str, Any] | None = None) -> Any:
-        """One authenticated operation; NotAuthorized becomes AuthFailed."""
+        """One authenticated operation; NotAuthorized becomes AuthFailed. Only the operations the
+        WSDLs are cut to (`wsdl_trim.OPERATIONS`) exist: any other is the agent's bug, refused
+        before the camera is asked, never a camera fault."""
+        if operation not in wsdl_trim.OPERATIONS.get(service, ()):
+            raise NotImplementedError(f"{service}.{operation} is not in wsdl_trim.OPERATIONS")
         camera = await self.camera()
         proxy = await camera.create_onvif_service(service)
         try:
