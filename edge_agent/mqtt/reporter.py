@@ -8,8 +8,8 @@ While the link keeps up, the outbox hands over what was just stored from memory,
 of acknowledged messages wait for the next store (one transaction per poll), or `ACK_IDLE_S` of
 quiet, whichever comes first.
 
-Hot path: waiting for work is one `Event` (set by a store and by the loss of the link) and the
-quiet deadline one timer re-armed only when it expires, so an idle wake makes no task and no timer.
+Hot path: going idle waits on one `Event` (set by a store and by the loss of the link), and the
+quiet deadline is one timer, re-armed only when it expires: an idle wake makes no task and no timer.
 """
 
 from __future__ import annotations
@@ -39,12 +39,12 @@ class Reporter:
     def __init__(self, link: MqttLink, outbox: Outbox, spawn: Spawn) -> None:
         self.link = link
         self.outbox = outbox
-        self._wake = asyncio.Event()  # a store, or the link lost
+        self._wake = asyncio.Event()
+        self._acked: list[int] = []
         self.published_total = 0
         self._background = spawn  # outbox writes started from the PUBACK callback (runtime/tasks.Spawner)
         self._last_put = 0.0  # loop time of the last store: deferred deletes wait for quiet after it
         self._quiet: asyncio.TimerHandle | None = None
-        self._flushing = False  # a write of the deferred deletes is under way
         outbox.on_put(self._stored)
         link.on_lost(self._wake.set)
 
@@ -81,7 +81,7 @@ class Reporter:
                 self._wake.clear()
                 batch = await self.outbox.read_after(position, READ_BATCH)
                 if not batch:
-                    await self._wake.wait()
+                    await self._wait_idle(inflight)
                     continue
                 for message in batch:
                     await window.acquire()
@@ -96,6 +96,15 @@ class Reporter:
         finally:
             for future in inflight:
                 future.cancel()
+
+    async def _wait_idle(self, inflight: set[asyncio.Future[int]]) -> None:
+        if inflight:
+            await asyncio.wait(inflight, return_when=asyncio.ALL_COMPLETED)
+        acked, self._acked = self._acked, []
+        self.outbox.ack_later(acked)  # deleted with the next store
+        if self.outbox.deferred_acks:
+            self._arm_quiet()
+        await self._wake.wait()  # a store, or the link lost
 
     def _stored(self) -> None:
         self._last_put = asyncio.get_running_loop().time()
@@ -112,8 +121,8 @@ class Reporter:
         if not self.outbox.deferred_acks:
             return  # a store took them meanwhile
         loop = asyncio.get_running_loop()
-        if loop.time() - self._last_put >= ACK_IDLE_S:
-            self._flush_soon()
+        if loop.time() - self._last_put >= ACK_IDLE_S:  # nothing stored for a while: delete on their own
+            self._spawn(self._flush_acks())
         else:  # stores came meanwhile (each taking the deletes of its time): wait for quiet again
             self._quiet = loop.call_at(self._last_put + ACK_IDLE_S, self._quiet_due)
 
@@ -131,11 +140,9 @@ class Reporter:
         code = future.result()
         if code in SUCCESS_CODES:
             self.published_total += 1
-            self.outbox.ack_later([message.position])  # deleted with the next store
-            if self.outbox.deferred_acks >= ACK_BATCH:
-                self._flush_soon()
-            else:
-                self._arm_quiet()
+            self._acked.append(message.position)
+            if len(self._acked) >= ACK_BATCH:
+                self._spawn(self._flush_acks())
         else:
             log.error(
                 "broker refused %s on %s (reason %d); kept aside in the outbox",
@@ -148,23 +155,10 @@ class Reporter:
     def _spawn(self, work: Coroutine[None, None, None]) -> None:
         self._background("mqtt-reporter:outbox-write", work)
 
-    def _flush_soon(self) -> None:
-        """Write the deferred deletes in the background (one write at a time)."""
-        if not self._flushing:
-            self._flushing = True
-            self._spawn(self._flush_in_background())
-
-    async def _flush_in_background(self) -> None:
-        try:
-            await self._flush_acks()
-        finally:
-            self._flushing = False
-
     async def _flush_acks(self) -> None:
-        """Write the deferred deletes now."""
-        count = self.outbox.deferred_acks
+        acked, self._acked = self._acked, []
         try:
-            await self.outbox.ack([])
+            await self.outbox.ack(acked)
         except Exception:
             # The messages stay stored and are sent again: a duplicate, never a loss.
-            log.exception("cannot delete %d acknowledged messages from the outbox", count)
+            log.exception("cannot delete %d acknowledged messages from the outbox", len(acked))
