@@ -48,7 +48,6 @@ class StorageState:
     error: str = ""
     retry_at: float = 0.0  # monotonic: when storing what memory holds is tried again
     pending_deletes: list[int] = field(default_factory=list)  # acknowledged, not deleted yet
-    dropped_logged: tuple[int, int] = (0, 0)  # sequenced messages, journal copies: losses logged
 
 
 class OutboxStore:
@@ -113,7 +112,7 @@ class OutboxStore:
             return held, 0, False
 
     def _held(self, rows: list[HeldMessage], deletes: list[int]) -> Stored:
-        self._keep_in_memory(rows)
+        self.hold.add_all(rows)
         self.storage.pending_deletes.extend(deletes)
         return rows, 0, False
 
@@ -168,21 +167,6 @@ class OutboxStore:
             self._sync_mode = mode
 
     # --- a full or failing disk -----------------------------------------------------------------
-
-    def _keep_in_memory(self, rows: Sequence[HeldMessage]) -> None:
-        for row in rows:
-            self.hold.add(row)
-        sequenced, journal = self.storage.dropped_logged
-        if self.hold.dropped_sequenced > sequenced:
-            log.error(
-                "outbox memory hold full: %d sequenced message(s) dropped in all", self.hold.dropped_sequenced
-            )
-        if self.hold.dropped_journal > journal:
-            log.warning(
-                "outbox memory hold full: %d sent message(s) will not be in the resend journal",
-                self.hold.dropped_journal,
-            )
-        self.storage.dropped_logged = (self.hold.dropped_sequenced, self.hold.dropped_journal)
 
     def _store_held(self) -> bool:
         """Try (at most every STORAGE_RETRY_S) to write what memory holds; True once it is on disk."""
