@@ -7,7 +7,9 @@ beside a demo on the usual ports), waits until the scripted faults are over (the
 MQTT/TCP overhead not counted. Goals (issue 16): RSS <= 64 MB, <= 5 MB per cabinet per day.
 Last measured RSS (2026-11-30, `--warm-up 20 --seconds 30`): 86.9 -> 80.1 MB with the camera
 stack imported without httpx's CLI and charset guessing (devices/onvif_camera/soap_stack.py);
-80.1 -> 79.8 MB steady (lifetime peak 80.3) with pydantic plugins off and lazy command handlers.
+80.1 -> 79.8 MB steady (lifetime peak 80.3) with pydantic plugins off and lazy command handlers;
+79.9 -> 74.7 MB steady (lifetime peak 80.6 -> 75.5) with the ONVIF WSDLs cut to the operations called
+(two runs each, main and this back to back).
 
     .venv/bin/python benchmarks/demo_cabinet.py [--warm-up 190] [--seconds 120]
 """

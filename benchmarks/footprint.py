@@ -17,7 +17,11 @@ configured kinds): 3 meters RSS 48.1 -> 47.5 MB (floor 27.5); host alone 45.5 ->
 47.3 -> 47.1 MB steady, lifetime peak the same within 0.1 MB; host alone 44.1 -> 43.4 MB.
 CPU per poll (CPU seconds / polls seen by the simulator: steadier than % when polls run late), 30
 meters, two back-to-back rounds, before -> after the per-value cuts: agent 2208, 2167 -> 2145, 2067
-us; floor 767-1050 us in the same runs.
+us; floor 767-1050 us in the same runs. Then side by side (`cpu_side_by_side.py --ref`, the two
+agents and the floor at the same time, medians of 5 rounds of 40 s), before -> after the per-poll
+cuts (two timers fewer per poll, no tasks per reporter wake, small Modbus read buffers): 30 meters
+1758 -> 1533 us, agent/floor x2.22 -> x2.00 (floor 767 us); 3 meters 2333 -> 2333 us, x2.15 ->
+x2.23 (floor 1083 us; there the 10 ms clock tick is 83 us per poll). Goal ratios: x1.36, x1.47.
 
     .venv/bin/python benchmarks/footprint.py [--seconds 60] [--meters 3 30]
 """

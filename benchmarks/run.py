@@ -39,6 +39,7 @@ SOURCES: list[Source] = [
     # Issue 16: the agent beside the pymodbus+paho floor (3 and 30 meters), start-up, host alone;
     # the demo cabinet's RSS and bytes per day (quick: not yet at steady state).
     Source("footprint", "footprint.py", quick=["--seconds", "15", "--meters", "3"]),
+    Source("CPU side by side", "cpu_side_by_side.py", quick=["--seconds", "15", "--rounds", "1"]),
     Source("demo cabinet", "demo_cabinet.py", quick=["--warm-up", "20", "--seconds", "30"]),
     # Issue 12: memory slopes of the issue's cabinet (4x faster) after warm-up, and a command flood;
     # the goal (< 1 MB/day) needs `memory_soak.py` run for an hour or more (see its docstring).

@@ -35,6 +35,11 @@ def poll_deadline(timeout_s: float) -> Iterator[None]:
         _poll_deadline.reset(token)
 
 
+def in_poll() -> bool:
+    """True inside a runner's poll: its deadline bounds every await in it."""
+    return _poll_deadline.get() is not None
+
+
 def request_timeout(limit_s: float, margin_s: float) -> float:
     """A request's timeout: `limit_s`, cut to end `margin_s` before the running poll's deadline."""
     deadline = _poll_deadline.get()

@@ -88,6 +88,7 @@ class MqttLink:
         self._paho: PahoOnLoop | None = None  # the current connection's client, driven by the loop
         self._pending: dict[int, asyncio.Future[int]] = {}
         self._lost = asyncio.Event()
+        self._lost_listeners: list[Callable[[], None]] = []
         self._connack: asyncio.Future[int] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
@@ -134,6 +135,10 @@ class MqttLink:
     async def wait_lost(self) -> None:
         """Return when the current connection drops."""
         await self._lost.wait()
+
+    def on_lost(self, listener: Callable[[], None]) -> None:
+        """Call `listener` (on the event loop) whenever a connection drops: no task waits for it."""
+        self._lost_listeners.append(listener)
 
     async def run(self) -> None:
         """Connect, and after every failure or loss reconnect with jittered exponential backoff."""
@@ -329,6 +334,8 @@ class MqttLink:
             self._connack.set_exception(ConnectionError(f"disconnected before CONNACK (reason {code})"))
         self._lost.set()
         self._fail_pending()
+        for listener in self._lost_listeners:
+            listener()
 
     def _fail_pending(self) -> None:
         self.connected.clear()

@@ -7,6 +7,9 @@ so a subscriber sees each message at least once, in order; repeats carry the sam
 While the link keeps up, the outbox hands over what was just stored from memory, and the deletes
 of acknowledged messages wait for the next store (one transaction per poll), or `ACK_IDLE_S` of
 quiet, whichever comes first.
+
+Hot path: going idle waits on one `Event` (set by a store and by the loss of the link), and the
+quiet deadline is one timer, re-armed only when it expires: an idle wake makes no task and no timer.
 """
 
 from __future__ import annotations
@@ -40,14 +43,22 @@ class Reporter:
         self._acked: list[int] = []
         self.published_total = 0
         self._background = spawn  # outbox writes started from the PUBACK callback (runtime/tasks.Spawner)
-        outbox.on_put(self._wake.set)
+        self._last_put = 0.0  # loop time of the last store: deferred deletes wait for quiet after it
+        self._quiet: asyncio.TimerHandle | None = None
+        outbox.on_put(self._stored)
+        link.on_lost(self._wake.set)
 
     async def run(self) -> None:
-        while True:
-            await self.link.connected.wait()
-            with contextlib.suppress(ConnectionLost):  # unacknowledged messages stay stored
-                await self._drain_while_connected()
-            await self._flush_acks()
+        try:
+            while True:
+                await self.link.connected.wait()
+                with contextlib.suppress(ConnectionLost):  # unacknowledged messages stay stored
+                    await self._drain_while_connected()
+                await self._flush_acks()
+        finally:
+            if self._quiet is not None:
+                self._quiet.cancel()  # the outbox writes what is deferred when it closes
+                self._quiet = None
 
     async def wait_drained(self, timeout_s: float) -> bool:
         """Wait until the outbox is empty (used at shutdown). False if it did not empty in time."""
@@ -91,16 +102,29 @@ class Reporter:
             await asyncio.wait(inflight, return_when=asyncio.ALL_COMPLETED)
         acked, self._acked = self._acked, []
         self.outbox.ack_later(acked)  # deleted with the next store
-        wake = asyncio.create_task(self._wake.wait())
-        lost = asyncio.create_task(self.link.wait_lost())
-        try:
-            timeout = ACK_IDLE_S if self.outbox.deferred_acks else None
-            done, _ = await asyncio.wait({wake, lost}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-            if not done:  # nothing stored for a while: write the deletes on their own
-                await self._flush_acks()
-        finally:
-            wake.cancel()
-            lost.cancel()
+        if self.outbox.deferred_acks:
+            self._arm_quiet()
+        await self._wake.wait()  # a store, or the link lost
+
+    def _stored(self) -> None:
+        self._last_put = asyncio.get_running_loop().time()
+        self._wake.set()
+
+    def _arm_quiet(self) -> None:
+        """Deletes are deferred: make sure they are written after ACK_IDLE_S without a store."""
+        if self._quiet is None:
+            loop = asyncio.get_running_loop()
+            self._quiet = loop.call_at(max(self._last_put, loop.time()) + ACK_IDLE_S, self._quiet_due)
+
+    def _quiet_due(self) -> None:
+        self._quiet = None
+        if not self.outbox.deferred_acks:
+            return  # a store took them meanwhile
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._last_put >= ACK_IDLE_S:  # nothing stored for a while: delete on their own
+            self._spawn(self._flush_acks())
+        else:  # stores came meanwhile (each taking the deletes of its time): wait for quiet again
+            self._quiet = loop.call_at(self._last_put + ACK_IDLE_S, self._quiet_due)
 
     def _settled(
         self,

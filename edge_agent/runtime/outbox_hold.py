@@ -12,9 +12,12 @@ still to be sent matters more than the copy of one the centre already has.
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,7 @@ class MemoryHold:
         self.dropped_telemetry = 0
         self.dropped_sequenced = 0
         self.dropped_journal = 0
+        self._logged = (0, 0)  # dropped_sequenced, dropped_journal when last logged
 
     def __len__(self) -> int:
         """How many messages wait to be stored (the copies waiting for the journal not counted)."""
@@ -75,6 +79,22 @@ class MemoryHold:
             else:
                 self.dropped_telemetry += 1
             self._drop(victim.position)
+
+    def add_all(self, messages: Iterable[HeldMessage]) -> None:
+        """Hold `messages`; what that drops is logged once per call that drops more."""
+        for message in messages:
+            self.add(message)
+        sequenced, journal = self._logged
+        if self.dropped_sequenced > sequenced:
+            log.error(
+                "outbox memory hold full: %d sequenced message(s) dropped in all", self.dropped_sequenced
+            )
+        if self.dropped_journal > journal:
+            log.warning(
+                "outbox memory hold full: %d sent message(s) will not be in the resend journal",
+                self.dropped_journal,
+            )
+        self._logged = (self.dropped_sequenced, self.dropped_journal)
 
     def after(self, position: int, limit: int) -> list[HeldMessage]:
         found: list[HeldMessage] = []

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge_agent.runtime.outbox_hold import HeldMessage
 from edge_agent.runtime.outbox_messages import ROW_OVERHEAD_BYTES
 from edge_agent.runtime.outbox_quota import limit_wal
+
+DELETE_CHUNK = 500  # positions per DELETE statement (SQLite binds at most 32,766 variables)
 
 # SQLite's page cache, per connection. Its default (2 MB) fills slowly as the journal grows over
 # weeks, which a soak sees as memory creeping; the hot rows are a few pages (the OS caches the rest).
@@ -94,3 +98,31 @@ def count(db: sqlite3.Connection) -> Counts:
             "COALESCE((SELECT MAX(position) FROM rejected), 0))"
         ).fetchone()[0],
     )
+
+
+def insert(db: sqlite3.Connection, rows: Sequence[HeldMessage]) -> None:
+    """Write `rows` in the caller's transaction."""
+    db.executemany(
+        "INSERT INTO outbox (position, kind, topic, payload, qos, retain, created) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(r.position, r.kind, r.topic, r.payload, r.qos, int(r.retain), r.created) for r in rows],
+    )
+
+
+Deleted = tuple[str, str, bytes | None, int]  # kind, topic, payload (None: telemetry), counted size
+
+
+def delete_returning(db: sqlite3.Connection, positions: Sequence[int]) -> list[Deleted]:
+    """Delete rows in the caller's transaction, one statement per chunk; what each deleted:
+    (kind, topic, payload or None for telemetry, which is never journaled, its counted size)."""
+    deleted: list[Deleted] = []
+    for start in range(0, len(positions), DELETE_CHUNK):
+        chunk = list(positions[start : start + DELETE_CHUNK])
+        marks = ",".join("?" * len(chunk))
+        deleted += db.execute(
+            "DELETE FROM outbox "  # noqa: S608 - only `?` placeholders are interpolated
+            f"WHERE position IN ({marks}) RETURNING kind, topic, "
+            "CASE WHEN kind = 'telemetry' THEN NULL ELSE payload END, LENGTH(payload) + LENGTH(topic)",
+            chunk,
+        ).fetchall()
+    return deleted

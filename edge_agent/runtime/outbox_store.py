@@ -21,7 +21,8 @@ import logging
 import sqlite3
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,12 +31,11 @@ from edge_agent.runtime.outbox_hold import HeldMessage, MemoryHold
 from edge_agent.runtime.outbox_journal import Acked, Journal
 from edge_agent.runtime.outbox_messages import ROW_OVERHEAD_BYTES, SEQUENCED, NewMessage, StoredMessage
 from edge_agent.runtime.outbox_quota import WAL_SHARE, DiskUse, thin
-from edge_agent.runtime.outbox_sql import Counts, connect, count, rollback
+from edge_agent.runtime.outbox_sql import Counts, connect, count, delete_returning, insert, rollback
 
 log = logging.getLogger(__name__)
 
 STORAGE_RETRY_S = 1.0
-DELETE_CHUNK = 500
 
 # What `put` returns: the rows numbered, telemetry rows thinned, whether the in-memory tail may
 # take the rows (not while some are only held in memory, nor after thinning).
@@ -48,7 +48,6 @@ class StorageState:
     error: str = ""
     retry_at: float = 0.0  # monotonic: when storing what memory holds is tried again
     pending_deletes: list[int] = field(default_factory=list)  # acknowledged, not deleted yet
-    dropped_logged: tuple[int, int] = (0, 0)  # sequenced messages, journal copies: losses logged
 
 
 class OutboxStore:
@@ -113,7 +112,7 @@ class OutboxStore:
             return held, 0, False
 
     def _held(self, rows: list[HeldMessage], deletes: list[int]) -> Stored:
-        self._keep_in_memory(rows)
+        self.hold.add_all(rows)
         self.storage.pending_deletes.extend(deletes)
         return rows, 0, False
 
@@ -140,23 +139,26 @@ class OutboxStore:
         db = self._conn
         sequenced = any(row.kind in SEQUENCED for row in rows)
         self._synchronous("FULL" if sequenced else "NORMAL")
-        removed = freed = 0
-        try:
-            db.execute("BEGIN IMMEDIATE")
+        with self._transaction():
             removed, freed = self._delete_rows(deletes, journal=True)
-            db.executemany(
-                "INSERT INTO outbox (position, kind, topic, payload, qos, retain, created) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(r.position, r.kind, r.topic, r.payload, r.qos, int(r.retain), r.created) for r in rows],
-            )
+            insert(db, rows)
             if sequenced:  # telemetry and meta take no seq: the counter has not moved
                 db.execute("UPDATE meta SET value=? WHERE key='next_seq'", (self.counts.next_seq,))
-            db.execute("COMMIT")
-        except sqlite3.Error:
-            rollback(db)
-            raise
         self.counts.depth += len(rows) - removed
         self.counts.bytes += sum(row.size + ROW_OVERHEAD_BYTES for row in rows) - freed
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction: committed when the block ends, rolled back (and the error raised
+        again) when anything in it fails, the COMMIT included: nothing is left half-written."""
+        db = self._conn
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            yield
+            db.execute("COMMIT")
+        except BaseException:
+            rollback(db)
+            raise
 
     def _synchronous(self, mode: str) -> None:
         """Set the connection's durability for the next transaction (a statement only on a change)."""
@@ -165,21 +167,6 @@ class OutboxStore:
             self._sync_mode = mode
 
     # --- a full or failing disk -----------------------------------------------------------------
-
-    def _keep_in_memory(self, rows: Sequence[HeldMessage]) -> None:
-        for row in rows:
-            self.hold.add(row)
-        sequenced, journal = self.storage.dropped_logged
-        if self.hold.dropped_sequenced > sequenced:
-            log.error(
-                "outbox memory hold full: %d sequenced message(s) dropped in all", self.hold.dropped_sequenced
-            )
-        if self.hold.dropped_journal > journal:
-            log.warning(
-                "outbox memory hold full: %d sent message(s) will not be in the resend journal",
-                self.hold.dropped_journal,
-            )
-        self.storage.dropped_logged = (self.hold.dropped_sequenced, self.hold.dropped_journal)
 
     def _store_held(self) -> bool:
         """Try (at most every STORAGE_RETRY_S) to write what memory holds; True once it is on disk."""
@@ -255,39 +242,24 @@ class OutboxStore:
 
     def _delete(self, positions: Sequence[int], *, journal: bool = True) -> None:
         """Delete rows (and journal them) in a transaction of their own."""
-        db = self._conn
         self._synchronous("NORMAL")
-        try:
-            db.execute("BEGIN IMMEDIATE")
+        with self._transaction():
             removed, freed = self._delete_rows(positions, journal=journal)
-            db.execute("COMMIT")
-        except sqlite3.Error:
-            rollback(db)
-            raise
         self.counts.depth -= removed
         self.counts.bytes -= freed
 
     def _delete_rows(self, positions: Sequence[int], *, journal: bool) -> tuple[int, int]:
         """Delete rows in the caller's transaction, journaling the sequenced ones: one statement
         per chunk, which returns what it deleted; (rows removed, bytes freed)."""
-        db = self._conn
         removed = freed = 0
         acked: list[Acked] = []
-        for start in range(0, len(positions), DELETE_CHUNK):
-            chunk = list(positions[start : start + DELETE_CHUNK])
-            marks = ",".join("?" * len(chunk))
-            for kind, topic, payload, size in db.execute(
-                "DELETE FROM outbox "  # noqa: S608 - only `?` placeholders are interpolated
-                f"WHERE position IN ({marks}) RETURNING kind, topic, "
-                "CASE WHEN kind = 'telemetry' THEN NULL ELSE payload END, LENGTH(payload) + LENGTH(topic)",
-                chunk,
-            ).fetchall():
-                removed += 1
-                freed += size + ROW_OVERHEAD_BYTES
-                if journal and payload is not None:
-                    acked.append((kind, topic, bytes(payload)))
+        for kind, topic, payload, size in delete_returning(self._conn, positions):
+            removed += 1
+            freed += size + ROW_OVERHEAD_BYTES
+            if journal and payload is not None:
+                acked.append((kind, topic, bytes(payload)))
         if journal:
-            self.journal.record(db, acked)
+            self.journal.record(self._conn, acked)
         return removed, freed
 
     # --- resend, refused ------------------------------------------------------------------------
@@ -296,14 +268,8 @@ class OutboxStore:
         """The journaled range back into the outbox: (how many, seqs present, the last position)."""
         if self.hold.waiting:
             raise OutboxError("storage is full: messages held in memory come first")
-        db = self._conn
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            copied, present = self.journal.requeue(db, first_seq, last_seq, self.counts.last_position)
-            db.execute("COMMIT")
-        except sqlite3.Error:
-            rollback(db)
-            raise
+        with self._transaction():
+            copied, present = self.journal.requeue(self._conn, first_seq, last_seq, self.counts.last_position)
         for position, _kind, topic, payload in copied:
             self.counts.last_position = position
             self.counts.depth += 1
@@ -314,19 +280,13 @@ class OutboxStore:
         if not self.hold.remove([position]):
             log.error("outbox: refused message at %d was held in memory; not kept aside", position)
             return
-        db = self._conn
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.execute(
+        with self._transaction():
+            self._conn.execute(
                 "INSERT OR REPLACE INTO rejected (position, kind, topic, payload, reason, rejected) "
                 "SELECT position, kind, topic, payload, ?, ? FROM outbox WHERE position = ?",
                 (reason, time.time(), position),
             )
             removed, freed = self._delete_rows([position], journal=False)
-            db.execute("COMMIT")
-        except sqlite3.Error:
-            rollback(db)
-            raise
         self.counts.depth -= removed
         self.counts.bytes -= freed
         self.counts.rejected_total += 1

@@ -14,7 +14,8 @@ from collections.abc import AsyncIterator
 
 class PollGate:
     def __init__(self) -> None:
-        self._wake = asyncio.Event()  # cuts the sleep between polls short
+        self._wake = False  # cuts the sleep between polls short (asked during a poll: no sleep)
+        self._sleeper: asyncio.Future[bool] | None = None  # the sleep under way: resolves to "cut short"
         self._waiting: list[asyncio.Future[None]] = []  # `poll_soon` callers, told after the poll
         self._resumed = asyncio.Event()
         self._resumed.set()
@@ -25,7 +26,7 @@ class PollGate:
         """One poll: waits while paused; answers the `poll_soon` callers once the poll ended."""
         await self._enter()
         try:
-            self._wake.clear()
+            self._wake = False
             waiting, self._waiting = self._waiting, []
             try:
                 yield
@@ -47,19 +48,32 @@ class PollGate:
             self._polling.release()
 
     async def sleep(self, delay_s: float) -> bool:
-        """Sleep until the next slot; True if `poll_soon` or `resume` cut the sleep short."""
+        """Sleep until the next slot; True if `poll_soon` or `resume` cut the sleep short.
+
+        One timer and one future per sleep: a timeout raising into an event wait costs the hot
+        loop of every device an exception and a cancellation per poll."""
+        if self._wake:
+            return True
+        loop = asyncio.get_running_loop()
+        sleeper: asyncio.Future[bool] = loop.create_future()
+        self._sleeper = sleeper
+        timer = loop.call_later(max(0.0, delay_s), _resolve, sleeper, False)
         try:
-            async with asyncio.timeout(delay_s):
-                await self._wake.wait()
-        except TimeoutError:
-            return False
-        return True
+            return await sleeper
+        finally:
+            timer.cancel()
+            self._sleeper = None
+
+    def _cut_short(self) -> None:
+        self._wake = True
+        if self._sleeper is not None:
+            _resolve(self._sleeper, True)
 
     async def poll_soon(self) -> None:
         """Ask for a poll now (not a second poll in parallel) and wait until it has run."""
         future = asyncio.get_running_loop().create_future()
         self._waiting.append(future)
-        self._wake.set()
+        self._cut_short()
         await future
 
     async def pause(self) -> None:
@@ -71,12 +85,17 @@ class PollGate:
     def resume(self) -> None:
         """Poll again, at once: what changed while paused shows without waiting for the slot."""
         self._resumed.set()
-        self._wake.set()
+        self._cut_short()
 
     def close(self) -> None:
         """The loop stopped: nobody waits forever for a poll."""
         _cancel(self._waiting)
         self._waiting = []
+
+
+def _resolve(future: asyncio.Future[bool], cut_short: bool) -> None:
+    if not future.done():
+        future.set_result(cut_short)
 
 
 def _cancel(futures: list[asyncio.Future[None]]) -> None:

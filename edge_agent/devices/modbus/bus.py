@@ -20,6 +20,7 @@ from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException
 from pymodbus.framer import FramerType
 
+from edge_agent.devices.base import in_poll
 from edge_agent.devices.modbus.config import ModbusConfig, RtuTransport
 from edge_agent.devices.modbus.profile import Function
 from edge_agent.errors import (
@@ -33,7 +34,10 @@ from edge_agent.errors import (
 # pymodbus logs every unanswered request at ERROR; we count them and log state changes instead.
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 
-_GUARD_S = 1.0  # on top of the request timeout, in case the client itself hangs
+_GUARD_S = 1.0  # on top of the request timeout, in case the client itself hangs (outside a poll)
+# asyncio's socket transports receive into a new 256 KiB buffer on every read; with glibc's mmap
+# threshold fixed (memory_trim) that is an mmap and a munmap per reply. A Modbus frame is <= 260 B.
+_READ_BUFFER_BYTES = 4096
 
 
 @dataclass
@@ -56,6 +60,7 @@ class ModbusBus:
         # Inter-frame quiet time is an RS-485 matter; a TCP link never needs it.
         self._serial = isinstance(config.transport, RtuTransport)
         self.client.set_max_no_responses(1_000_000)  # one dead slave must not close the shared link
+        self._tuned: object = None  # the transport whose read buffer was made small
 
     def _trace(self, sending: bool, data: bytes) -> bytes:
         if not sending:
@@ -97,8 +102,11 @@ class ModbusBus:
         }[function]
         self._rx_bytes = 0
         try:
-            async with asyncio.timeout(self.timeout_s + _GUARD_S):
+            if in_poll():  # the poll's deadline (and pymodbus's request timeout) bound it: no third timer
                 reply = await call(address, count=count, device_id=unit_id)
+            else:
+                async with asyncio.timeout(self.timeout_s + _GUARD_S):
+                    reply = await call(address, count=count, device_id=unit_id)
         except (TimeoutError, ModbusException) as exc:
             if isinstance(exc, ConnectionException):
                 raise BusUnavailable(str(exc)) from exc
@@ -115,8 +123,14 @@ class ModbusBus:
         return words[:count]
 
     async def _ensure_connected(self) -> None:
-        if self.client.connected:
-            return
+        if not self.client.connected:
+            await self._connect()
+        transport = self.client.ctx.transport
+        if transport is not self._tuned:  # a new connection
+            self._tuned = transport
+            _small_reads(transport)
+
+    async def _connect(self) -> None:
         try:
             async with asyncio.timeout(self.timeout_s + _GUARD_S):
                 connected = await self.client.connect()
@@ -127,6 +141,13 @@ class ModbusBus:
 
     async def close(self) -> None:
         self.client.close()
+
+
+def _small_reads(transport: object) -> None:
+    """Read replies into a small buffer (asyncio's socket transports; pymodbus's serial one reads
+    its own way and has no such attribute)."""
+    if isinstance(getattr(transport, "max_size", None), int):
+        setattr(transport, "max_size", _READ_BUFFER_BYTES)  # noqa: B010 - not in the transport's declared type
 
 
 def _client(

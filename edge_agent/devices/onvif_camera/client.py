@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 
-from edge_agent.devices.onvif_camera import codec
+from edge_agent.devices.onvif_camera import codec, wsdl_trim
 from edge_agent.devices.onvif_camera.failures import classify
 from edge_agent.devices.onvif_camera.signing import DateWitness, read_clock
 from edge_agent.devices.onvif_camera.soap_stack import (
@@ -51,9 +51,10 @@ logging.getLogger("onvif.zeep_aiohttp").setLevel(max(logging.INFO, logging.getLo
 
 # The services the poller uses. Their WSDLs all import the same large onvif.xsd; loaded one by one,
 # each would parse its own copy of it (about 6 MB of zeep types each). They are loaded instead as
-# ONE document, once per process, on first use: the types are built once and shared by every
-# service and camera. Other services (if any caller asks) go through the library's own loading.
-USED_SERVICES = ("devicemgmt", "media", "recording", "search")
+# ONE document, once per process, on first use, cut to the operations the agent calls
+# (`wsdl_trim`): the types are built once and shared by every service and camera. Other services
+# (if any caller asks) go through the library's own loading.
+USED_SERVICES = tuple(wsdl_trim.OPERATIONS)
 _USED_WSDLS = {os.path.join(WSDL_PATH, SERVICES[name]["wsdl"]) for name in USED_SERVICES}
 _library_document = onvif.client._cached_document
 _shared: Any = None  # the shared zeep Document, once loaded
@@ -73,7 +74,21 @@ async def _document(url: str) -> Any:  # a zeep Document (zeep is untyped)
     return _shared
 
 
+class _TrimmedTransport(type(onvif.client.ASYNC_TRANSPORT)):  # type: ignore[misc]  # untyped library
+    """The library's local-file transport, answering the trimmed bytes for the files cut."""
+
+    def __init__(self, documents: dict[str, bytes]) -> None:
+        super().__init__()
+        self.documents = documents
+
+    def load(self, url: str) -> bytes:
+        trimmed = self.documents.get(os.path.normpath(url))
+        return trimmed if trimmed is not None else bytes(super().load(url))
+
+
 def _load_shared_document() -> Any:
+    files = {name: SERVICES[name]["wsdl"] for name in USED_SERVICES}
+    transport = _TrimmedTransport(wsdl_trim.trimmed_documents(WSDL_PATH, files))
     imports = "".join(
         f'<wsdl:import namespace="{SERVICES[name]["ns"]}" location="{SERVICES[name]["wsdl"]}"/>'
         for name in USED_SERVICES
@@ -84,7 +99,7 @@ def _load_shared_document() -> Any:
     ).encode()
     base = os.path.join(WSDL_PATH, "edge-agent-used.wsdl")  # resolves the imports; never read
     document = onvif.client.DocumentWithDeferredLoad(
-        io.BytesIO(wrapper), onvif.client.ASYNC_TRANSPORT, base=base, settings=onvif.settings.DEFAULT_SETTINGS
+        io.BytesIO(wrapper), transport, base=base, settings=onvif.settings.DEFAULT_SETTINGS
     )
     # The library's own fixes for cameras' date and time formats (see onvif.client._cached_document).
     schema = document.types.documents.get_by_namespace("http://www.w3.org/2001/XMLSchema", False)[0]
@@ -97,6 +112,7 @@ def _load_shared_document() -> Any:
         document.messages.update(definition.messages)
         document.port_types.update(definition.port_types)
         document.bindings.update(definition.bindings)
+    transport.documents.clear()  # the document keeps its transport: not the ~120 KB of XML too
     return document
 
 
@@ -261,7 +277,11 @@ class OnvifSession:
             await _quiet_close(probe)
 
     async def call(self, service: str, operation: str, params: dict[str, Any] | None = None) -> Any:
-        """One authenticated operation; NotAuthorized becomes AuthFailed."""
+        """One authenticated operation; NotAuthorized becomes AuthFailed. Only the operations the
+        WSDLs are cut to (`wsdl_trim.OPERATIONS`) exist: any other is the agent's bug, refused
+        before the camera is asked, never a camera fault."""
+        if operation not in wsdl_trim.OPERATIONS.get(service, ()):
+            raise NotImplementedError(f"{service}.{operation} is not in wsdl_trim.OPERATIONS")
         camera = await self.camera()
         proxy = await camera.create_onvif_service(service)
         try:
