@@ -21,7 +21,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from edge_agent.cli import main as agent_main
 from edge_agent.memory_trim import limit_malloc_arenas
@@ -117,9 +119,33 @@ def collector() -> dict[str, float]:
     return figures
 
 
+CONTAINERS = (dict, list, set, collections.deque, collections.OrderedDict, collections.defaultdict)
+
+
 def census() -> dict[str, int]:
     """Objects the collector tracks, by type (what the issue asks for: objects by type)."""
     return dict(collections.Counter(type(o).__qualname__ for o in gc.get_objects()))
+
+
+def container_sizes(smallest: int = 16) -> dict[int, tuple[int, str]]:
+    """id -> (length, what it is) of every container with `smallest` items or more: one dict that
+    keeps growing counts once in `census`, its items (strings, numbers) not at all."""
+    sizes = {}
+    for o in gc.get_objects():
+        if isinstance(o, CONTAINERS) and len(o) >= smallest:
+            sizes[id(o)] = (len(o), _describe(o))
+    return sizes
+
+
+def _describe(o: Iterable[Any]) -> str:
+    items = list(o.keys())[:3] if isinstance(o, dict) else list(o)[:2]
+    return f"{type(o).__qualname__} {repr(items)[:160]}"
+
+
+def growers(first: dict[int, tuple[int, str]], now: dict[int, tuple[int, str]]) -> list[str]:
+    grown = [(size - first[key][0], size, what) for key, (size, what) in now.items() if key in first]
+    new = [(size, size, "new " + what) for key, (size, what) in now.items() if key not in first]
+    return [f"{d:+} -> {size}: {what}" for d, size, what in sorted(grown + new, reverse=True)[:12] if d > 0]
 
 
 def _sampling(path: Path, interval_s: float) -> None:
@@ -127,13 +153,17 @@ def _sampling(path: Path, interval_s: float) -> None:
     collect = os.environ.get("SOAK_PROBE_COLLECT") == "1"  # a full collection before each sample
     census_every_s = float(os.environ.get("SOAK_PROBE_CENSUS_S", "0"))
     next_census = time.monotonic() + census_every_s
+    first_sizes: dict[int, tuple[int, str]] | None = None
     with path.open("a", buffering=1) as out, path.with_suffix(".census").open("a", buffering=1) as types:
         while True:
             if collect:
                 gc.collect()
             out.write(json.dumps({**probe.sample(), **pymalloc(), **collector()}) + "\n")
             if census_every_s and time.monotonic() >= next_census:
-                types.write(json.dumps({"at": time.time(), "types": census()}) + "\n")
+                sizes = container_sizes()
+                first_sizes = first_sizes or sizes
+                entry = {"at": time.time(), "types": census(), "growers": growers(first_sizes, sizes)}
+                types.write(json.dumps(entry) + "\n")
                 next_census += census_every_s
             time.sleep(interval_s)
 
