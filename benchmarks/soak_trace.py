@@ -39,6 +39,7 @@ async def trace(args: argparse.Namespace) -> None:
             states = {device_id: s.health.state for device_id, s in agent.core.live.devices.items()}
             print(f"device states: {states}", flush=True)
             _print_top("steady run", second.compare_to(first, "traceback"), args.top)
+            _print_files(second.compare_to(first, "filename"), args.top)
             await asyncio.to_thread(flood, port, args.flood)
             await asyncio.sleep(args.settle)
             _print_top(f"{args.flood} commands", _snapshot().compare_to(second, "traceback"), args.top)
@@ -56,8 +57,18 @@ def _types() -> Counter[str]:
     return Counter(type(thing).__qualname__ for thing in gc.get_objects())
 
 
+def _print_files(differences: list[tracemalloc.StatisticDiff], top: int) -> None:
+    """Growth by the file of the allocating line: many small sites add up where no one stands out."""
+    total = sum(d.size_diff for d in differences)
+    print(f"--- by file: {total / 1024:+.1f} KiB in all", flush=True)
+    for difference in differences[:top]:
+        where = difference.traceback[0].filename if difference.traceback else "?"
+        print(f"{difference.size_diff / 1024:+9.1f} KiB {difference.count_diff:+7d} blocks  {where}")
+
+
 def _print_top(title: str, differences: list[tracemalloc.StatisticDiff], top: int) -> None:
-    print(f"--- {title}: largest growth", flush=True)
+    total = sum(d.size_diff for d in differences)
+    print(f"--- {title}: {total / 1024:+.1f} KiB in all; largest growth", flush=True)
     for difference in differences[:top]:
         print(f"{difference.size_diff / 1024:+9.1f} KiB {difference.count_diff:+7d} blocks")
         for line in difference.traceback.format()[-6:]:

@@ -19,10 +19,9 @@ And it runs Python's full collection itself. Python starts one only when the obj
 into its oldest generation have grown by a quarter since the last: with the ~90,000 objects the
 agent's imports leave there, every few days. Meanwhile cyclic garbage that lived long enough to be
 promoted (closed socket transports of the link probe and the cameras, their timers and contexts,
-~26 transports in 5 minutes) piled up: Python's objects grew ~3.5 MB a day at the shipped
-intervals. So what start-up built, which lives as long as the agent, is frozen at READY (out of
-every later collection: a full one then takes ~1 ms instead of ~15), and each trim period starts
-with a full collection.
+~26 transports in 5 minutes) piled up for days. So what start-up built, which lives as long as the
+agent, is frozen at READY (out of every later collection: a full one then takes ~1 ms instead of
+~15), and each trim period starts with a full collection.
 """
 
 from __future__ import annotations
