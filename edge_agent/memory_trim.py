@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
+import functools
 import gc
 
 TRIM_INTERVAL_S = 300.0
@@ -38,7 +39,9 @@ _M_ARENA_MAX = -8  # glibc's mallopt parameter numbers
 _M_MMAP_THRESHOLD = -3
 
 
+@functools.cache
 def _libc() -> ctypes.CDLL | None:
+    """Found and loaded once: `find_library` runs `ldconfig -p`, and each `CDLL` builds a new class."""
     name = ctypes.util.find_library("c")
     if not name:
         return None
