@@ -50,6 +50,7 @@ from typing import Any
 import paho.mqtt.client as paho
 import psutil
 from common import HERE, broker, free_port, start_agent, stop_agent, write_config
+from mtrace_live import summary
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from soak_cabinet import ROOT, SHIPPED, cabinet, flood, polls_per_s, simulators
 from soak_figures import DAY_S, PARTS, breakdown, fit, floors, per_day, series
@@ -98,6 +99,12 @@ def start(config: Path, figures: Path, args: argparse.Namespace) -> subprocess.P
     # PYTHONPATH kept behind ours: a run of another checkout's agent puts that checkout there.
     path = os.pathsep.join(p for p in (str(HERE), os.environ.get("PYTHONPATH", "")) if p)
     env = {**os.environ, "EDGE_AGENT_PLUGINS": "kinds", "PYTHONPATH": path}
+    if args.mtrace:  # glibc's debugging allocator logs every malloc/free from the warm-up's end
+        trace = {
+            "MALLOC_TRACE": str(figures.with_name("malloc.trace")),
+            "LD_PRELOAD": "libc_malloc_debug.so.0",
+        }
+        env |= {**trace, "SOAK_PROBE_MTRACE_AFTER_S": str(args.warmup)}
     return subprocess.Popen(
         [sys.executable, *probe], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
     )
@@ -183,7 +190,10 @@ def measure(args: argparse.Namespace) -> None:
             try:
                 process = psutil.Process(agent.pid)
                 samples = sample(process, figures, args, counter)
+                traced = _trace_size(figures)  # the flood and the stop are left out of the trace
                 report([s for s in samples if s["t"] >= args.warmup], args)
+                if args.mtrace:
+                    _still_held(figures.with_name("malloc.trace"), traced)
                 cpu = process.cpu_times()
                 share = (cpu.user + cpu.system) / args.seconds * 100
                 emit("agent CPU", f"{share:.1f} % of a core", "the whole run, warm-up included")
@@ -191,6 +201,23 @@ def measure(args: argparse.Namespace) -> None:
             finally:
                 counter.close()
                 stop_agent(agent)
+
+
+def _trace_size(figures: Path) -> int:
+    trace = figures.with_name("malloc.trace")
+    return trace.stat().st_size if trace.exists() else 0
+
+
+def _still_held(trace: Path, size: int) -> None:
+    totals, callers = summary(trace, size)
+    emit(
+        "malloc'd after warm-up, still held (mtrace)",
+        f"{sum(totals[:-1]) / 1024:.1f} KiB",
+        "made in the first four fifths of the run; by fifth "
+        + ", ".join(f"{t / 1024:.1f}" for t in totals)
+        + f" KiB; a {size / 1e6:.0f} MB trace",
+    )
+    print("\n".join(callers), flush=True)
 
 
 def flooded(process: psutil.Process, port: int, args: argparse.Namespace) -> None:
@@ -222,6 +249,9 @@ def main() -> None:
         help=f"a subset of the cabinet's device kinds, comma-separated: {','.join(SHIPPED)}",
     )
     parser.add_argument("--plain", action="store_true", help="`edge-agent run` itself, no probe thread")
+    parser.add_argument(
+        "--mtrace", action="store_true", help="glibc's malloc trace after the warm-up (mtrace_live.py)"
+    )
     parser.add_argument("--trace", action="store_true", help="in-process, with tracemalloc differences")
     parser.add_argument("--top", type=int, default=12)
     parser.add_argument("--frames", type=int, default=4, help="traceback depth kept by tracemalloc")
