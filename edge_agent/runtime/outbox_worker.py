@@ -27,7 +27,9 @@ log = logging.getLogger(__name__)
 class OutboxWorker:
     def __init__(self, name: str) -> None:
         self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._serve, name=name)
+        # A daemon: an outbox never closed (a bug) must not hang the interpreter's exit, and ending
+        # there is a crash as SQLite sees it (committed rows stay); a closed one ends it in order.
+        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._closed = False
 
     def start(self) -> None:
