@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING
 from edge_agent import __version__
 from edge_agent.cli_help import polish
 from edge_agent.errors import ConfigError
+from edge_agent.pydantic_plugins import turn_off as turn_off_pydantic_plugins
 
 if TYPE_CHECKING:  # the config's modules load only for the commands that read a configuration
     from edge_agent.config import AgentConfig
@@ -23,7 +23,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Before any pydantic model is built: pydantic's plugin look-up reads every installed
     # distribution's metadata on the first model (0.3-0.8 MB RSS kept) and the agent uses no
     # pydantic plugin. An operator who does can still set the variable (docs/operations.md).
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    turn_off_pydantic_plugins()
     words = list(sys.argv[1:] if argv is None else argv)
     # `run` is the long-lived process: it does not load the fleet, user and client tools' modules.
     parser = polish(_parser(agent_only=words[:1] == ["run"]))

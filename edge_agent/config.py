@@ -74,14 +74,16 @@ class AgentConfig(StrictModel):
 
     cabinet: CabinetConfig
     mqtt: MqttConfig
-    storage: StorageConfig = Field(default_factory=StorageConfig)  # type: ignore[arg-type]  # pydantic's stubs reject a model class as default_factory
-    logging: LoggingConfig = Field(default_factory=LoggingConfig)  # type: ignore[arg-type]  # pydantic's stubs reject a model class as default_factory
-    commands: CommandsConfig = Field(default_factory=CommandsConfig)  # type: ignore[arg-type]  # pydantic's stubs reject a model class as default_factory
+    # Sections left out default to `{}` validated by the file's model: a section's own class would
+    # otherwise build its validator just to make the default (config_base.StrictModel, RSS).
+    storage: StorageConfig = Field(default_factory=dict, validate_default=True)
+    logging: LoggingConfig = Field(default_factory=dict, validate_default=True)
+    commands: CommandsConfig = Field(default_factory=dict, validate_default=True)
     diagnostics: DiagnosticsConfig = Field(default_factory=dict, validate_default=True)
-    health: HealthConfig = Field(default_factory=HealthConfig)  # type: ignore[arg-type]  # pydantic's stubs reject a model class as default_factory
-    audit: AuditConfig = Field(default_factory=AuditConfig)  # type: ignore[arg-type]  # pydantic's stubs reject a model class as default_factory
-    actions: ActionsConfig = Field(default_factory=ActionsConfig)
-    firmware: FirmwareConfig = Field(default_factory=FirmwareConfig)
+    health: HealthConfig = Field(default_factory=dict, validate_default=True)
+    audit: AuditConfig = Field(default_factory=dict, validate_default=True)
+    actions: ActionsConfig = Field(default_factory=dict, validate_default=True)
+    firmware: FirmwareConfig = Field(default_factory=dict, validate_default=True)
     devices: list[DeviceConfig] = Field(default_factory=list, description=DEVICES_DESCRIPTION)
 
     def secrets(self) -> list[str]:

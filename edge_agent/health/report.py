@@ -10,7 +10,6 @@ drift, link latency/loss). Files: `<data_dir>/reports/<day>.json` and `<day>.csv
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import time as clock
@@ -128,6 +127,8 @@ CSV_COLUMNS = (
 
 def to_csv(report: Mapping[str, Any]) -> str:
     """One line per device; causes are the day's offline seconds."""
+    import csv  # on the first report, not at start: a cabinet agent needs it once a day (RSS)
+
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
@@ -42,6 +42,7 @@ from edge_agent.runtime.outbox_messages import (
 from edge_agent.runtime.outbox_sql import CACHE_KIB
 from edge_agent.runtime.outbox_store import OutboxStore, Stored
 from edge_agent.runtime.outbox_tail import RecentTail
+from edge_agent.runtime.outbox_worker import OutboxWorker
 
 __all__ = [
     "CACHE_KIB",
@@ -100,7 +101,7 @@ class Outbox:
         self._store = OutboxStore(
             path, max_bytes=max_bytes, journal_s=journal_days * 86400, hold_max_bytes=hold_max_bytes
         )
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
+        self._worker = OutboxWorker("outbox")
         self._queue = _Queue()
         self._tail = RecentTail()
         self._listeners: list[Callable[[], None]] = []
@@ -108,15 +109,22 @@ class Outbox:
         self._reported_ok = True
 
     async def __aenter__(self) -> Outbox:
-        await self._run(self._store.open)
+        self._worker.start()
+        try:
+            await self._run(self._store.open)
+        except BaseException:
+            self._worker.shutdown()
+            raise
         self._tail.reset(self._store.counts.last_position)
         return self
 
     async def __aexit__(self, *_: object) -> None:
-        if self._queue.acked:
-            await self.ack([])
-        await self._run(self._store.close)
-        self._executor.shutdown(wait=True)
+        try:
+            if self._queue.acked:
+                await self.ack([])
+            await self._run(self._store.close)
+        finally:
+            self._worker.shutdown()
 
     def on_put(self, listener: Callable[[], None]) -> None:
         """Call `listener` on the event loop after every put (the reporter wakes up on it)."""
@@ -157,9 +165,9 @@ class Outbox:
             start, self._queue.draining = not self._queue.draining, True
         if start:
             self._start_drain(loop)
-        # Shielded: once queued, the rows must reach the in-memory tail (and the reporter be woken)
-        # even if the caller is cancelled meanwhile, or they would wait for a restart.
-        return await asyncio.shield(waiter)
+        # Once queued, the rows reach the in-memory tail (and the reporter is woken) even if the
+        # caller is cancelled meanwhile (`_stored` skips a cancelled waiter), so no shield is needed.
+        return await waiter
 
     async def read_after(self, position: int, limit: int) -> list[StoredMessage]:
         """Messages after `position`, oldest first (stored ones, then those held in memory); from
@@ -197,7 +205,7 @@ class Outbox:
         if self._queue.acked:
             await self.ack([])  # acknowledged but not yet deleted: into the journal first, not "waiting"
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._executor, self._store.requeue, first_seq, last_seq)
+        future = self._worker.run(loop, functools.partial(self._store.requeue, first_seq, last_seq))
         future.add_done_callback(self._requeued)
         found, present, _last = await asyncio.shield(future)  # shielded, as in `put`
         return found, missing_ranges(first_seq, last_seq, present)
@@ -211,7 +219,7 @@ class Outbox:
 
     def _start_drain(self, loop: asyncio.AbstractEventLoop) -> None:
         try:
-            self._executor.submit(self._drain, loop)
+            self._worker.submit(functools.partial(self._drain, loop))
         except RuntimeError as exc:  # the outbox is closed
             self._fail_queued(exc)
 
@@ -230,7 +238,7 @@ class Outbox:
             with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
                 loop.call_soon_threadsafe(self._stored, acked, waiters, stored)
         try:
-            self._executor.submit(self._drain, loop)
+            self._worker.submit(functools.partial(self._drain, loop))
         except RuntimeError as exc:  # closed meanwhile: the waiters hear it on their loop
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(self._fail_queued, exc)
@@ -291,8 +299,7 @@ class Outbox:
             listener(storage.ok)
 
     async def _run(self, function: Callable[..., T], *args: object) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, function, *args)
+        return await self._worker.run(asyncio.get_running_loop(), functools.partial(function, *args))
 
 
 def _settle(waiters: list[Waiter], error: BaseException) -> None:

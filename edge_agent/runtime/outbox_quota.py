@@ -22,14 +22,23 @@ from edge_agent.runtime.outbox_messages import ROW_OVERHEAD_BYTES
 THIN_BATCH = 4000
 MEASURE_INTERVAL_S = 5.0
 WAL_SHARE = 16  # the WAL is checkpointed (and truncated) at 1/16 of the quota, 1 MiB at most
+# Pages one row's insert may add beyond its bytes: B-tree splits up the table and its index (two
+# pages per level at most, a new root) and the first overflow page; 32 covers trees 7 levels deep.
+ROW_PAGES = 32
 
 
 class DiskUse:
-    """What the data dir uses on disk beyond the counted rows (`overhead`)."""
+    """What the data dir uses on disk beyond the counted rows (`overhead`).
 
-    def __init__(self, path: Path) -> None:
+    The pages in use are read (two PRAGMAs) only when the answer could matter: while what was
+    written since the last reading, counted at its most (`wrote`), cannot take the data dir beyond
+    the quota, the last reading decides as a new one would (no thinning), so it is skipped (`sure`)."""
+
+    def __init__(self, path: Path, max_bytes: int) -> None:
         self.path = path
+        self.max_bytes = max_bytes
         self.overhead = 0
+        self._room = -1  # bytes the data dir can still grow by without reaching the quota, at most
         self._others = 0  # the data dir's files but this database file, measured now and then
         self._measured_at = 0.0
         self.page_size = 4096  # fixed once the file exists: read at open
@@ -38,6 +47,15 @@ class DiskUse:
     def due(self) -> bool:
         """Time to walk the data dir again."""
         return time.monotonic() - self._measured_at >= MEASURE_INTERVAL_S
+
+    @property
+    def sure(self) -> bool:
+        """The last reading still shows the quota not reached, whatever was written since."""
+        return self._room >= 0
+
+    def wrote(self, rows: int, size: int) -> None:
+        """A transaction added `rows` rows (to any table of this file) of `size` bytes in all."""
+        self._room -= size + rows * ROW_PAGES * self.page_size
 
     def measure(self, db: sqlite3.Connection, counted_bytes: int, *, walk: bool = True) -> None:
         """The pages of this file in use (rows cost more than their bytes, and a file never
@@ -52,6 +70,7 @@ class DiskUse:
         except (sqlite3.Error, OSError):
             return
         self.overhead = self._others + max(0, (pages - free) * self.page_size - counted_bytes)
+        self._room = self.max_bytes - counted_bytes - self.overhead
 
 
 def thin(

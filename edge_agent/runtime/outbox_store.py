@@ -57,7 +57,7 @@ class OutboxStore:
         self.counts = Counts()
         self.hold = MemoryHold(hold_max_bytes)
         self.storage = StorageState()
-        self.disk = DiskUse(path)
+        self.disk = DiskUse(path, max_bytes)
         self.journal = Journal(journal_s)
         self._db: sqlite3.Connection | None = None
         self._sync_mode = ""  # the connection's `PRAGMA synchronous`
@@ -102,7 +102,8 @@ class OutboxStore:
             return self._held(held, deletes)
         if not self.storage.ok or self.hold.waiting:
             self._recovered()
-        self._measure(walk=self.disk.due)
+        if self.disk.due or not self.disk.sure:  # else far enough from the quota: no need to look
+            self._measure(walk=self.disk.due)
         if self.counts.bytes + self.disk.overhead <= self.max_bytes:
             return held, 0, True
         try:
@@ -144,8 +145,10 @@ class OutboxStore:
             insert(db, rows)
             if sequenced:  # telemetry and meta take no seq: the counter has not moved
                 db.execute("UPDATE meta SET value=? WHERE key='next_seq'", (self.counts.next_seq,))
+        added = sum(row.size + ROW_OVERHEAD_BYTES for row in rows)
+        self.disk.wrote(len(rows) + 1, added)  # + 1: the seq counter's row
         self.counts.depth += len(rows) - removed
-        self.counts.bytes += sum(row.size + ROW_OVERHEAD_BYTES for row in rows) - freed
+        self.counts.bytes += added - freed
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -260,6 +263,7 @@ class OutboxStore:
                 acked.append((kind, topic, bytes(payload)))
         if journal:
             self.journal.record(self._conn, acked)
+            self.disk.wrote(len(acked), sum(len(topic) + len(payload) for _, topic, payload in acked))
         return removed, freed
 
     # --- resend, refused ------------------------------------------------------------------------
@@ -274,6 +278,7 @@ class OutboxStore:
             self.counts.last_position = position
             self.counts.depth += 1
             self.counts.bytes += len(payload) + len(topic) + ROW_OVERHEAD_BYTES
+            self.disk.wrote(1, len(payload) + len(topic) + ROW_OVERHEAD_BYTES)
         return len(copied), present, self.counts.last_position
 
     def reject(self, position: int, reason: str) -> None:
@@ -287,6 +292,7 @@ class OutboxStore:
                 (reason, time.time(), position),
             )
             removed, freed = self._delete_rows([position], journal=False)
+        self.disk.wrote(removed, freed)  # the row's copy in `rejected`
         self.counts.depth -= removed
         self.counts.bytes -= freed
         self.counts.rejected_total += 1

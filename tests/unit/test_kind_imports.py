@@ -40,6 +40,11 @@ BANNED = (
     "edge_agent.commands.actions",
     "edge_agent.commands.firmware",
     "edge_agent.commands.resend",
+    # pydantic's plugin look-up, off on the command line (edge_agent/pydantic_plugins.py), and the
+    # daily report's CSV writer
+    "importlib.metadata",
+    "zipfile",
+    "csv",
 )
 
 
@@ -54,6 +59,8 @@ def _loaded_after_building_agent(tmp_path: Path, devices: list[dict[str, object]
     config.write_text(yaml.safe_dump(document))
     code = (
         "import sys\n"
+        "from edge_agent.pydantic_plugins import turn_off\n"
+        "turn_off()  # as the command line does first\n"
         "from edge_agent.config import load_config\n"
         "from edge_agent.runtime.agent import Agent\n"
         f"agent = Agent(load_config({str(config)!r}))\n"

@@ -8,7 +8,6 @@ Importing this module must stay light: no pymodbus here.
 from __future__ import annotations
 
 import functools
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -17,6 +16,10 @@ from pydantic import Field, ValidationError, model_validator
 
 from edge_agent.config_base import SAFE_LOADER, StrictModel
 from edge_agent.errors import ProfileError
+
+# The shipped profiles, beside the package's modules (as the MQTT schemas are): `importlib.resources`
+# would import its readers and with them `zipfile`, kept for good by every Modbus cabinet (RSS).
+PROFILES_DIR = Path(__file__).resolve().parents[2] / "profiles"
 
 Function = Literal["coil", "discrete_input", "holding", "input"]
 DataType = Literal["bool", "int16", "uint16", "int32", "uint32", "float32", "float64", "string"]
@@ -184,8 +187,7 @@ def is_path(reference: str) -> bool:
 
 def shipped_profiles() -> list[str]:
     """Names of the profiles shipped with edge-agent."""
-    folder = resources.files("edge_agent") / "profiles"
-    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return sorted(p.name.removesuffix(".yaml") for p in PROFILES_DIR.iterdir() if p.name.endswith(".yaml"))
 
 
 @functools.lru_cache(maxsize=64)
@@ -194,7 +196,7 @@ def load_profile(name_or_path: str) -> Profile:
     if is_path(name_or_path):
         text = _read(Path(name_or_path))
     else:
-        resource = resources.files("edge_agent") / "profiles" / f"{name_or_path}.yaml"
+        resource = PROFILES_DIR / f"{name_or_path}.yaml"
         if not resource.is_file():
             raise ProfileError(
                 f"no shipped profile {name_or_path!r}; shipped: {', '.join(shipped_profiles())}"
