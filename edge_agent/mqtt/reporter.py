@@ -5,8 +5,8 @@ unacknowledged message stays in the outbox and the next connection replays from 
 so a subscriber sees each message at least once, in order; repeats carry the same `id`.
 
 While the link keeps up, the outbox hands over what was just stored from memory, and the deletes
-of acknowledged messages wait for the next store (one transaction per poll), or `ACK_IDLE_S` of
-quiet, whichever comes first.
+of acknowledged messages wait for a store once a group of them waits (the outbox's `ACK_GROUP`:
+one DELETE for that many polls), or `ACK_IDLE_S` without a store, whichever comes first.
 
 Hot path: going idle waits on one `Event` (set by a store and by the loss of the link), and the
 quiet deadline is one timer, re-armed only when it expires: an idle wake makes no task and no timer.
@@ -101,7 +101,7 @@ class Reporter:
         if inflight:
             await asyncio.wait(inflight, return_when=asyncio.ALL_COMPLETED)
         acked, self._acked = self._acked, []
-        self.outbox.ack_later(acked)  # deleted with the next store
+        self.outbox.ack_later(acked, group=True)  # deleted with a store once a group of them waits
         if self.outbox.deferred_acks:
             self._arm_quiet()
         await self._wake.wait()  # a store, or the link lost
@@ -123,7 +123,7 @@ class Reporter:
         loop = asyncio.get_running_loop()
         if loop.time() - self._last_put >= ACK_IDLE_S:  # nothing stored for a while: delete on their own
             self._spawn(self._flush_acks())
-        else:  # stores came meanwhile (each taking the deletes of its time): wait for quiet again
+        else:  # stores came meanwhile (taking the deletes once a group waited): wait for quiet again
             self._quiet = loop.call_at(self._last_put + ACK_IDLE_S, self._quiet_due)
 
     def _settled(
