@@ -12,11 +12,12 @@ module is the async facade the agent uses; the parts each hold one idea:
 Hot path: what was just stored is also kept in memory (`outbox_tail`), so while the link keeps up
 the reporter publishes from memory instead of reading back what was just written. Deletes after
 PUBACK may be deferred (`ack_later`): they ride in the next `put`'s transaction, so a steady poll
-costs one transaction; the reporter's go in groups (`group=True`: once ACK_GROUP wait), so most
-puts delete nothing and are one INSERT statement. The worker drains the queue of puts itself:
-puts made while it is busy (devices polled together) go together in its next transaction, with no
-trip through the event loop in between (group commit: each put still committed before it
-returns). A deferred delete lost to a crash is a duplicate on replay, as any lost delete.
+costs one transaction; the reporter's of telemetry go in groups (`group=True`: once ACK_GROUP
+wait), so most puts of telemetry delete nothing and are one INSERT statement. The worker drains
+the queue of puts itself: puts made while it is busy (devices polled together) go together in its
+next transaction, with no trip through the event loop in between (group commit: each put still
+committed before it returns). A deferred delete lost to a crash is a duplicate on replay, as any
+lost delete.
 """
 
 from __future__ import annotations
@@ -200,6 +201,8 @@ class Outbox:
     def ack_later(self, positions: Sequence[int], *, group: bool = False) -> None:
         """The broker has the messages: delete them with the next store (or `ack`, or at close);
         with `group`, with the first store once ACK_GROUP acknowledged positions wait."""
+        if not positions:
+            return
         self._tail.forget(positions)
         with self._queue.lock:
             self._queue.acked.extend(positions)
