@@ -50,15 +50,16 @@ from typing import Any
 import paho.mqtt.client as paho
 import psutil
 from common import HERE, broker, free_port, start_agent, stop_agent, write_config
+from mtrace_live import summary
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from soak_cabinet import ROOT, cabinet, flood, polls_per_s, simulators
+from soak_cabinet import ROOT, SHIPPED, cabinet, flood, polls_per_s, simulators
 from soak_figures import DAY_S, PARTS, breakdown, fit, floors, per_day, series
 from soak_trace import trace
 from table import emit
 
 from edge_agent.memory_trim import TRIM_INTERVAL_S
 
-SHIPPED_POLLS_PER_DAY = polls_per_s(1) * DAY_S
+PER_POLL = {"rss": "RSS", "malloc_used": "glibc in use"}  # figure -> label, growth per poll printed
 ROLLUP = {"Anonymous": "anon", "Private_Dirty": "private_dirty"}  # smaps_rollup line -> figure
 
 
@@ -98,6 +99,12 @@ def start(config: Path, figures: Path, args: argparse.Namespace) -> subprocess.P
     # PYTHONPATH kept behind ours: a run of another checkout's agent puts that checkout there.
     path = os.pathsep.join(p for p in (str(HERE), os.environ.get("PYTHONPATH", "")) if p)
     env = {**os.environ, "EDGE_AGENT_PLUGINS": "kinds", "PYTHONPATH": path}
+    if args.mtrace:  # glibc's debugging allocator logs every malloc/free from the warm-up's end
+        trace = {
+            "MALLOC_TRACE": str(figures.with_name("malloc.trace")),
+            "LD_PRELOAD": "libc_malloc_debug.so.0",
+        }
+        env |= {**trace, "SOAK_PROBE_MTRACE_AFTER_S": str(args.warmup)}
     return subprocess.Popen(
         [sys.executable, *probe], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
     )
@@ -135,7 +142,7 @@ def sample(
 def report(samples: list[dict[str, float]], args: argparse.Namespace) -> None:
     rss = series(samples, "rss")
     slope, error = fit(rss)
-    minutes, rate = (samples[-1]["t"] - samples[0]["t"]) / 60, polls_per_s(args.speed)
+    minutes, rate = (samples[-1]["t"] - samples[0]["t"]) / 60, polls_per_s(args.speed, args.only)
     emit(
         "RSS slope after warm-up",
         f"{slope * DAY_S / 1e6:+.2f} ± {error * DAY_S / 1e6:.2f} MB/day",
@@ -150,14 +157,9 @@ def report(samples: list[dict[str, float]], args: argparse.Namespace) -> None:
         f"{lows[0][1] / 2**20:.2f} -> {lows[-1][1] / 2**20:.2f} MiB",
     )
     messages_per_s = (samples[-1]["messages"] - samples[0]["messages"]) / (samples[-1]["t"] - samples[0]["t"])
-    per_poll, per_message = slope / rate, slope / max(messages_per_s, 1e-9)
-    emit(
-        "RSS growth per 1,000 polls",
-        f"{per_poll * 1000 / 1e3:+.2f} KB",
-        f"at the shipped intervals ({SHIPPED_POLLS_PER_DAY:,.0f} polls/day): "
-        f"{per_poll * SHIPPED_POLLS_PER_DAY / 1e6:+.2f} MB/day; per 1,000 messages published "
-        f"{per_message * 1000 / 1e3:+.2f} KB ({messages_per_s:.1f} messages/s)",
-    )
+    for name, label in PER_POLL.items():
+        if len(points := series(samples, name)) > 2:
+            _per_poll(label, fit(points)[0], rate, messages_per_s, polls_per_s(1, args.only) * DAY_S)
     for name, (label, divisor, unit) in PARTS.items():
         points = series(samples, name)
         if name != "rss" and len(points) > 2:
@@ -167,16 +169,31 @@ def report(samples: list[dict[str, float]], args: argparse.Namespace) -> None:
     print("\n".join(breakdown(samples)), flush=True)
 
 
+def _per_poll(label: str, slope: float, rate: float, messages_per_s: float, shipped_per_day: float) -> None:
+    per_poll, per_message = slope / rate, slope / max(messages_per_s, 1e-9)
+    emit(
+        f"{label} growth per 1,000 polls",
+        f"{per_poll * 1000 / 1e3:+.2f} KB",
+        f"at the shipped intervals ({shipped_per_day:,.0f} polls/day): "
+        f"{per_poll * shipped_per_day / 1e6:+.2f} MB/day; per 1,000 messages published "
+        f"{per_message * 1000 / 1e3:+.2f} KB ({messages_per_s:.1f} messages/s)",
+    )
+
+
 def measure(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp, simulators(Path(tmp)) as (modbus_port, camera_port):
         port, figures = free_port(), Path(tmp) / "figures.jsonl"
         with broker(port):
-            config = write_config(Path(tmp), port, cabinet(port, modbus_port, camera_port, args.speed))
+            devices = cabinet(port, modbus_port, camera_port, args.speed, args.only)
+            config = write_config(Path(tmp), port, devices)
             agent, counter = start(config, figures, args), Counter(port)
             try:
                 process = psutil.Process(agent.pid)
                 samples = sample(process, figures, args, counter)
+                traced = _trace_size(figures)  # the flood and the stop are left out of the trace
                 report([s for s in samples if s["t"] >= args.warmup], args)
+                if args.mtrace:
+                    _still_held(figures.with_name("malloc.trace"), traced)
                 cpu = process.cpu_times()
                 share = (cpu.user + cpu.system) / args.seconds * 100
                 emit("agent CPU", f"{share:.1f} % of a core", "the whole run, warm-up included")
@@ -184,6 +201,23 @@ def measure(args: argparse.Namespace) -> None:
             finally:
                 counter.close()
                 stop_agent(agent)
+
+
+def _trace_size(figures: Path) -> int:
+    trace = figures.with_name("malloc.trace")
+    return trace.stat().st_size if trace.exists() else 0
+
+
+def _still_held(trace: Path, size: int) -> None:
+    totals, callers = summary(trace, size)
+    emit(
+        "malloc'd after warm-up, still held (mtrace)",
+        f"{sum(totals[:-1]) / 1024:.1f} KiB",
+        "made in the first four fifths of the run; by fifth "
+        + ", ".join(f"{t / 1024:.1f}" for t in totals)
+        + f" KiB; a {size / 1e6:.0f} MB trace",
+    )
+    print("\n".join(callers), flush=True)
 
 
 def flooded(process: psutil.Process, port: int, args: argparse.Namespace) -> None:
@@ -208,7 +242,16 @@ def main() -> None:
     parser.add_argument("--sample", type=float, default=10, help="seconds between samples")
     parser.add_argument("--flood", type=int, default=10_000, help="commands in the flood")
     parser.add_argument("--settle", type=float, default=30)
+    parser.add_argument(
+        "--only",
+        type=lambda text: tuple(text.split(",")),
+        default=tuple(SHIPPED),
+        help=f"a subset of the cabinet's device kinds, comma-separated: {','.join(SHIPPED)}",
+    )
     parser.add_argument("--plain", action="store_true", help="`edge-agent run` itself, no probe thread")
+    parser.add_argument(
+        "--mtrace", action="store_true", help="glibc's malloc trace after the warm-up (mtrace_live.py)"
+    )
     parser.add_argument("--trace", action="store_true", help="in-process, with tracemalloc differences")
     parser.add_argument("--top", type=int, default=12)
     parser.add_argument("--frames", type=int, default=4, help="traceback depth kept by tracemalloc")

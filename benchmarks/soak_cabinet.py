@@ -1,5 +1,6 @@
 """The soak's cabinet (issue 12): 2 Modbus TCP meters polled every 0.5 s, 2 host devices every 1 s,
-a link probe and an ONVIF camera every 2 s, all simulated; `speed` divides every interval."""
+a link probe and an ONVIF camera every 2 s, all simulated; `speed` divides every interval, `kinds`
+keeps only some of them (a split run: which kind's polls make memory grow)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,13 @@ SHIPPED = {"modbus": (2, 0.5), "host": (2, 1.0), "link": (1, 2.0), "onvif_camera
 CAMERA_CHECKS_S = {"identity_s": 3600, "streams_s": 900, "storage_s": 900, "retention_s": 300}  # its defaults
 
 
-def polls_per_s(speed: float) -> float:
-    return sum(count / interval for count, interval in SHIPPED.values()) * speed
+def polls_per_s(speed: float, kinds: Collection[str] = tuple(SHIPPED)) -> float:
+    return sum(count / interval for kind, (count, interval) in SHIPPED.items() if kind in kinds) * speed
 
 
-def cabinet(port: int, modbus_port: int, camera_port: int, speed: float) -> list[dict[str, Any]]:
+def cabinet(
+    port: int, modbus_port: int, camera_port: int, speed: float, kinds: Collection[str] = tuple(SHIPPED)
+) -> list[dict[str, Any]]:
     every = {kind: {"poll_interval_s": interval / speed} for kind, (_, interval) in SHIPPED.items()}
     # The machine's own load must not flap the host devices: state changes are not what is measured.
     calm = {"warning": 1000, "critical": 1000}
@@ -63,7 +66,7 @@ def cabinet(port: int, modbus_port: int, camera_port: int, speed: float) -> list
         **every["onvif_camera"],
         "checks": {name: period / speed for name, period in CAMERA_CHECKS_S.items()},
     }
-    return [*meters, *hosts, link, camera]
+    return [device for device in (*meters, *hosts, link, camera) if device["type"] in kinds]
 
 
 @contextlib.contextmanager

@@ -4,9 +4,12 @@ and its high-water mark) and Python's allocated blocks.
 
     python benchmarks/soak_probe.py FIGURES_FILE INTERVAL_S -- run --config bench.yaml
 
-One JSON line per sample is appended to FIGURES_FILE. The sampler costs one thread waking every
-INTERVAL_S seconds and a few hundred bytes a sample; it allocates nothing large (a big temporary,
-such as a list of all objects, would move glibc's mmap threshold and change what is measured).
+One JSON line per sample is appended to FIGURES_FILE. With `SOAK_PROBE_MTRACE_AFTER_S=N` (and
+glibc's debugging allocator preloaded, `LD_PRELOAD=libc_malloc_debug.so.0`, `MALLOC_TRACE=FILE`:
+`memory_soak.py --mtrace` sets them), glibc's malloc trace starts N seconds in (`mtrace_live.py`).
+The sampler costs one thread waking every INTERVAL_S seconds and a few hundred bytes a sample; it
+allocates nothing large (a big temporary, such as a list of all objects, would move glibc's mmap
+threshold and change what is measured).
 """
 
 from __future__ import annotations
@@ -168,12 +171,35 @@ def _sampling(path: Path, interval_s: float) -> None:
             time.sleep(interval_s)
 
 
+def start_mtrace() -> bool:
+    """glibc's malloc trace, on from now. libc.so.6 keeps a no-op `mtrace` as the default version of
+    the name, the preloaded debugging allocator the working one under the older version: a plain
+    look-up (ctypes' attribute) finds the no-op, so the versioned one is asked for by `dlvsym`."""
+    debug = next((p for p in os.environ.get("LD_PRELOAD", "").split() if "malloc_debug" in p), None)
+    if debug is None:
+        return False
+    libc = ctypes.CDLL(None)
+    libc.dlvsym.restype = ctypes.c_void_p
+    libc.dlvsym.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]
+    address = libc.dlvsym(ctypes.CDLL(debug)._handle, b"mtrace", b"GLIBC_2.2.5")
+    if address:
+        ctypes.CFUNCTYPE(None)(address)()
+    return bool(address)
+
+
+def _mtrace_later(after_s: float) -> None:
+    time.sleep(after_s)
+    start_mtrace()
+
+
 def main() -> int:
     path, interval_s, separator, *agent_args = sys.argv[1:]
     if separator != "--":
         raise SystemExit(__doc__)
     limit_malloc_arenas()  # as the CLI does, but before this thread starts
     threading.Thread(target=_sampling, args=(Path(path), float(interval_s)), daemon=True).start()
+    if (after_s := os.environ.get("SOAK_PROBE_MTRACE_AFTER_S")) is not None:
+        threading.Thread(target=_mtrace_later, args=(float(after_s),), daemon=True).start()
     return agent_main(agent_args)
 
 

@@ -73,4 +73,4 @@ class AutoPowerCycle(StrictModel):
 class ActionsConfig(StrictModel):
     relays: list[RelayConfig] = Field(default_factory=list)
     door: DoorConfig | None = None
-    auto_power_cycle: AutoPowerCycle = Field(default_factory=AutoPowerCycle)  # type: ignore[arg-type]  # pydantic's stubs reject a model class as default_factory
+    auto_power_cycle: AutoPowerCycle = Field(default_factory=dict, validate_default=True)

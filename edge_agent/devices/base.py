@@ -81,7 +81,7 @@ class DeviceConfig(StrictModel):
         le=1000,
         description="Consecutive failed polls before the device counts as offline (debounce).",
     )
-    telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)  # type: ignore[arg-type]  # pydantic's stubs reject a model class as default_factory
+    telemetry: TelemetryConfig = Field(default_factory=dict, validate_default=True)
 
 
 ConfigT = TypeVar("ConfigT", bound=DeviceConfig)

@@ -42,4 +42,4 @@ class HostConfig(DeviceConfig):
     disk_path: Path | None = Field(
         None, description="Partition to watch; default the agent's data directory."
     )
-    limits: HostLimits = Field(default_factory=HostLimits)  # type: ignore[arg-type]  # pydantic's stubs reject a model class as default_factory
+    limits: HostLimits = Field(default_factory=dict, validate_default=True)
