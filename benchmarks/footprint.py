@@ -14,7 +14,9 @@ bytes/message <= 856 (ThingsBoard IoT Gateway, same 30 values); start-up <= 1 s.
 Last measured (2026-11-30, shared 2-core machine, 20 s runs, before -> after importing only the
 configured kinds): 3 meters RSS 48.1 -> 47.5 MB (floor 27.5); host alone 45.5 -> 44.2 MB. Then
 (medians of 3 back-to-back rounds, pydantic plugins off, command handlers on first use): 3 meters
-47.3 -> 47.1 MB steady, lifetime peak the same within 0.1 MB; host alone 44.1 -> 43.4 MB.
+47.3 -> 47.1 MB steady, lifetime peak the same within 0.1 MB; host alone 44.1 -> 43.4 MB. Then
+(medians of 3 back-to-back rounds, the stand-in for pydantic's plugin loader, config models on first
+use): 3 meters 47.1 -> 46.2 MB, host alone 43.5 -> 42.6 MB (layers: `import_census.py`).
 CPU per poll (CPU seconds / polls seen by the simulator: steadier than % when polls run late), 30
 meters, two back-to-back rounds, before -> after the per-value cuts: agent 2208, 2167 -> 2145, 2067
 us; floor 767-1050 us in the same runs. Then side by side (`cpu_side_by_side.py --ref`, the two

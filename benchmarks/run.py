@@ -39,6 +39,8 @@ SOURCES: list[Source] = [
     # Issue 16: the agent beside the pymodbus+paho floor (3 and 30 meters), start-up, host alone;
     # the demo cabinet's RSS and bytes per day (quick: not yet at steady state).
     Source("footprint", "footprint.py", quick=["--seconds", "15", "--meters", "3"]),
+    # Where the RSS goes: the agent's imports layer by layer (host alone, 3 meters), built, not run.
+    Source("import census", "import_census.py", quick=["--rounds", "1"]),
     Source("CPU side by side", "cpu_side_by_side.py", quick=["--seconds", "15", "--rounds", "1"]),
     Source("demo cabinet", "demo_cabinet.py", quick=["--warm-up", "20", "--seconds", "30"]),
     # Issue 12: memory slopes of the issue's cabinet (4x faster) after warm-up, and a command flood;

@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, create_model
@@ -21,13 +21,15 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, c
 from edge_agent.actions.config import ActionsConfig
 from edge_agent.config_base import SAFE_LOADER, Identifier, StrictModel, read_regular_file
 from edge_agent.config_page import DiagnosticsConfig
-from edge_agent.config_where import Loc, device_name, line_index, line_of, plain_loc, suggestion
 from edge_agent.devices import KINDS
 from edge_agent.devices.base import DeviceConfig, DeviceKind
 from edge_agent.errors import ConfigError, ConfigProblem
 from edge_agent.firmware.config import FirmwareConfig
 from edge_agent.health.config import AuditConfig, HealthConfig
 from edge_agent.mqtt.config import MqttConfig
+
+if TYPE_CHECKING:  # config_where is the error path's: imported when a file has problems (RSS)
+    from edge_agent.config_where import Loc
 
 DEVICES_DESCRIPTION = "The devices in this cabinet."
 
@@ -238,7 +240,7 @@ _FRIENDLY = {
     "missing": "required key is missing",
 }
 
-Found = tuple[Loc, str]  # where (pydantic's location, union labels removed) and what
+Found = tuple["Loc", str]  # where (pydantic's location, union labels removed) and what
 
 
 def _problems(errors: list[Any]) -> list[Found]:
@@ -249,6 +251,8 @@ def _problems(errors: list[Any]) -> list[Found]:
     value that matches none of several literal sets (a radar or illuminator `codec`) is one
     problem listing every accepted value.
     """
+    from edge_agent.config_where import plain_loc
+
     found = [(plain_loc(error["loc"], KINDS), error) for error in errors]
     explained = {loc for loc, error in found if not _is_alternative(error)}
     found = [(loc, error) for loc, error in found if not (_is_alternative(error) and loc in explained)]
@@ -291,6 +295,8 @@ def _placed(
     file: str, text: str, raw: Any, found: list[Found], model: type[AgentConfig]
 ) -> list[ConfigProblem]:
     """Problems with their line, devices named by id, and a guess for a misspelt key."""
+    from edge_agent.config_where import line_index, line_of, suggestion
+
     lines = line_index(text, _StrictLoader)
     problems = []
     for loc, message in found:
@@ -308,6 +314,8 @@ def format_path(loc: tuple[Any, ...]) -> str:
     pydantic puts union labels in the path: the device type after a device's index, and member
     names like `literal[False]` or `function-after[...]`. People never wrote those.
     """
+    from edge_agent.config_where import plain_loc
+
     parts: list[str] = []
     for item in plain_loc(loc, KINDS):
         parts.append(f"[{item}]" if isinstance(item, int) else f".{item}" if parts else str(item))
@@ -317,6 +325,8 @@ def format_path(loc: tuple[Any, ...]) -> str:
 def _named_path(loc: Loc, raw: Any) -> str:
     """Like `format_path`, with a device named by its id (`devices[cam-1].timeout_s`)."""
     if len(loc) >= 2 and loc[0] == "devices" and isinstance(loc[1], int):
+        from edge_agent.config_where import device_name
+
         rest = format_path(loc[2:])
         device = device_name(raw, loc[1])
         return device + ("" if not rest else rest if rest.startswith("[") else f".{rest}")

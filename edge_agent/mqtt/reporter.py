@@ -6,7 +6,9 @@ so a subscriber sees each message at least once, in order; repeats carry the sam
 
 While the link keeps up, the outbox hands over what was just stored from memory, and the deletes
 of acknowledged messages wait for the next store (one transaction per poll), or `ACK_IDLE_S` of
-quiet, whichever comes first.
+quiet, whichever comes first; those of telemetry wait for a store once a group of them waits (the
+outbox's `ACK_GROUP`: one DELETE for that many polls). A crash then repeats more telemetry (same
+`id`), never more events or states: the evidence is replayed only as before.
 
 Hot path: going idle waits on one `Event` (set by a store and by the loss of the link), and the
 quiet deadline is one timer, re-armed only when it expires: an idle wake makes no task and no timer.
@@ -41,6 +43,7 @@ class Reporter:
         self.outbox = outbox
         self._wake = asyncio.Event()
         self._acked: list[int] = []
+        self._acked_telemetry: list[int] = []  # deleted in groups (`ack_later(group=True)`)
         self.published_total = 0
         self._background = spawn  # outbox writes started from the PUBACK callback (runtime/tasks.Spawner)
         self._last_put = 0.0  # loop time of the last store: deferred deletes wait for quiet after it
@@ -101,6 +104,8 @@ class Reporter:
         if inflight:
             await asyncio.wait(inflight, return_when=asyncio.ALL_COMPLETED)
         acked, self._acked = self._acked, []
+        telemetry, self._acked_telemetry = self._acked_telemetry, []
+        self.outbox.ack_later(telemetry, group=True)  # deleted with a store once a group waits
         self.outbox.ack_later(acked)  # deleted with the next store
         if self.outbox.deferred_acks:
             self._arm_quiet()
@@ -123,7 +128,7 @@ class Reporter:
         loop = asyncio.get_running_loop()
         if loop.time() - self._last_put >= ACK_IDLE_S:  # nothing stored for a while: delete on their own
             self._spawn(self._flush_acks())
-        else:  # stores came meanwhile (each taking the deletes of its time): wait for quiet again
+        else:  # stores came meanwhile (taking the deletes once a group waited): wait for quiet again
             self._quiet = loop.call_at(self._last_put + ACK_IDLE_S, self._quiet_due)
 
     def _settled(
@@ -140,8 +145,8 @@ class Reporter:
         code = future.result()
         if code in SUCCESS_CODES:
             self.published_total += 1
-            self._acked.append(message.position)
-            if len(self._acked) >= ACK_BATCH:
+            (self._acked_telemetry if message.kind == "telemetry" else self._acked).append(message.position)
+            if len(self._acked) + len(self._acked_telemetry) >= ACK_BATCH:
                 self._spawn(self._flush_acks())
         else:
             log.error(
@@ -156,7 +161,8 @@ class Reporter:
         self._background("mqtt-reporter:outbox-write", work)
 
     async def _flush_acks(self) -> None:
-        acked, self._acked = self._acked, []
+        acked, self._acked = [*self._acked_telemetry, *self._acked], []
+        self._acked_telemetry = []
         try:
             await self.outbox.ack(acked)
         except Exception:

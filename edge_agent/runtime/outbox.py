@@ -12,10 +12,12 @@ module is the async facade the agent uses; the parts each hold one idea:
 Hot path: what was just stored is also kept in memory (`outbox_tail`), so while the link keeps up
 the reporter publishes from memory instead of reading back what was just written. Deletes after
 PUBACK may be deferred (`ack_later`): they ride in the next `put`'s transaction, so a steady poll
-costs one transaction. The worker drains the queue of puts itself: puts made while it is busy
-(devices polled together) go together in its next transaction, with no trip through the event
-loop in between (group commit: each put still committed before it returns). A deferred delete lost
-to a crash is a duplicate on replay, as any lost delete.
+costs one transaction; the reporter's of telemetry go in groups (`group=True`: once ACK_GROUP
+wait), so most puts of telemetry delete nothing and are one INSERT statement. The worker drains
+the queue of puts itself: puts made while it is busy (devices polled together) go together in its
+next transaction, with no trip through the event loop in between (group commit: each put still
+committed before it returns). A deferred delete lost to a crash is a duplicate on replay, as any
+lost delete.
 """
 
 from __future__ import annotations
@@ -59,6 +61,9 @@ log = logging.getLogger(__name__)
 
 HOLD_MAX_BYTES = 16 * 2**20  # a cabinet PC has hundreds of MB: hours of events at normal rates
 DRAIN_TURNS = 4  # transactions in a row before the worker lets a read or an ack in
+# Acknowledged positions given with `ack_later(group=True)` wait for a store until this many do: one
+# DELETE for that many polls, and a store with nothing to delete is one statement (no BEGIN/COMMIT).
+ACK_GROUP = 32
 
 T = TypeVar("T")
 Waiter = asyncio.Future[int]
@@ -72,6 +77,7 @@ class _Queue:
         self.lock = threading.Lock()
         self.puts: list[tuple[Sequence[NewMessage], Waiter]] = []
         self.acked: list[int] = []
+        self.acked_now = False  # some of `acked` are to go with the next store, however few
         self.draining = False  # a drain job is with the worker, or about to be
 
     def take(self) -> tuple[list[NewMessage], list[Waiter], list[int]] | None:
@@ -81,13 +87,21 @@ class _Queue:
                 self.draining = False
                 return None
             puts, self.puts = self.puts, []
-            acked, self.acked = self.acked, []
+            acked: list[int] = []
+            if self.acked_now or len(self.acked) >= ACK_GROUP:
+                acked, self.acked, self.acked_now = self.acked, [], False
         return [message for batch, _ in puts for message in batch], [waiter for _, waiter in puts], acked
 
     def take_acked(self) -> list[int]:
         with self.lock:
-            acked, self.acked = self.acked, []
+            acked, self.acked, self.acked_now = self.acked, [], False
         return acked
+
+    def give_back(self, acked: list[int]) -> None:
+        """Acknowledged positions a failed store did not delete: with the next one."""
+        with self.lock:
+            self.acked[:0] = acked
+            self.acked_now = self.acked_now or bool(acked)
 
 
 class Outbox:
@@ -184,11 +198,15 @@ class Outbox:
         if pending:
             await self._run(self._store.ack, pending)
 
-    def ack_later(self, positions: Sequence[int]) -> None:
-        """The broker has the messages: delete them with the next store (or `ack`, or at close)."""
+    def ack_later(self, positions: Sequence[int], *, group: bool = False) -> None:
+        """The broker has the messages: delete them with the next store (or `ack`, or at close);
+        with `group`, with the first store once ACK_GROUP acknowledged positions wait."""
+        if not positions:
+            return
         self._tail.forget(positions)
         with self._queue.lock:
             self._queue.acked.extend(positions)
+            self._queue.acked_now = self._queue.acked_now or not group
 
     @property
     def deferred_acks(self) -> int:
@@ -247,8 +265,7 @@ class Outbox:
 
     def _stored(self, acked: list[int], waiters: list[Waiter], stored: Stored | BaseException) -> None:
         if isinstance(stored, BaseException):
-            with self._queue.lock:
-                self._queue.acked[:0] = acked  # not deleted: try again with the next store
+            self._queue.give_back(acked)  # not deleted: try again with the next store
             _settle(waiters, stored)
             return
         thinned = self._took(*stored)
@@ -260,8 +277,7 @@ class Outbox:
     def _fail_queued(self, error: BaseException) -> None:
         while (batch := self._queue.take()) is not None:
             _settle(batch[1], error)
-            with self._queue.lock:
-                self._queue.acked[:0] = batch[2]
+            self._queue.give_back(batch[2])
 
     def _took(self, rows: list[HeldMessage], thinned: int, tail_ok: bool) -> int:
         """The worker stored (or held) a transaction: the tail, the listeners; how many were thinned."""

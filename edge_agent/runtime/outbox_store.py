@@ -140,11 +140,15 @@ class OutboxStore:
         db = self._conn
         sequenced = any(row.kind in SEQUENCED for row in rows)
         self._synchronous("FULL" if sequenced else "NORMAL")
-        with self._transaction():
-            removed, freed = self._delete_rows(deletes, journal=True)
-            insert(db, rows)
-            if sequenced:  # telemetry and meta take no seq: the counter has not moved
-                db.execute("UPDATE meta SET value=? WHERE key='next_seq'", (self.counts.next_seq,))
+        removed = freed = 0
+        if len(rows) == 1 and not deletes and not sequenced:
+            insert(db, rows)  # one statement: a transaction of its own (autocommit), all or nothing
+        else:
+            with self._transaction():
+                removed, freed = self._delete_rows(deletes, journal=True)
+                insert(db, rows)
+                if sequenced:  # telemetry and meta take no seq: the counter has not moved
+                    db.execute("UPDATE meta SET value=? WHERE key='next_seq'", (self.counts.next_seq,))
         added = sum(row.size + ROW_OVERHEAD_BYTES for row in rows)
         self.disk.wrote(len(rows) + 1, added)  # + 1: the seq counter's row
         self.counts.depth += len(rows) - removed

@@ -40,6 +40,8 @@ BANNED = (
     "edge_agent.commands.actions",
     "edge_agent.commands.firmware",
     "edge_agent.commands.resend",
+    # where a config problem is (line, meant key): loaded only when a file has problems
+    "edge_agent.config_where",
     # pydantic's plugin look-up, off on the command line (edge_agent/pydantic_plugins.py), and the
     # daily report's CSV writer
     "importlib.metadata",
