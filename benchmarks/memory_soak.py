@@ -38,11 +38,11 @@ and after the fixed mmap threshold and the small SQLite caches, run side by side
 - after a full collection every trim period (start-up's objects frozen at READY), the shipped
   intervals, `--seconds 4500 --warmup 600`: RSS +1.08 ± 0.08 MB/day (halves +2.95, +0.29), Python
   objects +1.69 (halves +2.94, +0.20), glibc in use +1.79 (steady).
-- what that glibc "in use" is: chunks freed into the threads' own caches (tcache, ~240 KiB per
-  thread when full), which `mallinfo2` counts as in use. `--mtrace`, whole cabinet at 4x for 11
-  min: 0.0 KiB malloc'd in the first four fifths still held; `--only` at 8x for 10 min, the same
-  0.0 KiB for the camera, the Modbus meters and host + link, while in use grew 5.9, 1.25 and
-  0.48 KB per 1,000 polls of the kind. Whole cabinet at 8x side by side, with
+- what that glibc "in use" is: chunks freed into the threads' own caches (tcache, 240 KiB per
+  thread when full: tcache_ceiling.py), which `mallinfo2` counts as in use. `--mtrace`, whole
+  cabinet at 4x for 11 min: 0.0 KiB malloc'd in the first four fifths still held; `--only` at 8x
+  for 10 min, the same 0.0 KiB for the camera, the Modbus meters and host + link, while in use
+  grew 5.9, 1.25 and 0.48 KB per 1,000 polls of the kind. Whole cabinet at 8x side by side, with
   `GLIBC_TUNABLES=glibc.malloc.tcache_count=0`: in use +3.14 ± 0.31 -> +0.56 ± 0.32 MB/day.
 """
 

@@ -45,6 +45,8 @@ SOURCES: list[Source] = [
     Source("demo cabinet", "demo_cabinet.py", quick=["--warm-up", "20", "--seconds", "30"]),
     # Issue 12: memory slopes of the issue's cabinet (4x faster) after warm-up, and a command flood;
     # the goal (< 1 MB/day) needs `memory_soak.py` run for an hour or more (see its docstring).
+    # What the soak's "glibc in use" approaches: the threads' caches of freed chunks, when full.
+    Source("glibc thread caches", "tcache_ceiling.py"),
     Source(
         "memory soak",
         "memory_soak.py",
