@@ -11,7 +11,27 @@ from typing import Any
 from edge_agent.health.tracker import DeviceHealth
 from edge_agent.readings import Value
 
-SUBSCRIBER_QUEUE = 64  # a slow page drops updates rather than growing memory
+
+class _Pending:
+    """One subscriber's changed devices not yet read: a device changed twice while it was busy is
+    read once, with its latest snapshot. Never more entries than devices, and no change is lost (a
+    bounded queue that dropped ids could leave a cleared fault open on the page)."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, None] = {}  # insertion-ordered set
+        self.wake = asyncio.Event()
+
+    def add(self, device_id: str) -> None:
+        self.ids[device_id] = None
+        self.wake.set()
+
+    async def next(self) -> str:
+        while not self.ids:
+            self.wake.clear()
+            await self.wake.wait()
+        device_id = next(iter(self.ids))
+        del self.ids[device_id]
+        return device_id
 
 
 @dataclass
@@ -31,20 +51,18 @@ class DeviceSnapshot:
 class LiveState:
     def __init__(self) -> None:
         self.devices: dict[str, DeviceSnapshot] = {}
-        self._subscribers: set[asyncio.Queue[str]] = set()
+        self._subscribers: set[_Pending] = set()
 
     def changed(self, device_id: str) -> None:
         """Tell subscribers a device's snapshot changed (by id; they read the snapshot)."""
-        for queue in self._subscribers:
-            if queue.full():
-                continue
-            queue.put_nowait(device_id)
+        for pending in self._subscribers:
+            pending.add(device_id)
 
     async def subscribe(self) -> AsyncIterator[str]:
-        queue: asyncio.Queue[str] = asyncio.Queue(SUBSCRIBER_QUEUE)
-        self._subscribers.add(queue)
+        pending = _Pending()
+        self._subscribers.add(pending)
         try:
             while True:
-                yield await queue.get()
+                yield await pending.next()
         finally:
-            self._subscribers.discard(queue)
+            self._subscribers.discard(pending)

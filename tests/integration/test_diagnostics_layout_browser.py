@@ -248,6 +248,10 @@ async def test_alarm_history_keeps_a_cleared_fault_and_takes_an_acknowledgement(
     await wait_until(lambda: any(row["code"] == "mains_lost" for row in page_state.alarms.rows()))
     SCRIPTS["meter"].faults = []
     await wait_until(lambda: not meter.health.faults)
+    # ... and its end seen too: the live state notifies its watchers after the device's state changed.
+    await wait_until(
+        lambda: all(row["cleared"] for row in page_state.alarms.rows() if row["code"] == "mains_lost")
+    )
     page = pages[("phone", "zh-CN")]
     await page.goto(cabinet.url + "/alarms")
     row = page.locator('tr:has-text("市电停电")')
