@@ -23,9 +23,10 @@ at the end of the sampling, by caller (any library: libxml2 in lxml, SQLite, Ope
 by fifth of the run (`mtrace_live.py`); the trace slows the agent and writes ~15-30 MB a minute.
 
 The probe also writes, when asked: `SOAK_PROBE_CENSUS_S=300` a census every 300 s (objects by type,
-and the containers that grew since the first census, by id, length and first items) to the figures
-file's `.census` neighbour; `SOAK_PROBE_COLLECT=1` a full collection before each sample (is what
-grows garbage?). The collector's generations and its full collections are in every sample.
+and the containers that grew since the first census, by id, length, first items and who holds
+them) to the figures file's `.census` neighbour; `SOAK_PROBE_COLLECT=1` a full collection before
+each sample (is what grows garbage?). The collector's generations and its full collections are
+in every sample.
 
 Figures (the shared 2-core machine under other work's load; more in docs/architecture.md), before
 and after the fixed mmap threshold and the small SQLite caches, run side by side:

@@ -145,10 +145,50 @@ def _describe(o: Iterable[Any]) -> str:
     return f"{type(o).__qualname__} {repr(items)[:160]}"
 
 
+def _owner(o: object, ignore: set[int], depth: int = 4) -> str:
+    """Who holds a container, a few steps up (an attribute's name, then its object's type): where a
+    grower lives, which its items alone seldom tell. Plain loops: a comprehension here would make
+    `o` a closure cell, which would then be found holding it."""
+    chain: list[str] = []
+    for _ in range(depth if o is not None else 0):
+        holder = None
+        for referrer in gc.get_referrers(o):
+            if id(referrer) not in ignore and getattr(referrer, "f_code", None) is not _owner.__code__:
+                holder = referrer
+                break
+        if holder is None:
+            break
+        chain.append(_held_as(o, holder))
+        o = holder
+    # Nothing found: held by C code, or by an object frozen at READY (`gc.freeze`), which
+    # `gc.get_referrers` does not search.
+    return " <- ".join(chain) or "a frozen start-up object or C"
+
+
+def _held_as(o: object, holder: object) -> str:
+    if isinstance(holder, dict):
+        for key, value in holder.items():
+            if value is o:
+                return f".{key}"
+        return "{...}"
+    if isinstance(holder, type(sys._getframe())):
+        return f"frame {holder.f_code.co_qualname}:{holder.f_lineno}"
+    attributes = getattr(holder, "__dict__", None)  # kept inside the object itself since 3.11
+    for key, value in attributes.items() if isinstance(attributes, dict) else ():
+        if value is o:
+            return f"{type(holder).__qualname__}.{key}"
+    return type(holder).__qualname__
+
+
 def growers(first: dict[int, tuple[int, str]], now: dict[int, tuple[int, str]]) -> list[str]:
-    grown = [(size - first[key][0], size, what) for key, (size, what) in now.items() if key in first]
-    new = [(size, size, "new " + what) for key, (size, what) in now.items() if key not in first]
-    return [f"{d:+} -> {size}: {what}" for d, size, what in sorted(grown + new, reverse=True)[:12] if d > 0]
+    grown = [(size - first[key][0], size, what, key) for key, (size, what) in now.items() if key in first]
+    new = [(size, size, "new " + what, key) for key, (size, what) in now.items() if key not in first]
+    own = {id(first), id(now)}  # the census's own records
+    top = [g for g in sorted(grown + new, reverse=True) if g[0] > 0 and g[3] not in own][:12]
+    wanted = {g[3] for g in top}
+    objects = {id(o): o for o in gc.get_objects() if id(o) in wanted}
+    ignore = {id(objects)}
+    return [f"{d:+} -> {size}: {what} in {_owner(objects.get(key), ignore)}" for d, size, what, key in top]
 
 
 def _sampling(path: Path, interval_s: float) -> None:
