@@ -8,13 +8,17 @@ part's least-squares slope per day with its standard error and the slopes of the
 cache still filling shows as a steep first half), the growth per 1,000 polls and per 1,000
 messages published, and a table of the parts over time. `--speed N` divides every interval by N:
 growth that comes with polls then shows N times faster, and the per-1,000-polls figure extrapolates
-to the shipped intervals (7 polls/s, 604,800 a day). Then a flood of commands on `cmd/get_status`.
+to the shipped intervals (7 polls/s, 604,800 a day). The agent's `malloc_trim` stays every 300 s
+unless `--scale-trim` divides it by N too: then the accelerated run is the shipped cabinet
+compressed (as many polls between trims), without it a harsher case. Then a flood of commands on
+`cmd/get_status`.
 
     python benchmarks/memory_soak.py --seconds 3600 --warmup 600        # the cabinet, 1 h
     python benchmarks/memory_soak.py --speed 4 --seconds 900 --warmup 180
     python benchmarks/memory_soak.py --plain ...      # `edge-agent run` itself, RSS/smaps only
     python benchmarks/memory_soak.py --trace --speed 4 --seconds 300   # in-process tracemalloc diffs
     python benchmarks/memory_soak.py --speed 8 --seconds 720 --warmup 120 --only modbus --mtrace
+    python benchmarks/memory_soak.py --speed 8 --scale-trim --seconds 7500 --warmup 1200
 
 `--only KIND,...` runs a part of the cabinet (which kind's polls make memory grow: the growth per
 1,000 polls is then per poll of those kinds). `--mtrace` runs the agent under glibc's malloc trace
@@ -119,6 +123,8 @@ def start(config: Path, figures: Path, args: argparse.Namespace) -> subprocess.P
     # PYTHONPATH kept behind ours: a run of another checkout's agent puts that checkout there.
     path = os.pathsep.join(p for p in (str(HERE), os.environ.get("PYTHONPATH", "")) if p)
     env = {**os.environ, "EDGE_AGENT_PLUGINS": "kinds", "PYTHONPATH": path}
+    if args.scale_trim:
+        env["SOAK_PROBE_TRIM_S"] = str(trim_period(args))
     if args.mtrace:  # glibc's debugging allocator logs every malloc/free from the warm-up's end
         trace = {
             "MALLOC_TRACE": str(figures.with_name("malloc.trace")),
@@ -128,6 +134,10 @@ def start(config: Path, figures: Path, args: argparse.Namespace) -> subprocess.P
     return subprocess.Popen(
         [sys.executable, *probe], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
     )
+
+
+def trim_period(args: argparse.Namespace) -> float:
+    return TRIM_INTERVAL_S / args.speed if args.scale_trim else TRIM_INTERVAL_S
 
 
 def outside(process: psutil.Process) -> dict[str, float]:
@@ -169,11 +179,11 @@ def report(samples: list[dict[str, float]], args: argparse.Namespace) -> None:
         f"goal < 1; {per_day(rss, 1e6)}; {minutes:.0f} min after {args.warmup / 60:.0f} min warm-up, speed "
         f"{args.speed:g} ({rate:.1f} polls/s); RSS {rss[0][1] / 2**20:.2f} -> {rss[-1][1] / 2**20:.2f} MiB",
     )
-    lows = floors(rss, TRIM_INTERVAL_S)
+    lows = floors(rss, trim_period(args))
     emit(
         "RSS floor slope (lowest per trim period)",
         f"{per_day(lows, 1e6)} MB",
-        f"{len(lows)} periods of {TRIM_INTERVAL_S:.0f} s (the agent's malloc_trim); "
+        f"{len(lows)} periods of {trim_period(args):g} s (the agent's malloc_trim); "
         f"{lows[0][1] / 2**20:.2f} -> {lows[-1][1] / 2**20:.2f} MiB",
     )
     messages_per_s = (samples[-1]["messages"] - samples[0]["messages"]) / (samples[-1]["t"] - samples[0]["t"])
@@ -260,6 +270,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=600, help="left out of the slopes")
     parser.add_argument("--speed", type=float, default=1, help="divides every poll interval")
     parser.add_argument("--sample", type=float, default=10, help="seconds between samples")
+    parser.add_argument(
+        "--scale-trim", action="store_true", help="divide the agent's trim period by --speed as well"
+    )
     parser.add_argument("--flood", type=int, default=10_000, help="commands in the flood")
     parser.add_argument("--settle", type=float, default=30)
     parser.add_argument(

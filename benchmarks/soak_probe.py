@@ -7,6 +7,8 @@ and its high-water mark) and Python's allocated blocks.
 One JSON line per sample is appended to FIGURES_FILE. With `SOAK_PROBE_MTRACE_AFTER_S=N` (and
 glibc's debugging allocator preloaded, `LD_PRELOAD=libc_malloc_debug.so.0`, `MALLOC_TRACE=FILE`:
 `memory_soak.py --mtrace` sets them), glibc's malloc trace starts N seconds in (`mtrace_live.py`).
+With `SOAK_PROBE_TRIM_S=S` the agent trims every S seconds instead of its shipped period
+(`memory_soak.py --scale-trim`: an accelerated run then trims after as many polls as the shipped one).
 The sampler costs one thread waking every INTERVAL_S seconds and a few hundred bytes a sample; it
 allocates nothing large (a big temporary, such as a list of all objects, would move glibc's mmap
 threshold and change what is measured).
@@ -29,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from edge_agent.cli import main as agent_main
-from edge_agent.memory_trim import limit_malloc_arenas
+from edge_agent.memory_trim import limit_malloc_arenas, trim_periodically
 
 PYMALLOC = {
     "# arenas allocated current": "py_arenas",
@@ -237,6 +239,9 @@ def main() -> int:
     if separator != "--":
         raise SystemExit(__doc__)
     limit_malloc_arenas()  # as the CLI does, but before this thread starts
+    if (trim_s := os.environ.get("SOAK_PROBE_TRIM_S")) is not None:
+        # The runtime calls it with no argument: its default is the period.
+        trim_periodically.__defaults__ = (float(trim_s),)
     threading.Thread(target=_sampling, args=(Path(path), float(interval_s)), daemon=True).start()
     if (after_s := os.environ.get("SOAK_PROBE_MTRACE_AFTER_S")) is not None:
         threading.Thread(target=_mtrace_later, args=(float(after_s),), daemon=True).start()
