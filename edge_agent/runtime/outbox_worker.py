@@ -30,6 +30,9 @@ class OutboxWorker:
         # A daemon: an outbox never closed (a bug) must not hang the interpreter's exit, and ending
         # there is a crash as SQLite sees it (committed rows stay); a closed one ends it in order.
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
+        # Closing and queueing are one step each under this lock: a job is never queued behind the
+        # stop marker (it would be dropped, and its caller never told).
+        self._lock = threading.Lock()
         self._closed = False
 
     def start(self) -> None:
@@ -37,9 +40,10 @@ class OutboxWorker:
 
     def submit(self, job: Job) -> None:
         """Run `job` on the worker after the jobs given before it; RuntimeError once shut down."""
-        if self._closed:
-            raise RuntimeError("the outbox worker is shut down")
-        self._jobs.put(job)
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the outbox worker is shut down")
+            self._jobs.put(job)
 
     def run(self, loop: asyncio.AbstractEventLoop, function: Callable[[], T]) -> asyncio.Future[T]:
         """`function()` on the worker; its result (or exception) in a future of `loop`."""
@@ -58,9 +62,10 @@ class OutboxWorker:
 
     def shutdown(self) -> None:
         """Let the jobs given so far run, then end the thread and wait for it."""
-        if not self._closed:
-            self._closed = True
-            self._jobs.put(None)
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._jobs.put(None)
         if self._thread.is_alive():
             self._thread.join()
 
