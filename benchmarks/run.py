@@ -41,6 +41,8 @@ SOURCES: list[Source] = [
     Source("footprint", "footprint.py", quick=["--seconds", "15", "--meters", "3"]),
     # Where the RSS goes: the agent's imports layer by layer (host alone, 3 meters), built, not run.
     Source("import census", "import_census.py", quick=["--rounds", "1"]),
+    # The same for the demo cabinet beyond the core: each kind, the camera stack by package, the page.
+    Source("demo census", "demo_census.py", quick=["--rounds", "1"]),
     Source("CPU side by side", "cpu_side_by_side.py", quick=["--seconds", "15", "--rounds", "1"]),
     Source("demo cabinet", "demo_cabinet.py", quick=["--warm-up", "20", "--seconds", "30"]),
     # Issue 12: memory slopes of the issue's cabinet (4x faster) after warm-up, and a command flood;

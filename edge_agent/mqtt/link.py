@@ -33,6 +33,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_result, wait_random
 
 from edge_agent.errors import ConnectionLost
 from edge_agent.mqtt.config import MqttConfig
+from edge_agent.mqtt.paho_client import Client
 from edge_agent.mqtt.paho_loop import PahoOnLoop
 from edge_agent.mqtt.protocol_memory import ProtocolMemory
 from edge_agent.mqtt.version_choice import VersionChoice, name
@@ -247,7 +248,7 @@ class MqttLink:
         self.last_error = message
 
     def _new_client(self) -> paho.Client:
-        client = paho.Client(
+        client = Client(
             CallbackAPIVersion.VERSION2,
             client_id=self.client_id,
             protocol=self.protocol,
