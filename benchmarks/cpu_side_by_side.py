@@ -8,6 +8,15 @@ same seconds. `--ref main` also runs the agent as it is at that ref (its `edge_a
 with `git archive` into a temporary directory): before and after in the same seconds. Prints the
 median over the rounds of CPU per poll (CPU seconds / polls seen by the simulator) and of the ratio.
 
+Last measured (2026-12-01, 5 rounds of 40 s, busy shared machine), before -> after the Modbus
+per-poll cuts (calm thresholds, condition detail on edges only, the float rounding converter):
+30 meters `--ref main` 1,342 -> 1,292 us per poll, agent/floor x1.80 -> x1.75 (floor 725 us;
+rounds 1292/1350/1342/1258/1350 -> 1225/1308/1400/1292/1267); again `--ref 530961e` 1,117 ->
+1,108 us, x1.82 -> x1.69 (floor 650; 1075/1175/1117/1050/1258 -> 1000/1125/1108/1117/1050, lower
+in 4 of 5). 3 meters 1,750 -> 1,833 us, x1.90 -> x1.85 (floor 1,000; 83 us clock ticks per poll:
+no change resolved). The previous stop's figures (30 meters 1,075 us, x1.86, floor 608) were from a
+quieter hour: compare ratios from the same run only. Goals x1.36 (30 meters) and x1.47 (3).
+
     .venv/bin/python benchmarks/cpu_side_by_side.py [--meters 30] [--seconds 40] [--rounds 5] [--ref main]
 """
 
