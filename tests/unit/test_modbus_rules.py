@@ -95,3 +95,26 @@ def test_condition_with_booleans() -> None:
     assert _codes(engine, {"night": False, "i": 0.0}) == {}
     assert _codes(engine, {"night": True, "i": 0.0}) == {"dark": "critical"}
     assert _codes(engine, {"night": True, "i": 1.0}) == {}
+
+
+def test_the_calm_band_shortcut_decides_as_every_level_would() -> None:
+    """Float readings inside every level by the hysteresis skip the per-level work: the faults found
+    along a walk in and out of the levels are those of the engine with no shortcut."""
+    rules = (
+        {"type": "threshold", "value": "v", "high": {"warning": 253, "critical": 264}, "hysteresis": 2},
+        {
+            "type": "threshold",
+            "value": "f",
+            "high": {"warning": 51},
+            "low": {"warning": 49},
+            "hysteresis": 0.1,
+        },
+        {"type": "condition", "code": "c", "all": [{"value": "v", "below": 150}], "message": "low"},
+    )
+    fast, reference = _engine(*rules), _engine(*rules)
+    reference._bands = [None] * len(reference.rules)  # every threshold through the per-level path
+    walk = [230.0, 251.5, 253.5, 252.0, 250.9, 265.0, 262.5, 261.9, 140.0, 230.0, 250.0, 251.0]
+    for step, volts in enumerate(walk):
+        hertz = 50.0 + (step % 5 - 2) * 0.55  # 48.9 .. 51.1: in and out of both levels
+        values = {"v": volts, "f": hertz}
+        assert _codes(fast, values) == _codes(reference, values), values

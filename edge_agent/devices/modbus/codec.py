@@ -185,9 +185,18 @@ def _converter(value: ValueDef) -> Callable[[float | int], Value] | None:
     """What `finish` does to a plain number's field, chosen once; None: a value `finish` must take."""
     if value.type in ("bool", "string") or value.bits or value.enum is not None:
         return None
-    if value.type == "float32" and value.decimals is None and value.scale == 1.0 and value.offset == 0.0:
+    if value.scale != 1.0 or value.offset != 0.0:
+        return functools.partial(_scaled, value)
+    if value.type in ("float32", "float64") and value.decimals is not None:  # a meter's usual value
+        return functools.partial(_rounded, value.decimals)
+    if value.type == "float32" and value.decimals is None:
         return _float32
     return functools.partial(_scaled, value)
+
+
+def _rounded(decimals: int, raw: float | int) -> Value:
+    """`_scaled` of an unscaled float with its decimals given; NaN/inf is "no reading"."""
+    return round(raw, decimals) if math.isfinite(raw) else None
 
 
 def _float32(raw: float | int) -> Value:

@@ -7,6 +7,7 @@ condition held last time (so its events fire once per edge, not on every poll).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -62,15 +63,18 @@ class RuleEngine:
         self._last_seen: dict[str, float] = {}  # of the values stale rules watch (no others: per poll)
         self._watched = {rule.value for rule in self.rules if isinstance(rule, StaleRule)}
         self._last_moved: dict[str, tuple[float, float]] = {}  # value -> (reference, since)
+        # Per rule, the band where no level of a threshold can be crossed nor latched (see `_calm`).
+        self._bands = [_calm_band(rule) if isinstance(rule, ThresholdRule) else None for rule in self.rules]
 
     def evaluate(self, values: Mapping[str, Value], now_s: float) -> RuleOutcome:
         outcome = RuleOutcome()
         for name in self._watched:
             if values.get(name) is not None:
                 self._last_seen[name] = now_s
-        for rule in self.rules:
+        for rule, band in zip(self.rules, self._bands, strict=True):
             if isinstance(rule, ThresholdRule):
-                self._threshold(rule, values, outcome)
+                if not self._calm(rule, band, values):
+                    self._threshold(rule, values, outcome)
             elif isinstance(rule, StaleRule):
                 self._stale(rule, values, now_s, outcome)
             elif isinstance(rule, StuckRule):
@@ -78,6 +82,16 @@ class RuleEngine:
             else:
                 self._condition(rule, values, outcome)
         return outcome
+
+    def _calm(
+        self, rule: ThresholdRule, band: tuple[float, float] | None, values: Mapping[str, Value]
+    ) -> bool:
+        """The value is back inside every level by the hysteresis and no latch holds: `_threshold`
+        would change nothing and find nothing (once per rule per poll, so kept to a comparison)."""
+        value = values.get(rule.value)
+        if self._active or band is None or type(value) is not float:
+            return False
+        return band[0] <= value <= band[1]
 
     def _threshold(self, rule: ThresholdRule, values: Mapping[str, Value], outcome: RuleOutcome) -> None:
         number = _number(values.get(rule.value))
@@ -145,16 +159,33 @@ class RuleEngine:
         if now_holds:
             message = _format(rule.message, values)
             outcome.faults.append(Fault(rule.code, rule.severity, message, rule.cause or "device"))
+        if now_holds == was:
+            return
         detail = {c.value: values.get(c.value) for c in rule.all}
-        if now_holds and not was:
+        if now_holds:
             self._active.add(rule.code)
             if rule.event:
                 severity = rule.event_severity or rule.severity
                 outcome.events.append(DeviceEvent(rule.event, severity, detail, rule.cause))
-        elif was and not now_holds:
+        else:
             self._active.discard(rule.code)
             if rule.clear_event:
                 outcome.events.append(DeviceEvent(rule.clear_event, "info", detail, rule.cause))
+
+
+def _calm_band(rule: ThresholdRule) -> tuple[float, float]:
+    """Values at which every level of `rule` is back inside by its hysteresis (so none is crossed)."""
+    high, low = _set_levels(rule.high), _set_levels(rule.low)
+    return (
+        max(low) + rule.hysteresis if low else -math.inf,
+        min(high) - rule.hysteresis if high else math.inf,
+    )
+
+
+def _set_levels(levels: Levels | None) -> list[float]:
+    if levels is None:
+        return []
+    return [level for level in (levels.warning, levels.critical) if level is not None]
 
 
 def _format(message: str, values: Mapping[str, Value]) -> str:
