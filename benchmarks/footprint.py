@@ -19,7 +19,9 @@ configured kinds): 3 meters RSS 48.1 -> 47.5 MB (floor 27.5); host alone 45.5 ->
 use): 3 meters 47.1 -> 46.2 MB, host alone 43.5 -> 42.6 MB (layers: `import_census.py`). Then
 (2026-12-01, 3 rounds alternated with main, `run` without argparse, the broker connect without the
 `idna` codec): 3 meters 46.16/46.14/46.20 -> 45.58/45.64/45.67 MB (peak 46.3 -> 45.7), host alone
-42.6/42.6/42.6 -> 42.0/42.0/42.0 MB (floor 27.5).
+42.6/42.6/42.6 -> 42.0/42.0/42.0 MB (floor 27.5). Then (the same way, `urllib.request` deferred:
+edge_agent/lazy_urllib.py): 3 meters 45.58/45.58/45.56 -> 43.80/43.86/43.95 MB (peak 45.6 -> 44.0),
+host alone 42.1/42.1/42.0 -> 40.7/40.9/40.8 MB.
 CPU per poll (CPU seconds / polls seen by the simulator: steadier than % when polls run late), 30
 meters, two back-to-back rounds, before -> after the per-value cuts: agent 2208, 2167 -> 2145, 2067
 us; floor 767-1050 us in the same runs. Then side by side (`cpu_side_by_side.py --ref`, the two

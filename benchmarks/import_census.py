@@ -3,9 +3,10 @@
 For a host-only cabinet and for a Modbus one, a fresh interpreter imports what `edge-agent run`
 imports, one layer at a time in the order below, and notes RSS after each (after a full collection
 and `malloc_trim`, as the agent does before READY=1). A module imported by two layers counts in the
-first: `ssl` comes before asyncio (which imports it whatever the configuration), `email` with paho
-(`urllib.request` -> `http.client`). The running agent's RSS is `footprint.py`'s; the difference is
-what running adds (threads, SQLite, buffers, the first connect's `idna` codec).
+first: `ssl` comes before asyncio (which imports it whatever the configuration). paho is imported as
+the command line has it, behind the stand-in for `urllib.request` (edge_agent/lazy_urllib.py: no
+`http.client`, no `email`). The running agent's RSS is `footprint.py`'s; the difference is what
+running adds (threads, SQLite, buffers).
 
     .venv/bin/python benchmarks/import_census.py [--rounds 3] [--ref main]
 """
@@ -36,6 +37,13 @@ if (pathlib.Path(edge_agent.__file__).parent / "pydantic_plugins.py").exists():
 else:
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 """
+# What the command line does before anything imports paho (at a `--ref` from before it: nothing).
+LAZY_URLLIB = """
+import pathlib, edge_agent
+if (pathlib.Path(edge_agent.__file__).parent / "lazy_urllib.py").exists():
+    from edge_agent.lazy_urllib import defer
+    defer()
+"""
 POLLERS = """
 import importlib
 from edge_agent.devices import KINDS
@@ -47,7 +55,7 @@ LAYERS: list[tuple[str, str]] = [
     ("ssl (imported by asyncio)", "import ssl"),
     ("asyncio", "import asyncio"),
     ("sqlite3", "import sqlite3"),
-    ("paho-mqtt", "import paho.mqtt.client"),
+    ("paho-mqtt", LAZY_URLLIB + "import paho.mqtt.client"),
     ("PyYAML", "import yaml"),
     ("psutil", "import psutil"),
     ("tenacity", "import tenacity"),

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from edge_agent import __version__
 from edge_agent.errors import ConfigError
+from edge_agent.lazy_urllib import defer as defer_urllib_request
 from edge_agent.pydantic_plugins import turn_off as turn_off_pydantic_plugins
 
 if TYPE_CHECKING:  # the config's modules load only for the commands that read a configuration
@@ -24,6 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # distribution's metadata on the first model (0.3-0.8 MB RSS kept) and the agent uses no
     # pydantic plugin. An operator who does can still set the variable (docs/operations.md).
     turn_off_pydantic_plugins()
+    defer_urllib_request()  # before paho's import, which imports it only for its proxy look-up
     words = list(sys.argv[1:] if argv is None else argv)
     config_path = _plain_run(words)
     if config_path is not None:  # the long-lived process: argparse and gettext stay unloaded

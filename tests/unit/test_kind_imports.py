@@ -47,6 +47,10 @@ BANNED = (
     "importlib.metadata",
     "zipfile",
     "csv",
+    # what paho's module-level `import urllib.request` brings, while the stand-in of
+    # edge_agent/lazy_urllib.py is not read
+    "http.client",
+    "email",
 )
 
 
@@ -63,6 +67,8 @@ def _loaded_after_building_agent(tmp_path: Path, devices: list[dict[str, object]
         "import sys\n"
         "from edge_agent.pydantic_plugins import turn_off\n"
         "turn_off()  # as the command line does first\n"
+        "from edge_agent.lazy_urllib import defer\n"
+        "defer()\n"
         "from edge_agent.config import load_config\n"
         "from edge_agent.runtime.agent import Agent\n"
         f"agent = Agent(load_config({str(config)!r}))\n"
