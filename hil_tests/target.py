@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -107,7 +108,8 @@ def _demo(config: Path, simulators: Path, workdir: Path) -> Iterator[None]:
         "--simulators",
         str(simulators),
     ]
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    # A group of its own: whatever a stop that hangs leaves of the demo can be killed whole.
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         yield
     finally:
@@ -116,4 +118,6 @@ def _demo(config: Path, simulators: Path, workdir: Path) -> Iterator[None]:
             process.wait(30)
         except subprocess.TimeoutExpired:
             process.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # anything of the demo's still running
         log.close()

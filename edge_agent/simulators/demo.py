@@ -45,7 +45,10 @@ def run_demo(
         raise SystemExit(
             "the demo cannot start, another process holds what it needs:\n  " + "\n  ".join(problems)
         )
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)  # unwinds the stack below: everything started stops
+    # Both unwind the stack below: everything started stops. SIGINT is set too: a demo started as a
+    # background job of a script or CI runner inherits it ignored, and Python then leaves it so.
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, _stop_on_signal)
     shutil.rmtree(config.storage.data_dir, ignore_errors=True)  # every demo starts from a clean cabinet
     workdir.mkdir(parents=True, exist_ok=True)
     account = _demo_account(config)
@@ -74,11 +77,12 @@ def run_demo(
 
 
 class _Terminated(KeyboardInterrupt):
-    """SIGTERM, handled like Ctrl-C so every started process is stopped on the way out."""
+    """SIGTERM or Ctrl-C: every started process is stopped on the way out."""
 
 
-def _stop_on_sigterm(signum: int, frame: object) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the clean-up short
+def _stop_on_signal(signum: int, frame: object) -> None:
+    for stop in (signal.SIGTERM, signal.SIGINT):  # a second one must not cut the clean-up short
+        signal.signal(stop, signal.SIG_IGN)
     raise _Terminated
 
 

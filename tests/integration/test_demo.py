@@ -6,6 +6,7 @@ so it passes with `./dev.sh demo` running on the same machine.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import socket
 import subprocess
@@ -25,10 +26,15 @@ def _command(files: DemoFiles, *extra: str) -> list[str]:
             "--simulators", str(files.simulators), *extra]  # fmt: skip
 
 
-def _start_raw(files: DemoFiles, log: Path) -> subprocess.Popen[str]:
-    """The demo printing every message that reaches the broker (`--raw`); its own log goes to *log*."""
+def _start_raw(files: DemoFiles, log: Path, *, sigint_ignored: bool = False) -> subprocess.Popen[str]:
+    """The demo printing every message that reaches the broker (`--raw`); its own log goes to *log*.
+    `sigint_ignored`: started as a shell starts a background job (`demo &` in a script, a CI runner),
+    with SIGINT ignored, which a process inherits and Python then leaves ignored."""
+    command = _command(files, "--raw")
+    if sigint_ignored:
+        command = ["sh", "-c", 'trap "" INT; exec "$@"', "sh", *command]
     with log.open("wb") as errors:
-        return subprocess.Popen(_command(files, "--raw"), stdout=subprocess.PIPE, stderr=errors, text=True)
+        return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)
 
 
 def _shown(out: str) -> bool:
@@ -116,11 +122,22 @@ def test_demo_refuses_to_start_when_a_port_is_taken_and_names_the_holder(tmp_pat
     assert "edge-agent demo: cabinet" not in result.stdout  # nothing was started
 
 
-def test_sigterm_stops_everything_the_demo_started(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("stop", "sigint_ignored"),
+    [(signal.SIGTERM, False), (signal.SIGINT, True)],
+    ids=["sigterm", "ctrl-c-after-sigint-ignored-at-start"],
+)
+def test_a_stop_signal_stops_everything_the_demo_started(
+    tmp_path: Path, stop: signal.Signals, sigint_ignored: bool
+) -> None:
+    """Ctrl-C is the demo's documented stop: it must work however the demo was started (the HIL
+    bench's demo, started under a CI runner with SIGINT ignored, left broker, simulators and agent
+    running after the suite)."""
     files = isolated_demo(tmp_path / "demo")
     log = tmp_path / "demo.err"
-    demo = _start_raw(files, log)
+    demo = _start_raw(files, log, sigint_ignored=sigint_ignored)
     assert demo.stdout is not None
+    started: list[psutil.Process] = []
     try:
         for line in demo.stdout:  # the watcher prints what reaches the broker: the agent is up
             if '/status {"state":"online"' in line:
@@ -130,11 +147,14 @@ def test_sigterm_stops_everything_the_demo_started(tmp_path: Path) -> None:
         started = psutil.Process(demo.pid).children(recursive=True)
         names = {child.name() for child in started}
         assert {"mosquitto", "socat"} <= names and len(started) >= 5, names  # broker, 3 simulators, agent
-        demo.send_signal(signal.SIGTERM)
+        demo.send_signal(stop)
         assert demo.wait(60) == 0
         _, alive = psutil.wait_procs(started, timeout=10)
-        assert not alive, f"left running after SIGTERM: {[(p.pid, p.name()) for p in alive]}"
+        assert not alive, f"left running after {stop.name}: {[(p.pid, p.name()) for p in alive]}"
     finally:
         if demo.poll() is None:
             demo.kill()
+        for process in started:  # a failed stop must not leave the demo's broker and agent behind
+            with contextlib.suppress(psutil.Error):
+                process.kill()
         demo.stdout.close()
