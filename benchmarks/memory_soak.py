@@ -55,6 +55,10 @@ and after the fixed mmap threshold and the small SQLite caches, run side by side
   goes on (a 30 s sampler beside it: minutes 15-40 +5.7, 40-75 +3.2, 75-135 +1.75, 60-135 +1.2 ±
   0.4 MB/day); all of it in the main heap (smaps by mapping), Python objects +0.43, glibc in use
   +0.35, fds and threads flat, 1.6 % of a core.
+- the goal shown, 14 hours of the shipped cabinet's polls after 2.7 (`--speed 8 --seconds 7500
+  --warmup 1200`, two runs side by side): `--scale-trim` RSS +0.17 KB per 1,000 polls, +0.10
+  MB/day at the shipped intervals (+0.82 ± 0.11 MB/day of the 8x run itself; 71.41 -> 71.41 MiB);
+  the trim left at 300 s +0.29 KB per 1,000 polls, +0.18 MB/day (71.67 -> 71.86 MiB).
 """
 
 from __future__ import annotations
